@@ -1,0 +1,70 @@
+"""tinygrad_edu: a small, readable deep-learning library on NumPy (CPU) and CuPy (GPU).
+
+    import tinygrad_edu as tg
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x * x).sum().backward()
+    x.grad  # tensor([2., 4., 6.])
+"""
+
+from . import autograd, backend
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .backend import (
+    Device,
+    bool_,
+    cuda,
+    float16,
+    float32,
+    float64,
+    get_array_module,
+    int32,
+    int64,
+    uint8,
+)
+from .backend import Device as device
+from .tensor import (
+    Tensor,
+    arange,
+    as_tensor,
+    cat,
+    concatenate,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    is_tensor,
+    linspace,
+    manual_seed,
+    numel,
+    ones,
+    ones_like,
+    pad,
+    rand,
+    randint,
+    randn,
+    randperm,
+    stack,
+    tensor,
+    where,
+    zeros,
+    zeros_like,
+)
+from .tensor import _export as _export_methods
+
+bool = bool_  # noqa: A001 - tg.bool, as torch.bool
+float = float32  # noqa: A001 - tg.float, as torch.float
+double = float64
+long = int64
+half = float16
+
+globals().update(_export_methods([
+    "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "clamp", "clip",
+    "maximum", "minimum", "sum", "mean", "var", "std", "amax", "amin", "max", "min", "argmax",
+    "argmin", "logsumexp", "prod", "norm", "reshape", "flatten", "squeeze", "unsqueeze",
+    "transpose", "permute", "broadcast_to", "matmul", "softmax", "log_softmax", "split",
+    "chunk", "pow", "square", "allclose", "equal", "isnan", "isfinite", "gather", "sign",
+    "all", "any", "unbind", "rsqrt", "t", "masked_fill", "detach", "clone",
+]))
+
+__version__ = "0.1.0"

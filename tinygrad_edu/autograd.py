@@ -1,0 +1,616 @@
+"""Reverse-mode automatic differentiation.
+
+* `Function`: one differentiable op. `forward` works on raw backend arrays; `backward`
+  receives the gradient of the output (a Tensor) and returns the gradients of the inputs,
+  written with the library's own differentiable ops, so that `create_graph=True` records
+  the backward pass too and gives higher-order gradients.
+* grad mode: `no_grad`, `enable_grad`, `set_grad_enabled`.
+* the backward engine: an iterative topological walk (no recursion limit), gradient
+  accumulation, and the ONE place where broadcast gradients are summed back to the shape
+  of the input (`sum_to`). Without `retain_graph` each node lets go of its inputs as soon as
+  it has been used, so the intermediate arrays are freed.
+* `grad`, `gradcheck`, `gradgradcheck`, `detect_anomaly`.
+"""
+
+from __future__ import annotations
+
+import functools
+import traceback
+import weakref
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from . import backend
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+else:
+    Tensor = None  # the Tensor class; tensor.py (which imports this module) fills it in
+
+
+# ---------------------------------------------------------------------------------------------
+# Grad mode and global switches read by Function.apply
+# ---------------------------------------------------------------------------------------------
+class _State:
+    grad_enabled = True
+    anomaly = False  # detect_anomaly() is active
+    observers: list = []  # callables (fn, phase, start, end, out_data) used by the profiler
+
+
+_state = _State()
+
+
+def is_grad_enabled() -> bool:
+    return _state.grad_enabled
+
+
+class set_grad_enabled:
+    """Turn graph recording on or off: a function call, a context manager and a decorator."""
+
+    def __init__(self, mode: bool) -> None:
+        self.prev = _state.grad_enabled
+        self.mode = bool(mode)
+        _state.grad_enabled = self.mode
+
+    def __enter__(self) -> None:
+        _state.grad_enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        _state.grad_enabled = self.prev
+
+    def __call__(self, func: Callable) -> Callable:
+        mode = self.mode
+        _state.grad_enabled = self.prev  # used as a decorator: do not change the mode now
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class _GradModeContext:
+    mode = True
+
+    def __enter__(self) -> None:
+        self.prev = _state.grad_enabled
+        _state.grad_enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        _state.grad_enabled = self.prev
+
+    def __call__(self, func: Callable) -> Callable:
+        mode = self.mode
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Record no graph inside: `with tg.no_grad(): ...` or `@tg.no_grad()`."""
+
+    mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Record the graph again inside a `no_grad` block."""
+
+    mode = True
+
+
+# ---------------------------------------------------------------------------------------------
+# Function
+# ---------------------------------------------------------------------------------------------
+class Function:
+    """Base class of every differentiable op.
+
+    Subclasses implement::
+
+        def forward(self, *arrays, **options) -> array      # on NumPy/CuPy arrays
+        def backward(self, grad_output: Tensor) -> Tensor | tuple[Tensor | None, ...]
+
+    and are called as `MyOp.apply(*tensors, **options)`. In `forward`, keep on `self` what
+    `backward` needs. `self.inputs` (the input Tensors) and `self.needs_input_grad` are
+    available in `backward`; `self.output()` gives the output Tensor. Returning a gradient
+    whose shape was broadcast is fine: the engine sums it back to the input's shape.
+    """
+
+    inputs: tuple | None
+    needs_input_grad: tuple
+
+    def forward(self, *arrays: Any, **options: Any) -> Any:
+        raise NotImplementedError
+
+    def backward(self, grad_output: Tensor) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} is not differentiable")
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
+        if len(inputs) > 1:
+            _check_same_device(cls.__name__, inputs)
+        fn = cls()
+        if _state.observers:
+            data = _observed_forward(fn, inputs, options)
+        else:
+            data = fn.forward(*[t.data for t in inputs], **options)
+        requires_grad = False
+        if _state.grad_enabled:
+            for t in inputs:
+                if t._requires_grad:
+                    requires_grad = True
+                    break
+        if not requires_grad:
+            out = Tensor._make(data)
+        else:
+            fn.inputs = inputs
+            fn.needs_input_grad = tuple(t._requires_grad for t in inputs)
+            out = Tensor._make(data, fn)
+            fn._output_ref = weakref.ref(out)
+            if _state.anomaly:
+                fn._trace = traceback.extract_stack()[:-2]
+        if _state.anomaly:
+            _check_finite(cls.__name__, "forward", data, getattr(fn, "_trace", None))
+        return out
+
+    def output(self) -> Tensor:
+        """The Tensor this node produced (alive while the graph is being walked)."""
+        out = self._output_ref()
+        if out is None:
+            raise RuntimeError(f"the output of {type(self).__name__} was freed before backward")
+        return out
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}Backward>"
+
+
+def _check_same_device(op: str, inputs: Sequence[Tensor]) -> None:
+    first = type(inputs[0].data)
+    same_type = all(type(t.data) is first for t in inputs)
+    if same_type and first is np.ndarray:
+        return
+    devices = [t.device for t in inputs]
+    if any(d != devices[0] for d in devices):
+        names = " and ".join(sorted({str(d) for d in devices}))
+        raise RuntimeError(f"{op}: expected all tensors to be on the same device, "
+                           f"but found at least two devices, {names}")
+
+
+def _observed_forward(fn: Function, inputs: Sequence[Tensor], options: dict) -> Any:
+    import time
+
+    start = time.perf_counter()
+    data = fn.forward(*[t.data for t in inputs], **options)
+    end = time.perf_counter()
+    for observer in _state.observers:
+        observer(type(fn).__name__, "forward", start, end, data)
+    return data
+
+
+# ---------------------------------------------------------------------------------------------
+# Un-broadcasting: the one place where gradients are summed back to an input's shape
+# ---------------------------------------------------------------------------------------------
+def _sum_to_axes(shape: tuple, target: tuple) -> tuple[int, ...]:
+    lead = len(shape) - len(target)
+    axes = list(range(lead))
+    axes += [lead + i for i, n in enumerate(target) if n == 1 and shape[lead + i] != 1]
+    return tuple(axes)
+
+
+class SumTo(Function):
+    """y = sum of x over the axes that broadcasting added or stretched, so y.shape == shape.
+    dy/dx: the gradient is broadcast back, dL/dx = broadcast_to(dL/dy, x.shape)."""
+
+    def forward(self, x: Any, shape: tuple) -> Any:
+        self.in_shape = x.shape
+        axes = _sum_to_axes(x.shape, shape)
+        y = x.sum(axis=axes, keepdims=True) if axes else x
+        return y.reshape(shape)
+
+    def backward(self, grad: Tensor) -> Tensor:
+        return BroadcastTo.apply(grad, shape=self.in_shape)
+
+
+class BroadcastTo(Function):
+    """y = x repeated along broadcast axes to `shape`.  dL/dx = sum_to(dL/dy, x.shape)."""
+
+    def forward(self, x: Any, shape: tuple) -> Any:
+        self.in_shape = x.shape
+        xp = backend.get_array_module(x)
+        return xp.broadcast_to(x, shape)
+
+    def backward(self, grad: Tensor) -> Tensor:
+        return SumTo.apply(grad, shape=self.in_shape)
+
+
+def sum_to(grad: Tensor, shape: tuple) -> Tensor:
+    if grad.shape == shape:
+        return grad
+    try:
+        np.broadcast_shapes(shape, grad.shape)
+    except ValueError:
+        raise RuntimeError(f"gradient of shape {grad.shape} cannot be summed to shape {shape}")
+    return SumTo.apply(grad, shape=shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# The backward engine
+# ---------------------------------------------------------------------------------------------
+_FREED = ("Trying to backward through the graph a second time (or to use its results after "
+          "they have been freed). Pass retain_graph=True to the first backward() or "
+          "autograd.grad() call if you need to go through the graph again.")
+
+
+def _topological_order(roots: Iterable[Function]) -> tuple[list[Function], dict]:
+    """Functions reachable from `roots`, each after every function that consumes its output.
+    Also returns {id(fn): output tensor} for outputs that carry hooks or retain their grad."""
+    order: list[Function] = []
+    seen: set[int] = set()
+    watched: dict[int, Tensor] = {}
+    stack = [(fn, False) for fn in roots]
+    while stack:
+        fn, expanded = stack.pop()
+        if expanded:
+            order.append(fn)
+            continue
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        if getattr(fn, "inputs", None) is None:
+            raise RuntimeError(_FREED)
+        stack.append((fn, True))
+        for t in fn.inputs:
+            parent = t.grad_fn
+            if parent is not None:
+                if t._hooks or t._retains_grad:
+                    watched[id(parent)] = t
+                if id(parent) not in seen:
+                    stack.append((parent, False))
+    order.reverse()
+    return order, watched
+
+
+def _run_hooks(t: Tensor, grad: Tensor) -> Tensor:
+    for hook in list(t._hooks.values()):
+        new = hook(grad)
+        if new is not None:
+            if new.shape != grad.shape:
+                raise RuntimeError(f"hook returned a gradient of shape {new.shape}, "
+                                   f"expected {grad.shape}")
+            grad = new
+    return grad
+
+
+def _accumulate_leaf(leaf: Tensor, grad: Tensor, create_graph: bool, handed_out: set) -> None:
+    if grad.dtype != leaf.dtype:
+        grad = grad.to(leaf.dtype)
+    if leaf._hooks:
+        grad = _run_hooks(leaf, grad)
+    if create_graph:
+        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+        return
+    data = grad.data
+    if leaf.grad is None:
+        # Take a freshly computed array as it is; copy a view, a broadcast, or an array that
+        # already went to another leaf, so that in-place accumulation later touches nothing else.
+        xp = backend.get_array_module(data)
+        fresh = (getattr(data, "base", None) is None and data.flags.c_contiguous
+                 and data.flags.writeable and id(data) not in handed_out)
+        if not fresh:
+            data = xp.array(data, copy=True, order="C")
+        handed_out.add(id(data))
+        leaf.grad = Tensor._make(data)
+    else:
+        if leaf.grad.shape != data.shape:
+            raise RuntimeError(f"cannot accumulate a gradient of shape {data.shape} into "
+                               f".grad of shape {leaf.grad.shape}")
+        leaf.grad.data += data
+
+
+def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_graph: bool,
+                 create_graph: bool, capture: dict[int, Tensor] | None = None) -> dict:
+    """Propagate `root_grads` from `roots` back through the graph.
+
+    Without `capture`, gradients accumulate into the `.grad` of leaf tensors. With `capture`
+    ({id(tensor): tensor}), nothing's `.grad` changes; the gradients of those tensors are
+    returned as {id(tensor): grad}.
+    """
+    grads: dict[int, Tensor] = {}  # id(fn) -> gradient of that fn's output
+    captured: dict[int, Tensor] = {}
+    handed_out: set[int] = set()
+
+    def send(t: Tensor, g: Tensor) -> None:
+        key = id(t)
+        if capture is not None and key in capture:
+            captured[key] = g if key not in captured else captured[key] + g
+        fn = t.grad_fn
+        if fn is None:
+            if capture is None and t._requires_grad:
+                _accumulate_leaf(t, g, create_graph, handed_out)
+        else:
+            k = id(fn)
+            grads[k] = g if k not in grads else grads[k] + g
+
+    with set_grad_enabled(create_graph):
+        root_fns = []
+        for t, g in zip(roots, root_grads):
+            if t.grad_fn is None:
+                send(t, g)  # backward() called on a leaf
+            else:
+                root_fns.append(t.grad_fn)
+                send(t, g)
+        order, watched = _topological_order(root_fns)
+        for t in roots:
+            if t.grad_fn is not None and (t._hooks or t._retains_grad):
+                watched[id(t.grad_fn)] = t
+        for fn in order:
+            grad = grads.pop(id(fn), None)
+            if grad is None:
+                continue  # nothing flows into this node (e.g. only into unused outputs)
+            out = watched.get(id(fn))
+            if out is not None:
+                if out._hooks:
+                    grad = _run_hooks(out, grad)
+                if out._retains_grad:
+                    out.grad = grad if create_graph else grad.detach()
+            if _state.observers:
+                in_grads = _observed_backward(fn, grad)
+            else:
+                in_grads = fn.backward(grad)
+            if not isinstance(in_grads, tuple):
+                in_grads = (in_grads,)
+            if _state.anomaly:
+                for g in in_grads:
+                    if g is not None:
+                        _check_finite(type(fn).__name__, "backward", g.data,
+                                      getattr(fn, "_trace", None))
+            for t, g in zip(fn.inputs, in_grads):
+                if g is None or not t._requires_grad:
+                    continue
+                if g.shape != t.shape:
+                    g = sum_to(g, t.shape)
+                send(t, g)
+            if not retain_graph:
+                _release(fn)
+    return captured
+
+
+def _observed_backward(fn: Function, grad: Tensor) -> Any:
+    import time
+
+    start = time.perf_counter()
+    in_grads = fn.backward(grad)
+    end = time.perf_counter()
+    first = in_grads[0] if isinstance(in_grads, tuple) else in_grads
+    for observer in _state.observers:
+        observer(type(fn).__name__, "backward", start, end, None if first is None else first.data)
+    return in_grads
+
+
+def _release(fn: Function) -> None:
+    """Drop everything a node holds (its inputs and saved arrays); mark it as used."""
+    fn.__dict__.clear()
+    fn.inputs = None
+
+
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Tensor | Sequence[Tensor | None] | None = None,
+         retain_graph: bool | None = None, create_graph: bool = False,
+         allow_unused: bool = False) -> tuple[Tensor | None, ...]:
+    """Gradients of `outputs` with respect to `inputs`, returned (not accumulated in .grad)."""
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"autograd.grad: got {len(outputs)} outputs but "
+                         f"{len(grad_outputs)} grad_outputs")
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"autograd.grad: input {i} does not require grad")
+    root_grads = [_root_grad(o, g, "autograd.grad") for o, g in zip(outputs, grad_outputs)]
+    for i, o in enumerate(outputs):
+        if not o.requires_grad:
+            raise RuntimeError(f"autograd.grad: output {i} does not require grad and has no grad_fn")
+    if retain_graph is None:
+        retain_graph = create_graph
+    captured = run_backward(outputs, root_grads, retain_graph, create_graph,
+                            capture={id(t): t for t in inputs})
+    result = []
+    for i, t in enumerate(inputs):
+        g = captured.get(id(t))
+        if g is None and not allow_unused:
+            raise RuntimeError(f"autograd.grad: input {i} (shape {t.shape}) was not used to "
+                               "compute the outputs; pass allow_unused=True to get None")
+        if g is not None and not create_graph:
+            g = g.detach()
+        result.append(g)
+    return tuple(result)
+
+
+def _root_grad(out: Tensor, gradient: Tensor | None, where: str) -> Tensor:
+    if gradient is None:
+        if out.numel() != 1:
+            raise RuntimeError(f"{where}: grad can be implicitly created only for scalar outputs; "
+                               f"this output has shape {out.shape}, pass a `gradient` of that shape")
+        xp = backend.get_array_module(out.data)
+        return Tensor._make(xp.ones(out.shape, dtype=out.dtype))
+    if not isinstance(gradient, Tensor):
+        gradient = Tensor(gradient, dtype=out.dtype, device=out.device)
+    if gradient.shape != out.shape:
+        raise RuntimeError(f"{where}: gradient has shape {gradient.shape} but the output has "
+                           f"shape {out.shape}")
+    if gradient.device != out.device:
+        raise RuntimeError(f"{where}: gradient is on {gradient.device} but the output is on "
+                           f"{out.device}")
+    return gradient
+
+
+def backward(tensor: Tensor, gradient: Tensor | None = None, retain_graph: bool | None = None,
+             create_graph: bool = False) -> None:
+    """Accumulate d(tensor)/d(leaf) into every leaf's .grad (what `Tensor.backward` calls)."""
+    if not tensor.requires_grad:
+        raise RuntimeError("backward: this tensor does not require grad and has no grad_fn "
+                           "(did you compute it under no_grad, or forget requires_grad=True?)")
+    root = _root_grad(tensor, gradient, "backward")
+    if gradient is not None and not create_graph:
+        root = root.detach()
+    if retain_graph is None:
+        retain_graph = create_graph
+    run_backward([tensor], [root], retain_graph, create_graph)
+
+
+# ---------------------------------------------------------------------------------------------
+# Anomaly detection
+# ---------------------------------------------------------------------------------------------
+class AnomalyError(RuntimeError):
+    """Raised by detect_anomaly() when an op produces NaN or Inf."""
+
+
+def _check_finite(op: str, phase: str, data: Any, trace: list | None) -> None:
+    if data is None or not backend.is_floating(data.dtype):
+        return
+    xp = backend.get_array_module(data)
+    if bool(xp.isfinite(data).all()):
+        return
+    where = ""
+    if trace:
+        user = [f for f in trace if "tinygrad_edu" not in f.filename.replace("\\", "/")]
+        frame = (user or trace)[-1]
+        where = f"; created at {frame.filename}:{frame.lineno}: {frame.line}"
+    kind = "NaN" if bool(xp.isnan(data).any()) else "Inf"
+    raise AnomalyError(f"{op} produced {kind} in its {phase} pass{where}")
+
+
+class detect_anomaly:
+    """Inside, the first op whose forward or backward produces NaN/Inf raises AnomalyError
+    naming the op, the phase, and the line of user code that created it."""
+
+    def __enter__(self) -> detect_anomaly:
+        self.prev = _state.anomaly
+        _state.anomaly = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _state.anomaly = self.prev
+
+
+# ---------------------------------------------------------------------------------------------
+# Gradient checking
+# ---------------------------------------------------------------------------------------------
+class GradcheckError(RuntimeError):
+    """Raised by gradcheck when analytical and numerical derivatives disagree."""
+
+
+def _as_tuple(x: Any) -> tuple:
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _numerical_jacobians(fn: Callable, inputs: tuple, eps: float) -> list[list[np.ndarray]]:
+    """jac[i][o] has shape (inputs[i].numel(), outputs[o].numel())."""
+    # fn runs with grad mode as the caller has it: gradgradcheck's fn needs a graph inside
+    outs = _as_tuple(fn(*inputs))
+    jac = []
+    for t in inputs:
+        if not (isinstance(t, Tensor) and t.requires_grad):
+            jac.append(None)
+            continue
+        cols = [np.zeros((t.numel(), o.numel())) for o in outs]
+        flat_index = list(np.ndindex(*t.shape))
+        for k, idx in enumerate(flat_index):
+            orig = float(t.data[idx])
+            t.data[idx] = orig + eps
+            plus = [backend.to_numpy(o.data).astype(np.float64).ravel()
+                    for o in _as_tuple(fn(*inputs))]
+            t.data[idx] = orig - eps
+            minus = [backend.to_numpy(o.data).astype(np.float64).ravel()
+                     for o in _as_tuple(fn(*inputs))]
+            t.data[idx] = orig
+            for o in range(len(outs)):
+                cols[o][k] = (plus[o] - minus[o]) / (2 * eps)
+        jac.append(cols)
+    return jac
+
+
+def _analytical_jacobians(fn: Callable, inputs: tuple) -> list[list[np.ndarray]]:
+    outs = _as_tuple(fn(*inputs))
+    diff = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    jac = {id(t): [np.zeros((t.numel(), o.numel())) for o in outs] for t in diff}
+    for o_index, out in enumerate(outs):
+        if not out.requires_grad:
+            continue  # a constant output: zero derivative
+        xp = backend.get_array_module(out.data)
+        for j in range(out.numel()):
+            seed = xp.zeros(out.numel(), dtype=out.dtype)
+            seed[j] = 1
+            grads = grad(out, diff, Tensor._make(seed.reshape(out.shape)), retain_graph=True,
+                         allow_unused=True)
+            for t, g in zip(diff, grads):
+                if g is not None:
+                    jac[id(t)][o_index][:, j] = backend.to_numpy(g.data).ravel()
+    return [jac.get(id(t)) if isinstance(t, Tensor) and t.requires_grad else None
+            for t in inputs]
+
+
+def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
+              rtol: float = 1e-3, raise_exception: bool = True) -> bool:
+    """Compare the autograd Jacobian of `fn` at `inputs` with central finite differences,
+    (f(x + eps) - f(x - eps)) / 2 eps, for every input that requires grad. Inputs that require
+    grad must be float64. Returns True, or raises GradcheckError naming the input, the output
+    element and both values (or returns False with raise_exception=False)."""
+    inputs = _as_tuple(inputs)
+    for i, t in enumerate(inputs):
+        if isinstance(t, Tensor) and t.requires_grad and t.dtype != backend.float64:
+            raise ValueError(f"gradcheck: input {i} is {t.dtype}; finite differences need "
+                             "float64 inputs (use .double())")
+    analytical = _analytical_jacobians(fn, inputs)
+    numerical = _numerical_jacobians(fn, inputs, eps)
+    for i, (a_in, n_in) in enumerate(zip(analytical, numerical)):
+        if a_in is None:
+            continue
+        for o, (a, n) in enumerate(zip(a_in, n_in)):
+            bad = ~np.isclose(a, n, rtol=rtol, atol=atol)
+            if bad.any():
+                k, j = np.argwhere(bad)[0]
+                shape = inputs[i].shape
+                where = np.unravel_index(k, shape) if shape else ()
+                msg = (f"gradcheck: Jacobian mismatch for output {o} with respect to input {i} "
+                       f"(shape {tuple(shape)}), input element {tuple(int(v) for v in where)}, "
+                       f"output element {j}: numerical {n[k, j]!r} vs analytical {a[k, j]!r}")
+                if raise_exception:
+                    raise GradcheckError(msg)
+                return False
+    return True
+
+
+def gradgradcheck(fn: Callable[..., Any], inputs: Any, grad_outputs: Any = None,
+                  eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+                  raise_exception: bool = True) -> bool:
+    """gradcheck of the gradient itself: checks second derivatives made with create_graph=True."""
+    inputs = _as_tuple(inputs)
+    with no_grad():
+        outs = _as_tuple(fn(*inputs))
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        grad_outputs = tuple(
+            Tensor(rng.standard_normal(o.shape), dtype=backend.float64, device=o.device,
+                   requires_grad=True) for o in outs)
+    grad_outputs = _as_tuple(grad_outputs)
+    diff_index = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    n = len(inputs)
+
+    def first_derivative(*args: Tensor) -> tuple:
+        xs, vs = args[:n], args[n:]
+        pairs = [(o, v) for o, v in zip(_as_tuple(fn(*xs)), vs) if o.requires_grad]
+        diff = [xs[i] for i in diff_index]
+        gs = grad([o for o, _ in pairs], diff, [v for _, v in pairs], create_graph=True,
+                  allow_unused=True)
+        return tuple(g if g is not None else diff[k] * 0 for k, g in enumerate(gs))
+
+    return gradcheck(first_derivative, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)

@@ -1,0 +1,260 @@
+"""The only module that knows about NumPy versus CuPy.
+
+Everything else asks `get_array_module(array)` for the right array library
+(`xp`) and writes `xp.exp(x)` instead of `numpy.exp(x)`, so the same op code
+runs on the CPU and on the GPU. CuPy is imported lazily, only here, and only
+when a CUDA device is actually asked for.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+# dtypes are NumPy dtype objects; CuPy uses the same ones.
+float32 = np.dtype("float32")
+float64 = np.dtype("float64")
+float16 = np.dtype("float16")
+int64 = np.dtype("int64")
+int32 = np.dtype("int32")
+uint8 = np.dtype("uint8")
+bool_ = np.dtype("bool")
+SUPPORTED_DTYPES = (float32, float64, float16, int64, int32, uint8, bool_)
+_DTYPE_ALIASES = {
+    "float": float32, "float32": float32, "double": float64, "float64": float64,
+    "half": float16, "float16": float16, "long": int64, "int64": int64, "int": int32,
+    "int32": int32, "uint8": uint8, "bool": bool_,
+}
+default_float_dtype = float32
+
+
+def as_dtype(dtype: Any) -> np.dtype:
+    """Normalise `dtype` (tg.float32, 'float32', np.float32, float, int, bool) to a NumPy dtype."""
+    if dtype is float:
+        return default_float_dtype
+    if dtype is int:
+        return int64
+    if dtype is bool:
+        return bool_
+    if isinstance(dtype, str):
+        if dtype not in _DTYPE_ALIASES:
+            raise TypeError(f"unsupported dtype {dtype!r}; use one of {sorted(_DTYPE_ALIASES)}")
+        return _DTYPE_ALIASES[dtype]
+    try:
+        result = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"unsupported dtype {dtype!r}") from None
+    if result not in SUPPORTED_DTYPES:
+        names = ", ".join(str(d) for d in SUPPORTED_DTYPES)
+        raise TypeError(f"unsupported dtype {result}; supported dtypes are {names}")
+    return result
+
+
+def is_floating(dtype: np.dtype) -> bool:
+    return dtype.kind == "f"
+
+
+# ---------------------------------------------------------------------------------------------
+# CuPy, imported on first use
+# ---------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=None)
+def _import_cupy() -> tuple[Any, str]:
+    """Return (cupy module or None, reason it is unusable or '')."""
+    try:
+        import cupy  # noqa: PLC0415 - the one place CuPy is imported
+    except Exception as exc:  # ImportError, or a broken CUDA install
+        return None, (f"CuPy is not installed or failed to import ({type(exc).__name__}: {exc}); "
+                      "install it with `pip install tinygrad_edu[cuda12]` or `[cuda13]`")
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:
+        return None, f"CuPy is installed but no CUDA GPU is usable ({type(exc).__name__}: {exc})"
+    if count == 0:
+        return None, "CuPy is installed but no CUDA GPU was found"
+    return cupy, ""
+
+
+def cupy_or_raise() -> Any:
+    cupy, reason = _import_cupy()
+    if cupy is None:
+        raise RuntimeError(f"device 'cuda' is not available: {reason}")
+    return cupy
+
+
+def _cupy_if_loaded() -> Any:
+    """CuPy only if it was already imported (arrays from it may exist); never triggers the import."""
+    import sys
+
+    return sys.modules.get("cupy")
+
+
+# ---------------------------------------------------------------------------------------------
+# Devices
+# ---------------------------------------------------------------------------------------------
+class Device:
+    """A device: `Device('cpu')`, `Device('cuda')`, `Device('cuda:1')`."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, spec: str | Device | None = "cpu", index: int | None = None) -> None:
+        if isinstance(spec, Device):
+            self.type, self.index = spec.type, spec.index
+            return
+        if spec is None:
+            spec = "cpu"
+        if not isinstance(spec, str):
+            raise TypeError(f"device must be a string like 'cpu' or 'cuda:0', got {spec!r}")
+        kind, _, number = spec.partition(":")
+        if kind not in ("cpu", "cuda") or (number and not number.isdigit()):
+            raise ValueError(f"unknown device {spec!r}; expected 'cpu', 'cuda' or 'cuda:N'")
+        if kind == "cpu" and number:
+            raise ValueError(f"unknown device {spec!r}; the CPU has no index")
+        self.type = kind
+        self.index = int(number) if number else index
+        if kind == "cuda" and self.index is None:
+            self.index = 0
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            other = Device(other)
+        return isinstance(other, Device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+    def __str__(self) -> str:
+        return self.type if self.type == "cpu" else f"cuda:{self.index}"
+
+    def __repr__(self) -> str:
+        return f"device(type='{self.type}'" + ("" if self.type == "cpu" else f", index={self.index}") + ")"
+
+    @property
+    def xp(self) -> Any:
+        """The array module for this device: numpy or cupy (importing CuPy on first use)."""
+        return np if self.type == "cpu" else cupy_or_raise()
+
+
+CPU = Device("cpu")
+
+
+def get_array_module(array: Any) -> Any:
+    """Return `numpy` or `cupy`, whichever owns `array` (numpy for anything that is not CuPy's)."""
+    cupy = _cupy_if_loaded()
+    if cupy is not None and isinstance(array, cupy.ndarray):
+        return cupy
+    return np
+
+
+def device_of(array: Any) -> Device:
+    if type(array) is np.ndarray:
+        return CPU
+    cupy = _cupy_if_loaded()
+    if cupy is not None and isinstance(array, cupy.ndarray):
+        return Device("cuda", array.device.id)
+    return CPU
+
+
+def to_device(array: Any, device: Device) -> Any:
+    """Move `array` to `device` (a copy only when it actually changes device)."""
+    if device.type == "cpu":
+        cupy = _cupy_if_loaded()
+        if cupy is not None and isinstance(array, cupy.ndarray):
+            return cupy.asnumpy(array)
+        return array
+    cupy = cupy_or_raise()
+    if device.index >= cupy.cuda.runtime.getDeviceCount():
+        raise RuntimeError(f"device {device} does not exist: "
+                           f"{cupy.cuda.runtime.getDeviceCount()} CUDA device(s) found")
+    with cupy.cuda.Device(device.index):
+        return cupy.asarray(array)
+
+
+def to_numpy(array: Any) -> np.ndarray:
+    return to_device(array, CPU)
+
+
+# ---------------------------------------------------------------------------------------------
+# Random numbers: one seeded generator per device
+# ---------------------------------------------------------------------------------------------
+_generators: dict[Device, Any] = {}
+_seed: int | None = None
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the random generators of every backend (CPU now, CUDA whenever it is first used)."""
+    global _seed
+    _seed = int(seed)
+    _generators.clear()
+
+
+def cuda_manual_seed(seed: int) -> None:
+    """Seed only the CUDA generators."""
+    for device in [d for d in _generators if d.type == "cuda"]:
+        del _generators[device]
+    global _cuda_seed
+    _cuda_seed = int(seed)
+
+
+_cuda_seed: int | None = None
+
+
+def generator(device: Device) -> Any:
+    """The random generator for `device` (NumPy's or CuPy's `Generator`)."""
+    gen = _generators.get(device)
+    if gen is None:
+        if device.type == "cpu":
+            gen = np.random.default_rng(_seed)
+        else:
+            cupy = cupy_or_raise()
+            seed = _cuda_seed if _cuda_seed is not None else _seed
+            with cupy.cuda.Device(device.index):
+                gen = cupy.random.default_rng(seed)
+        _generators[device] = gen
+    return gen
+
+
+# ---------------------------------------------------------------------------------------------
+# tg.cuda
+# ---------------------------------------------------------------------------------------------
+class _Cuda:
+    """`tg.cuda`: availability and housekeeping for CUDA devices."""
+
+    @staticmethod
+    def is_available() -> bool:
+        return _import_cupy()[0] is not None
+
+    @staticmethod
+    def unavailable_reason() -> str:
+        return _import_cupy()[1]
+
+    @staticmethod
+    def device_count() -> int:
+        cupy = _import_cupy()[0]
+        return 0 if cupy is None else int(cupy.cuda.runtime.getDeviceCount())
+
+    @staticmethod
+    def synchronize() -> None:
+        cupy = _import_cupy()[0]
+        if cupy is not None:
+            cupy.cuda.Device().synchronize()
+
+    manual_seed = staticmethod(cuda_manual_seed)
+
+    @staticmethod
+    def manual_seed_all(seed: int) -> None:
+        cuda_manual_seed(seed)
+
+
+cuda = _Cuda()
+
+
+def scatter_add(out: Any, index: Any, values: Any) -> None:
+    """out[index] += values, adding repeated indices up (NumPy's add.at / CuPy's scatter_add)."""
+    if isinstance(out, np.ndarray):
+        np.add.at(out, index, values)
+    else:
+        import cupyx  # noqa: PLC0415 - CuPy's extras, only reached with CuPy arrays
+
+        cupyx.scatter_add(out, index, values)

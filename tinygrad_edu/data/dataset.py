@@ -1,0 +1,176 @@
+"""Datasets: the "what is sample i?" half of the data pipeline.
+
+A dataset is anything with `__len__` and `__getitem__(i)`. The `DataLoader` (see
+`dataloader.py`) asks it for samples and stacks them into batches.
+
+The fast batch protocol
+-----------------------
+Asking for 64 samples one at a time and stacking them costs 64 Python calls per batch. A
+dataset whose samples are rows of arrays can do better: it defines
+
+    get_batch(indices: np.ndarray) -> batch
+
+which returns the whole, already stacked batch for an int64 index array with one fancy-indexing
+operation (`data[indices]`). It returns `NotImplemented` when it cannot (for example when a
+per-sample transform has to run), and the loader then falls back to `dataset[i]` one by one.
+`TensorDataset`, `Subset` (when the dataset below it can) and the datasets in
+`tinygrad_edu.datasets` (when they have no transform) implement it.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor
+
+
+class Dataset:
+    """Base class of map-style datasets: subclasses define `__getitem__(index)` and `__len__()`."""
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} must implement __len__")
+
+    def get_batch(self, indices: np.ndarray) -> Any:
+        """The stacked batch for `indices`, or `NotImplemented` (see the module docstring)."""
+        return NotImplemented
+
+
+def take(tensor: Tensor, indices: np.ndarray) -> Tensor:
+    """Rows `indices` of `tensor` as a new Tensor (one fancy-indexing op, on the tensor's device)."""
+    array = tensor.data
+    if backend.get_array_module(array) is not np:
+        indices = backend.to_device(indices, backend.device_of(array))
+    return Tensor._make(array[indices])
+
+
+class TensorDataset(Dataset):
+    """Samples are the rows of the given tensors: `ds[i] == (t1[i], t2[i], ...)`.
+
+    All tensors must have the same length (first dimension). NumPy arrays are accepted too and
+    wrapped without a copy (`tg.from_numpy`).
+    """
+
+    def __init__(self, *tensors: Tensor | np.ndarray) -> None:
+        if not tensors:
+            raise ValueError("TensorDataset needs at least one tensor")
+        wrapped = []
+        for position, t in enumerate(tensors):
+            if isinstance(t, np.ndarray):
+                t = Tensor._make(t) if t.dtype in backend.SUPPORTED_DTYPES else None
+                if t is None:
+                    raise TypeError(f"TensorDataset: array {position} has unsupported dtype "
+                                    f"{tensors[position].dtype}")
+            if not isinstance(t, Tensor):
+                raise TypeError(f"TensorDataset: argument {position} must be a Tensor or a NumPy "
+                                f"array, got {type(t).__name__}")
+            if len(t.shape) == 0:
+                raise ValueError(f"TensorDataset: tensor {position} is a scalar (shape ()); "
+                                 "every tensor needs a first dimension to index samples along")
+            wrapped.append(t)
+        sizes = [t.shape[0] for t in wrapped]
+        if len(set(sizes)) != 1:
+            shapes = ", ".join(str(tuple(t.shape)) for t in wrapped)
+            raise ValueError(f"TensorDataset: all tensors must have the same first dimension "
+                             f"(number of samples), got shapes {shapes}")
+        self.tensors: tuple[Tensor, ...] = tuple(wrapped)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, ...]:
+        return tuple(t[index] for t in self.tensors)
+
+    def __len__(self) -> int:
+        return self.tensors[0].shape[0]
+
+    def get_batch(self, indices: np.ndarray) -> tuple[Tensor, ...]:
+        return tuple(take(t, indices) for t in self.tensors)
+
+
+class Subset(Dataset):
+    """The samples of `dataset` at positions `indices`, in that order."""
+
+    def __init__(self, dataset: Any, indices: Sequence[int]) -> None:
+        index_array = np.asarray(indices)
+        if index_array.size == 0:
+            index_array = index_array.astype(np.int64)
+        if index_array.ndim != 1 or index_array.dtype.kind not in "iu":
+            raise TypeError(f"Subset: indices must be a 1-D sequence of integers, got "
+                            f"{index_array.dtype} array of shape {index_array.shape}")
+        n = len(dataset)
+        if index_array.size and (index_array.min() < -n or index_array.max() >= n):
+            raise IndexError(f"Subset: indices must lie in [-{n}, {n}) for a dataset of "
+                             f"{n} samples, got values from {index_array.min()} to "
+                             f"{index_array.max()}")
+        self.dataset = dataset
+        self.indices: np.ndarray = index_array.astype(np.int64) % max(n, 1)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.dataset[int(self.indices[index])]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def get_batch(self, indices: np.ndarray) -> Any:
+        get_batch = getattr(self.dataset, "get_batch", None)
+        if get_batch is None:
+            return NotImplemented
+        return get_batch(self.indices[indices])
+
+
+def as_generator(generator: int | np.random.Generator | None) -> np.random.Generator:
+    """A NumPy Generator: a fresh one for an int seed; tg's global seeded CPU one for None."""
+    if generator is None:
+        return backend.generator(backend.Device("cpu"))
+    if isinstance(generator, np.random.Generator):
+        return generator
+    if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
+        return np.random.default_rng(int(generator))
+    raise TypeError(f"generator must be None, an int seed or a numpy.random.Generator, "
+                    f"got {type(generator).__name__}")
+
+
+def _split_lengths(lengths: Sequence[int | float], n: int) -> list[int]:
+    """Turn `lengths` (counts summing to n, or fractions summing to 1) into counts."""
+    values = list(lengths)
+    if not values:
+        raise ValueError("random_split: lengths must not be empty")
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
+            raise ValueError(f"random_split: lengths must be non-negative numbers, got {lengths!r}")
+    if all(isinstance(value, numbers.Integral) for value in values):
+        if sum(values) != n:
+            raise ValueError(f"random_split: lengths {values} sum to {sum(values)}, "
+                             f"but the dataset has {n} samples")
+        return [int(value) for value in values]
+    if not (math.isclose(sum(values), 1.0, abs_tol=1e-6) and all(v <= 1 for v in values)):
+        raise ValueError(f"random_split: fractional lengths must each be in [0, 1] and sum to 1, "
+                         f"got {values} (sum {sum(values)})")
+    counts = [math.floor(n * fraction) for fraction in values]
+    for i in range(n - sum(counts)):  # hand out the remainder one by one, as PyTorch does
+        counts[i % len(counts)] += 1
+    return counts
+
+
+def random_split(dataset: Any, lengths: Sequence[int | float],
+                 generator: int | np.random.Generator | None = None) -> list[Subset]:
+    """Split `dataset` into non-overlapping random `Subset`s of the given lengths.
+
+    `lengths` are sample counts that add up to `len(dataset)`, or fractions that add up to 1
+    (`[0.8, 0.2]`; leftover samples go to the first subsets one each, as in PyTorch).
+    `generator` is an int seed or a `numpy.random.Generator`; with None the split draws from the
+    global generator, so `tg.manual_seed(s)` makes it reproducible.
+    """
+    n = len(dataset)
+    counts = _split_lengths(lengths, n)
+    permutation = as_generator(generator).permutation(n)
+    subsets, start = [], 0
+    for count in counts:
+        subsets.append(Subset(dataset, permutation[start:start + count]))
+        start += count
+    return subsets

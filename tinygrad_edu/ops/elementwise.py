@@ -1,0 +1,302 @@
+"""Elementwise ops. Each is y = f(x) (or f(a, b) with NumPy broadcasting) and its
+derivative; gradients of broadcast inputs are summed back by the engine, not here.
+
+Backward passes are written with Tensor operations so they can themselves be
+differentiated (create_graph=True). Masks such as `x > 0` are constants.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd import Function
+from ..backend import get_array_module
+
+
+def _const(like: Any, array: Any) -> Any:
+    """Wrap a raw array as a constant Tensor (no grad)."""
+    return type(like)._make(array)
+
+
+class Cast(Function):
+    """y = x converted to `dtype`.  dL/dx = dL/dy converted back to x's dtype."""
+
+    def forward(self, x: Any, dtype: Any) -> Any:
+        self.in_dtype = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, g: Any) -> Any:
+        return Cast.apply(g, dtype=self.in_dtype)
+
+
+class Add(Function):
+    """y = a + b.  dy/da = 1, dy/db = 1."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        return a + b
+
+    def backward(self, g: Any) -> tuple:
+        return g, g
+
+
+class Sub(Function):
+    """y = a - b.  dy/da = 1, dy/db = -1."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        return a - b
+
+    def backward(self, g: Any) -> tuple:
+        return g, (-g if self.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """y = a * b.  dy/da = b, dy/db = a."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        return a * b
+
+    def backward(self, g: Any) -> tuple:
+        a, b = self.inputs
+        return (g * b if self.needs_input_grad[0] else None,
+                g * a if self.needs_input_grad[1] else None)
+
+
+class Div(Function):
+    """y = a / b.  dy/da = 1 / b, dy/db = -a / b^2."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        return a / b
+
+    def backward(self, g: Any) -> tuple:
+        a, b = self.inputs
+        return (g / b if self.needs_input_grad[0] else None,
+                -g * a / (b * b) if self.needs_input_grad[1] else None)
+
+
+class Neg(Function):
+    """y = -x.  dy/dx = -1."""
+
+    def forward(self, x: Any) -> Any:
+        return -x
+
+    def backward(self, g: Any) -> Any:
+        return -g
+
+
+class PowScalar(Function):
+    """y = x ** p for a Python number p.  dy/dx = p * x ** (p - 1)."""
+
+    def forward(self, x: Any, exponent: float) -> Any:
+        self.exponent = exponent
+        return x ** exponent
+
+    def backward(self, g: Any) -> Any:
+        (x,) = self.inputs
+        p = self.exponent
+        if p == 0:
+            return g * 0
+        if p == 1:
+            return g
+        if p == 2:
+            return g * x * 2.0
+        return g * p * x ** (p - 1)
+
+
+class RPowScalar(Function):
+    """y = c ** x for a Python number c > 0.  dy/dx = y * log(c)."""
+
+    def forward(self, x: Any, base: float) -> Any:
+        import math
+
+        self.log_base = math.log(base) if base > 0 else float("nan")
+        return base ** x
+
+    def backward(self, g: Any) -> Any:
+        return g * self.output() * self.log_base
+
+
+class Pow(Function):
+    """y = a ** b (both tensors).  dy/da = b * a ** (b - 1), dy/db = y * log(a)
+    (taken as 0 where a == 0 and b >= 0, as PyTorch does)."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        return a ** b
+
+    def backward(self, g: Any) -> tuple:
+        a, b = self.inputs
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = g * b * a ** (b - 1)
+        if self.needs_input_grad[1]:
+            safe = (a.data == 0) & (b.data >= 0)
+            if safe.any():  # log(1) = 0 there instead of log(0) = -inf
+                log_a = Where.apply(_const(g, safe), g.new_ones(()), a).log()
+            else:
+                log_a = a.log()
+            gb = g * self.output() * log_a
+        return ga, gb
+
+
+class Exp(Function):
+    """y = e^x.  dy/dx = y."""
+
+    def forward(self, x: Any) -> Any:
+        return get_array_module(x).exp(x)
+
+    def backward(self, g: Any) -> Any:
+        return g * self.output()
+
+
+class Log(Function):
+    """y = ln x.  dy/dx = 1 / x."""
+
+    def forward(self, x: Any) -> Any:
+        return get_array_module(x).log(x)
+
+    def backward(self, g: Any) -> Any:
+        return g / self.inputs[0]
+
+
+class Sqrt(Function):
+    """y = sqrt(x).  dy/dx = 1 / (2 y)."""
+
+    def forward(self, x: Any) -> Any:
+        return get_array_module(x).sqrt(x)
+
+    def backward(self, g: Any) -> Any:
+        return g / (self.output() * 2.0)
+
+
+class Abs(Function):
+    """y = |x|.  dy/dx = sign(x) (0 at x = 0)."""
+
+    def forward(self, x: Any) -> Any:
+        return get_array_module(x).abs(x)
+
+    def backward(self, g: Any) -> Any:
+        x = self.inputs[0].data
+        return g * _const(g, get_array_module(x).sign(x))
+
+
+class Sin(Function):
+    """y = sin x.  dy/dx = cos x."""
+
+    def forward(self, x: Any) -> Any:
+        return get_array_module(x).sin(x)
+
+    def backward(self, g: Any) -> Any:
+        return g * self.inputs[0].cos()
+
+
+class Cos(Function):
+    """y = cos x.  dy/dx = -sin x."""
+
+    def forward(self, x: Any) -> Any:
+        return get_array_module(x).cos(x)
+
+    def backward(self, g: Any) -> Any:
+        return -g * self.inputs[0].sin()
+
+
+class Tanh(Function):
+    """y = tanh x.  dy/dx = 1 - y^2."""
+
+    def forward(self, x: Any) -> Any:
+        return get_array_module(x).tanh(x)
+
+    def backward(self, g: Any) -> Any:
+        y = self.output()
+        return g * (1.0 - y * y)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^-x), computed without overflow.  dy/dx = y (1 - y)."""
+
+    def forward(self, x: Any) -> Any:
+        xp = get_array_module(x)
+        # tanh form: finite for any x, one transcendental call
+        return 0.5 * (xp.tanh(0.5 * x) + 1.0)
+
+    def backward(self, g: Any) -> Any:
+        y = self.output()
+        return g * y * (1.0 - y)
+
+
+class Relu(Function):
+    """y = max(x, 0).  dy/dx = 1 where x > 0, else 0."""
+
+    def forward(self, x: Any) -> Any:
+        self.mask = x > 0
+        return x * self.mask
+
+    def backward(self, g: Any) -> Any:
+        return g * _const(g, self.mask)
+
+
+class LeakyRelu(Function):
+    """y = x if x > 0 else slope * x.  dy/dx = 1 if x > 0 else slope."""
+
+    def forward(self, x: Any, negative_slope: float = 0.01) -> Any:
+        xp = get_array_module(x)
+        self.scale = xp.where(x > 0, 1.0, negative_slope).astype(x.dtype)
+        return x * self.scale
+
+    def backward(self, g: Any) -> Any:
+        return g * _const(g, self.scale)
+
+
+class Clamp(Function):
+    """y = min(max(x, low), high).  dy/dx = 1 where low <= x <= high, else 0."""
+
+    def forward(self, x: Any, low: float | None = None, high: float | None = None) -> Any:
+        xp = get_array_module(x)
+        self.mask = xp.ones(x.shape, dtype=bool)
+        if low is not None:
+            self.mask &= x >= low
+        if high is not None:
+            self.mask &= x <= high
+        return xp.clip(x, low, high).astype(x.dtype, copy=False)
+
+    def backward(self, g: Any) -> Any:
+        return g * _const(g, self.mask)
+
+
+class Maximum(Function):
+    """y = max(a, b) elementwise.  The gradient goes to the larger input; ties split it 1/2 each."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        xp = get_array_module(a)
+        self.share_a = (a > b) + 0.5 * (a == b)
+        return xp.maximum(a, b)
+
+    def backward(self, g: Any) -> tuple:
+        share = _const(g, self.share_a.astype(g.dtype))
+        return g * share, g * (1.0 - share)
+
+
+class Minimum(Function):
+    """y = min(a, b) elementwise.  The gradient goes to the smaller input; ties split it 1/2 each."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        xp = get_array_module(a)
+        self.share_a = (a < b) + 0.5 * (a == b)
+        return xp.minimum(a, b)
+
+    def backward(self, g: Any) -> tuple:
+        share = _const(g, self.share_a.astype(g.dtype))
+        return g * share, g * (1.0 - share)
+
+
+class Where(Function):
+    """y = a where cond else b.  dy/da = cond, dy/db = not cond (cond gets no gradient)."""
+
+    def forward(self, cond: Any, a: Any, b: Any) -> Any:
+        return get_array_module(a).where(cond, a, b)
+
+    def backward(self, g: Any) -> tuple:
+        cond = self.inputs[0]
+        zero = g.new_zeros(())
+        return (None,
+                Where.apply(cond, g, zero) if self.needs_input_grad[1] else None,
+                Where.apply(cond, zero, g) if self.needs_input_grad[2] else None)
+

@@ -1,0 +1,95 @@
+"""Shape and indexing ops: they move elements around without changing them, so each
+backward moves the gradient back (reshape back, permute back, scatter back, slice back)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Function
+from ..backend import get_array_module
+
+
+class Reshape(Function):
+    """y = x with shape `shape` (same elements in row-major order).  dL/dx = reshape(g, x.shape)."""
+
+    def forward(self, x: Any, shape: tuple) -> Any:
+        self.in_shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, g: Any) -> Any:
+        return Reshape.apply(g, shape=self.in_shape)
+
+
+class Permute(Function):
+    """y = x with its axes reordered: y.shape[i] = x.shape[axes[i]].
+    dL/dx = g permuted by the inverse permutation."""
+
+    def forward(self, x: Any, axes: tuple) -> Any:
+        self.axes = axes
+        return x.transpose(axes)
+
+    def backward(self, g: Any) -> Any:
+        return Permute.apply(g, axes=tuple(np.argsort(self.axes).tolist()))
+
+
+def _is_basic(index: tuple) -> bool:
+    """True when the index holds only ints, slices, None and Ellipsis (no element repeats)."""
+    return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in index)
+
+
+class GetItem(Function):
+    """y = x[index].  dL/dx = zeros like x with g added at `index` (repeated indices add up)."""
+
+    def forward(self, x: Any, index: tuple) -> Any:
+        self.in_shape, self.index = x.shape, index
+        return x[index]
+
+    def backward(self, g: Any) -> Any:
+        return IndexAdd.apply(g, shape=self.in_shape, index=self.index)
+
+
+class IndexAdd(Function):
+    """y = zeros(shape) with x added at `index` (the backward of getitem).  dL/dx = g[index]."""
+
+    def forward(self, x: Any, shape: tuple, index: tuple) -> Any:
+        self.index = index
+        xp = get_array_module(x)
+        out = xp.zeros(shape, dtype=x.dtype)
+        if _is_basic(index):
+            out[index] = x
+        else:
+            backend.scatter_add(out, index, x)
+        return out
+
+    def backward(self, g: Any) -> Any:
+        return GetItem.apply(g, index=self.index)
+
+
+class Cat(Function):
+    """y = the inputs joined along `dim`.  dL/dx_k = the slice of g that x_k occupies."""
+
+    def forward(self, *xs: Any, dim: int) -> Any:
+        self.dim = dim
+        self.bounds = np.cumsum([0] + [x.shape[dim] for x in xs]).tolist()
+        return get_array_module(xs[0]).concatenate(xs, axis=dim)
+
+    def backward(self, g: Any) -> tuple:
+        lead = (slice(None),) * self.dim
+        return tuple(GetItem.apply(g, index=lead + (slice(lo, hi),)) if need else None
+                     for lo, hi, need in zip(self.bounds[:-1], self.bounds[1:],
+                                             self.needs_input_grad))
+
+
+class Pad(Function):
+    """y = x surrounded by `value` (widths per axis as ((before, after), ...)).
+    dL/dx = g with the padding sliced off."""
+
+    def forward(self, x: Any, widths: tuple, value: float = 0.0) -> Any:
+        self.index = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+        return get_array_module(x).pad(x, widths, mode="constant", constant_values=value)
+
+    def backward(self, g: Any) -> Any:
+        return GetItem.apply(g, index=self.index)

@@ -1,0 +1,1332 @@
+"""Tensor: one backend array (NumPy or CuPy) plus what autograd needs.
+
+Operators and methods call the ops in `ops/`; this file holds the conversions
+(Python values, dtype promotion, argument checking) and the factories.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from . import autograd, backend
+from .autograd import Function
+from .backend import Device, get_array_module
+from .ops import elementwise as ew
+from .ops import linalg, reduce
+from .ops import shape as shape_ops
+
+_SCALARS = (int, float, bool, np.number, np.bool_)
+
+
+def _infer_dtype(data: Any) -> np.dtype:
+    """dtype PyTorch would give a Python value: bool, int64 or float32."""
+    arr = np.asarray(data)
+    if arr.dtype.kind == "b":
+        return backend.bool_
+    if arr.dtype.kind in "iu":
+        return backend.int64
+    if arr.dtype.kind == "f":
+        return backend.default_float_dtype
+    raise TypeError(f"tensor: cannot build a tensor from {type(data).__name__} with dtype "
+                    f"{arr.dtype}; expected numbers, bools or (nested) lists of them")
+
+
+def _resolve_device(device: Any) -> Device:
+    return device if isinstance(device, Device) else Device(device)
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it.
+
+    `data` is the backend array (numpy.ndarray or cupy.ndarray); `grad_fn` is the Function
+    that produced it (None for leaves); `grad` collects d(loss)/d(self) for leaves.
+    """
+
+    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_retains_grad", "_hooks",
+                 "__weakref__")
+    __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__
+
+    def __init__(self, data: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> None:
+        if isinstance(data, Tensor):
+            array = data.data
+            if device is None:
+                device = data.device
+        else:
+            array = data
+        xp_in = get_array_module(array)
+        if xp_in is np:
+            if isinstance(array, np.ndarray):
+                if dtype is None and array.dtype not in backend.SUPPORTED_DTYPES:
+                    dtype = _infer_dtype(array)
+                array = np.array(array, dtype=None if dtype is None else backend.as_dtype(dtype),
+                                 copy=True)
+            else:
+                target = _infer_dtype(array) if dtype is None else backend.as_dtype(dtype)
+                try:
+                    array = np.array(array, dtype=target)
+                except (ValueError, TypeError) as exc:
+                    raise ValueError(f"tensor: cannot build a tensor from {data!r:.80}: "
+                                     f"{exc}") from None
+            target_device = backend.CPU if device is None else _resolve_device(device)
+            array = backend.to_device(array, target_device)
+        else:  # a CuPy array
+            target_device = backend.device_of(array) if device is None else _resolve_device(device)
+            array = backend.to_device(array, target_device).astype(
+                array.dtype if dtype is None else backend.as_dtype(dtype), copy=True)
+        if array.dtype not in backend.SUPPORTED_DTYPES:
+            raise TypeError(f"tensor: unsupported dtype {array.dtype}")
+        self.data = array
+        self._requires_grad = False
+        self.grad: Tensor | None = None
+        self.grad_fn: Function | None = None
+        self._retains_grad = False
+        self._hooks: dict = {}
+        if requires_grad:
+            self.requires_grad = True
+
+    @classmethod
+    def _make(cls, data: Any, grad_fn: Function | None = None) -> Tensor:
+        """Wrap a backend array without copying or checking (the fast internal path)."""
+        t = object.__new__(cls)
+        t.data = data
+        t._requires_grad = grad_fn is not None
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._retains_grad = False
+        t._hooks = {}
+        return t
+
+    # -----------------------------------------------------------------------------------------
+    # properties
+    # -----------------------------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if value and not backend.is_floating(self.data.dtype):
+            raise RuntimeError(f"requires_grad: only floating point tensors can require "
+                               f"gradients, this one is {self.data.dtype}")
+        if not value and self.grad_fn is not None:
+            raise RuntimeError("requires_grad: you can only change requires_grad of leaf "
+                               "tensors; use detach() for a non-leaf")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def device(self) -> Device:
+        return backend.device_of(self.data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def T(self) -> Tensor:
+        """All dims reversed (the transpose of a matrix)."""
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two dims swapped (a batch of transposed matrices)."""
+        return self.transpose(-2, -1)
+
+    def size(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return self.shape
+        return self.shape[reduce.normalize_dims(dim, self.ndim, "size")[0]]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def item(self) -> Any:
+        if self.numel() != 1:
+            raise ValueError(f"item: only one element tensors can be converted to Python "
+                             f"scalars, this one has shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        return backend.to_numpy(self.data).tolist()
+
+    def numpy(self) -> np.ndarray:
+        """A NumPy array (shared memory on the CPU). Fails on a tensor that requires grad."""
+        if self._requires_grad:
+            raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; "
+                               "use tensor.detach().numpy()")
+        if self.device.type != "cpu":
+            raise TypeError(f"numpy: the tensor is on {self.device}; use tensor.cpu() first")
+        return self.data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        array = backend.to_numpy(self.data)
+        return array if dtype is None else array.astype(dtype)
+
+    def __repr__(self) -> str:
+        body = np.array2string(backend.to_numpy(self.data), separator=", ", precision=4,
+                               prefix="tensor(", threshold=200)
+        extras = []
+        if self.device.type != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.dtype not in (backend.float32, backend.int64, backend.bool_) or self.numel() == 0:
+            extras.append(f"dtype=tg.{self.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self.numel()} elements is "
+                               "ambiguous; use .any() or .all()")
+        return bool(self.data.reshape(()))
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.kind not in "iu" or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.item())
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # -----------------------------------------------------------------------------------------
+    # autograd
+    # -----------------------------------------------------------------------------------------
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
+                 create_graph: bool = False) -> None:
+        """Accumulate the gradient of this tensor into the `.grad` of every leaf it depends on."""
+        autograd.backward(self, gradient, retain_graph, create_graph)
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph."""
+        return Tensor._make(self.data)
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep `.grad` on this non-leaf tensor after backward."""
+        if not self._requires_grad:
+            raise RuntimeError("retain_grad: can't retain_grad on a tensor that doesn't "
+                               "require grad")
+        if self.grad_fn is not None:
+            self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def register_hook(self, hook: Any) -> Any:
+        """Call `hook(grad)` when this tensor's gradient is computed; a returned Tensor replaces
+        the gradient. Returns a handle whose `remove()` unregisters it."""
+        if not self._requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that "
+                               "doesn't require gradient")
+        return _HookHandle(self._hooks, hook)
+
+    # -----------------------------------------------------------------------------------------
+    # devices and dtypes
+    # -----------------------------------------------------------------------------------------
+    def to(self, *args: Any, dtype: Any = None, device: Any = None,
+           copy: bool = False) -> Tensor:
+        """`to(device)`, `to(dtype)`, `to(device, dtype)` or `to(other_tensor)`."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, arg.dtype
+            elif isinstance(arg, (str, Device)):
+                device = arg
+            else:
+                dtype = arg
+        out = self
+        if dtype is not None:
+            dtype = backend.as_dtype(dtype)
+            if dtype != self.dtype:
+                out = ew.Cast.apply(out, dtype=dtype)
+        if device is not None:
+            target = _resolve_device(device)
+            if target != out.device:
+                out = _ToDevice.apply(out, device=target)
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, device: int | str | None = None) -> Tensor:
+        if device is None:
+            device = "cuda"
+        elif isinstance(device, int):
+            device = f"cuda:{device}"
+        return self.to(device)
+
+    def float(self) -> Tensor:
+        return self.to(backend.float32)
+
+    def double(self) -> Tensor:
+        return self.to(backend.float64)
+
+    def half(self) -> Tensor:
+        return self.to(backend.float16)
+
+    def long(self) -> Tensor:
+        return self.to(backend.int64)
+
+    def int(self) -> Tensor:
+        return self.to(backend.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(backend.bool_)
+
+    def type(self, dtype: Any) -> Tensor:
+        return self.to(dtype)
+
+    def is_floating_point(self) -> bool:
+        return backend.is_floating(self.dtype)
+
+    def clone(self) -> Tensor:
+        """A copy with its own memory; gradients flow back to the original."""
+        return _Clone.apply(self)
+
+    def contiguous(self) -> Tensor:
+        return self
+
+    def new_zeros(self, size: Any, dtype: Any = None) -> Tensor:
+        xp = get_array_module(self.data)
+        return Tensor._make(xp.zeros(_shape_arg((size,)),
+                                     dtype=self.dtype if dtype is None else backend.as_dtype(dtype)))
+
+    def new_ones(self, size: Any, dtype: Any = None) -> Tensor:
+        xp = get_array_module(self.data)
+        return Tensor._make(xp.ones(_shape_arg((size,)),
+                                    dtype=self.dtype if dtype is None else backend.as_dtype(dtype)))
+
+    def new_tensor(self, data: Any, dtype: Any = None) -> Tensor:
+        return Tensor(data, dtype=dtype or self.dtype, device=self.device)
+
+    def new_full(self, size: Any, fill_value: float, dtype: Any = None) -> Tensor:
+        return full(_shape_arg((size,)), fill_value, dtype=dtype or self.dtype, device=self.device)
+
+    # -----------------------------------------------------------------------------------------
+    # arithmetic
+    # -----------------------------------------------------------------------------------------
+    def _operand(self, other: Any, op: str) -> tuple[Tensor, Tensor]:
+        return as_tensor_pair(self, other, op)
+
+    def __add__(self, other: Any) -> Tensor:
+        return ew.Add.apply(*as_tensor_pair(self, other, "add"))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ew.Add.apply(*as_tensor_pair(other, self, "add", device=self.device))
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ew.Sub.apply(*as_tensor_pair(self, other, "sub"))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ew.Sub.apply(*as_tensor_pair(other, self, "sub", device=self.device))
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ew.Mul.apply(*as_tensor_pair(self, other, "mul"))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ew.Mul.apply(*as_tensor_pair(other, self, "mul", device=self.device))
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ew.Div.apply(*as_tensor_pair(self, other, "div", true_div=True))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ew.Div.apply(*as_tensor_pair(other, self, "div", device=self.device,
+                                            true_div=True))
+
+    def __neg__(self) -> Tensor:
+        return ew.Neg.apply(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        if isinstance(exponent, _SCALARS) and not isinstance(exponent, (bool, np.bool_)):
+            x = self if self.is_floating_point() or float(exponent).is_integer() \
+                else self.to(backend.default_float_dtype)
+            return ew.PowScalar.apply(x, exponent=exponent)
+        return ew.Pow.apply(*as_tensor_pair(self, exponent, "pow"))
+
+    def __rpow__(self, base: Any) -> Tensor:
+        if isinstance(base, _SCALARS):
+            x = self if self.is_floating_point() else self.to(backend.default_float_dtype)
+            return ew.RPowScalar.apply(x, base=float(base))
+        return ew.Pow.apply(*as_tensor_pair(base, self, "pow", device=self.device))
+
+    def pow(self, exponent: Any) -> Tensor:
+        return self ** exponent
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return linalg.Matmul.apply(*as_tensor_pair(self, other, "matmul"))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return linalg.Matmul.apply(*as_tensor_pair(other, self, "matmul", device=self.device))
+
+    def matmul(self, other: Any) -> Tensor:
+        return self @ other
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        a, b = as_tensor_pair(self, other, "floor_divide")
+        return _no_grad_result(get_array_module(a.data).floor_divide(a.data, b.data))
+
+    def __mod__(self, other: Any) -> Tensor:
+        a, b = as_tensor_pair(self, other, "remainder")
+        return _no_grad_result(get_array_module(a.data).mod(a.data, b.data))
+
+    add = __add__
+    sub = __sub__
+    mul = __mul__
+    div = __truediv__
+
+    # comparisons: bool tensors, no gradient
+    def _compare(self, other: Any, ufunc: str) -> Tensor:
+        a, b = as_tensor_pair(self, other, ufunc)
+        return Tensor._make(getattr(get_array_module(a.data), ufunc)(a.data, b.data))
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, "equal")
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, "not_equal")
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, "less")
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, "less_equal")
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, "greater")
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, "greater_equal")
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    def __and__(self, other: Any) -> Tensor:
+        return self._compare(other, "logical_and" if self.dtype.kind == "b" else "bitwise_and")
+
+    def __or__(self, other: Any) -> Tensor:
+        return self._compare(other, "logical_or" if self.dtype.kind == "b" else "bitwise_or")
+
+    def __invert__(self) -> Tensor:
+        return _no_grad_result(~self.data)
+
+    def logical_not(self) -> Tensor:
+        return _no_grad_result(get_array_module(self.data).logical_not(self.data))
+
+    def isnan(self) -> Tensor:
+        return _no_grad_result(get_array_module(self.data).isnan(self.data))
+
+    def isfinite(self) -> Tensor:
+        return _no_grad_result(get_array_module(self.data).isfinite(self.data))
+
+    def allclose(self, other: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+        a, b = as_tensor_pair(self, other, "allclose")
+        return bool(get_array_module(a.data).allclose(a.data, b.data, rtol=rtol, atol=atol))
+
+    def equal(self, other: Tensor) -> bool:
+        return self.shape == other.shape and bool((self == other).all())
+
+    # in-place arithmetic: allowed where no graph is being recorded through this tensor
+    def _inplace(self, other: Any, op: str) -> Tensor:
+        if autograd.is_grad_enabled() and (self._requires_grad or
+                                           (isinstance(other, Tensor) and other._requires_grad)):
+            if self.is_leaf and self._requires_grad:
+                raise RuntimeError(f"{op}: a leaf tensor that requires grad is being used in an "
+                                   "in-place operation; wrap it in `with tg.no_grad():`")
+            return None  # a non-leaf: fall back to the out-of-place op
+        _, b = as_tensor_pair(self, other, op)
+        result_dtype = np.result_type(self.dtype, b.dtype)
+        if result_dtype.kind == "f" and self.dtype.kind != "f":
+            raise RuntimeError(f"{op}: result type {result_dtype} can't be cast to the "
+                               f"in-place output of dtype {self.dtype}")
+        ufunc = {"add_": "add", "sub_": "subtract", "mul_": "multiply", "div_": "divide"}[op]
+        getattr(get_array_module(self.data), ufunc)(self.data, b.data, out=self.data,
+                                                    casting="unsafe")
+        return self
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace(other, "add_") or self + other
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace(other, "sub_") or self - other
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace(other, "mul_") or self * other
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace(other, "div_") or self / other
+
+    def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
+        return self._checked_inplace(other * alpha if alpha != 1 else other, "add_")
+
+    def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
+        return self._checked_inplace(other * alpha if alpha != 1 else other, "sub_")
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._checked_inplace(other, "mul_")
+
+    def div_(self, other: Any) -> Tensor:
+        return self._checked_inplace(other, "div_")
+
+    def _checked_inplace(self, other: Any, op: str) -> Tensor:
+        out = self._inplace(other, op)
+        if out is None:
+            raise RuntimeError(f"{op}: in-place operations on tensors that are part of a graph "
+                               "are not supported; use the out-of-place version")
+        return out
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
+
+    def fill_(self, value: float) -> Tensor:
+        self._check_writable("fill_")
+        self.data[...] = value
+        return self
+
+    def copy_(self, src: Any) -> Tensor:
+        """Copy `src` into this tensor's memory (broadcasting, converting dtype and device)."""
+        self._check_writable("copy_")
+        src_data = src.data if isinstance(src, Tensor) else src
+        src_data = backend.to_device(src_data, self.device)
+        xp = get_array_module(self.data)
+        try:
+            xp.copyto(self.data, xp.asarray(src_data), casting="unsafe")
+        except ValueError:
+            raise RuntimeError(f"copy_: cannot copy a tensor of shape "
+                               f"{tuple(np.shape(src_data))} into shape {self.shape}") from None
+        return self
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        self._check_writable("uniform_")
+        self.data[...] = backend.generator(self.device).uniform(a, b, self.shape)
+        return self
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        self._check_writable("normal_")
+        self.data[...] = backend.generator(self.device).normal(mean, std, self.shape)
+        return self
+
+    def _check_writable(self, op: str) -> None:
+        if autograd.is_grad_enabled() and self._requires_grad:
+            raise RuntimeError(f"{op}: a tensor that requires grad is being used in an in-place "
+                               "operation; wrap it in `with tg.no_grad():`")
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._check_writable("setitem")
+        value = value.data if isinstance(value, Tensor) else value
+        self.data[_normalize_index(index, self)] = backend.to_device(
+            get_array_module(value).asarray(value), self.device) \
+            if not isinstance(value, _SCALARS) else value
+
+    # -----------------------------------------------------------------------------------------
+    # elementwise functions
+    # -----------------------------------------------------------------------------------------
+    def _float(self, op: str) -> Tensor:
+        """Integer tensors are promoted to the default float dtype for float functions."""
+        return self if self.is_floating_point() else self.to(backend.default_float_dtype)
+
+    def exp(self) -> Tensor:
+        return ew.Exp.apply(self._float("exp"))
+
+    def log(self) -> Tensor:
+        return ew.Log.apply(self._float("log"))
+
+    def sqrt(self) -> Tensor:
+        return ew.Sqrt.apply(self._float("sqrt"))
+
+    def rsqrt(self) -> Tensor:
+        return 1.0 / self.sqrt()
+
+    def abs(self) -> Tensor:
+        return ew.Abs.apply(self)
+
+    __abs__ = abs
+
+    def sin(self) -> Tensor:
+        return ew.Sin.apply(self._float("sin"))
+
+    def cos(self) -> Tensor:
+        return ew.Cos.apply(self._float("cos"))
+
+    def tanh(self) -> Tensor:
+        return ew.Tanh.apply(self._float("tanh"))
+
+    def sigmoid(self) -> Tensor:
+        return ew.Sigmoid.apply(self._float("sigmoid"))
+
+    def relu(self) -> Tensor:
+        return ew.Relu.apply(self)
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+        return ew.LeakyRelu.apply(self, negative_slope=negative_slope)
+
+    def square(self) -> Tensor:
+        return self * self
+
+    def sign(self) -> Tensor:
+        return _no_grad_result(get_array_module(self.data).sign(self.data))
+
+    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+        """y = min(max(x, min), max).  dy/dx = 1 inside [min, max], else 0."""
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        return ew.Clamp.apply(self, low=min, high=max)
+
+    clip = clamp
+
+    def maximum(self, other: Any) -> Tensor:
+        return ew.Maximum.apply(*as_tensor_pair(self, other, "maximum"))
+
+    def minimum(self, other: Any) -> Tensor:
+        return ew.Minimum.apply(*as_tensor_pair(self, other, "minimum"))
+
+    def softmax(self, dim: int) -> Tensor:
+        return ew_softmax(self, dim, reduce.Softmax)
+
+    def log_softmax(self, dim: int) -> Tensor:
+        return ew_softmax(self, dim, reduce.LogSoftmax)
+
+    # -----------------------------------------------------------------------------------------
+    # reductions
+    # -----------------------------------------------------------------------------------------
+    def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        if x.dtype.kind in "bu" or x.dtype == backend.int32:
+            x = x.to(backend.int64)  # as PyTorch: integer sums are int64
+        return reduce.Sum.apply(x, axes=reduce.normalize_dims(dim, x.ndim, "sum"),
+                                keepdim=keepdim)
+
+    def mean(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+        x = self if dtype is None else self.to(dtype)
+        if not x.is_floating_point():
+            raise RuntimeError(f"mean: could not infer output dtype; input dtype must be "
+                               f"floating point, got {x.dtype} (use .float() first)")
+        return reduce.Mean.apply(x, axes=reduce.normalize_dims(dim, x.ndim, "mean"),
+                                 keepdim=keepdim)
+
+    def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
+            correction: int | None = None) -> Tensor:
+        """sum((x - mean)^2) / (n - correction); correction = 1 (unbiased) by default."""
+        if correction is None:
+            correction = 0 if unbiased is False else 1
+        axes = reduce.normalize_dims(dim, self.ndim, "var")
+        n = math.prod(self.shape[a] for a in axes)
+        centered = self - self.mean(axes, keepdim=True)
+        return (centered * centered).sum(axes, keepdim=keepdim) / max(n - correction, 0)
+
+    def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
+            correction: int | None = None) -> Tensor:
+        """sqrt(var(x))."""
+        return self.var(dim, unbiased=unbiased, keepdim=keepdim, correction=correction).sqrt()
+
+    def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        self._check_nonempty("amax", dim)
+        return reduce.Amax.apply(self, axes=reduce.normalize_dims(dim, self.ndim, "amax"),
+                                 keepdim=keepdim)
+
+    def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        self._check_nonempty("amin", dim)
+        return reduce.Amin.apply(self, axes=reduce.normalize_dims(dim, self.ndim, "amin"),
+                                 keepdim=keepdim)
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """max() -> the largest value; max(dim) -> (values, indices); max(other) -> maximum."""
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        if dim is None:
+            return self.amax()
+        return self._max_min_dim(dim, keepdim, reduce.MaxDim, "max")
+
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """min() -> the smallest value; min(dim) -> (values, indices); min(other) -> minimum."""
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        if dim is None:
+            return self.amin()
+        return self._max_min_dim(dim, keepdim, reduce.MinDim, "min")
+
+    def _max_min_dim(self, dim: int, keepdim: bool, op: type, name: str) -> Any:
+        (axis,) = reduce.normalize_dims(dim, self.ndim, name) if self.ndim else (0,)
+        self._check_nonempty(name, dim)
+        x = self if self.ndim else self.reshape(1)
+        values = op.apply(x, dim=axis, keepdim=keepdim)
+        fn = x.argmax if name == "max" else x.argmin
+        indices = fn(axis, keepdim=keepdim)
+        if not self.ndim:
+            values, indices = values.reshape(()), indices.reshape(())
+        return MinMaxResult(values, indices)
+
+    def _check_nonempty(self, op: str, dim: Any) -> None:
+        if self.numel() == 0:
+            raise RuntimeError(f"{op}: expected a non-empty tensor, got shape {self.shape}")
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return self._arg("argmax", dim, keepdim)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return self._arg("argmin", dim, keepdim)
+
+    def _arg(self, name: str, dim: int | None, keepdim: bool) -> Tensor:
+        self._check_nonempty(name, dim)
+        xp = get_array_module(self.data)
+        if dim is None:
+            out = getattr(self.data.reshape(-1), name)()
+            out = xp.asarray(out).reshape((1,) * self.ndim if keepdim else ())
+        else:
+            (axis,) = reduce.normalize_dims(dim, self.ndim, name)
+            out = getattr(self.data, name)(axis=axis)
+            if keepdim:
+                out = xp.expand_dims(out, axis)
+        return Tensor._make(xp.asarray(out, dtype=backend.int64))
+
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
+        """log(sum(exp(x))) computed as m + log(sum(exp(x - m))) with m = max (finite for big x).
+        d/dx = softmax(x)."""
+        axes = reduce.normalize_dims(dim, self.ndim, "logsumexp")
+        x = self._float("logsumexp")
+        m = x.amax(axes, keepdim=True).detach()
+        m = where(m.isfinite(), m, 0.0)
+        out = (x - m).exp().sum(axes, keepdim=True).log() + m
+        return out if keepdim else out.squeeze(axes)
+
+    def prod(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        return reduce.Prod.apply(self, axes=reduce.normalize_dims(dim, self.ndim, "prod"),
+                                 keepdim=keepdim)
+
+    def norm(self, p: float = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """(sum |x|^p)^(1/p); p = 2 is the Euclidean norm."""
+        if p == 2 or p == "fro":
+            return (self * self).sum(dim, keepdim=keepdim).sqrt()
+        if p == 1:
+            return self.abs().sum(dim, keepdim=keepdim)
+        if p == float("inf"):
+            return self.abs().amax(dim, keepdim=keepdim)
+        return (self.abs() ** p).sum(dim, keepdim=keepdim) ** (1.0 / p)
+
+    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        axes = reduce.normalize_dims(dim, self.ndim, "all")
+        return _no_grad_result(self.data.astype(bool).all(axis=axes, keepdims=keepdim))
+
+    def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+        axes = reduce.normalize_dims(dim, self.ndim, "any")
+        return _no_grad_result(self.data.astype(bool).any(axis=axes, keepdims=keepdim))
+
+    # -----------------------------------------------------------------------------------------
+    # shape
+    # -----------------------------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> Tensor:
+        new = _shape_arg(shape)
+        known = [n for n in new if n != -1]
+        size = self.numel()
+        if new.count(-1) > 1 or any(n < -1 for n in new) or (
+                (math.prod(known) != size) if -1 not in new
+                else (math.prod(known) == 0 or size % math.prod(known))):
+            raise RuntimeError(f"reshape: shape {list(new)} is invalid for a tensor of shape "
+                               f"{self.shape} ({size} elements)")
+        if new == self.shape:
+            return self
+        return shape_ops.Reshape.apply(self, shape=new)
+
+    view = reshape
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return self.reshape(other.shape)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = (reduce.normalize_dims(d, self.ndim, "flatten")[0]
+                      for d in (start_dim, end_dim))
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        new = self.shape[:start] + (math.prod(self.shape[start:end + 1]),) + self.shape[end + 1:]
+        return self.reshape(new)
+
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        (d,) = reduce.normalize_dims(dim, self.ndim, "unflatten")
+        return self.reshape(self.shape[:d] + tuple(sizes) + self.shape[d + 1:])
+
+    def squeeze(self, dim: Any = None) -> Tensor:
+        if dim is None:
+            axes = tuple(i for i, n in enumerate(self.shape) if n == 1)
+        else:
+            axes = tuple(a for a in reduce.normalize_dims(dim, self.ndim, "squeeze")
+                         if self.shape[a] == 1)
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if i not in axes))
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        if not -self.ndim - 1 <= dim <= self.ndim:
+            raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor with "
+                             f"{self.ndim} dimension(s) (expected [{-self.ndim - 1}, {self.ndim}])")
+        d = dim % (self.ndim + 1)
+        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+
+    def permute(self, *dims: Any) -> Tensor:
+        axes = _shape_arg(dims)
+        if sorted(a % self.ndim if self.ndim else a for a in axes) != list(range(self.ndim)):
+            raise ValueError(f"permute: dims {list(axes)} are not a permutation of the "
+                             f"{self.ndim} dims of a tensor of shape {self.shape}")
+        axes = tuple(a % self.ndim for a in axes)
+        if axes == tuple(range(self.ndim)):
+            return self
+        return shape_ops.Permute.apply(self, axes=axes)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        if self.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+            return self
+        a, b = (reduce.normalize_dims(d, self.ndim, "transpose")[0] for d in (dim0, dim1))
+        axes = list(range(self.ndim))
+        axes[a], axes[b] = axes[b], axes[a]
+        return self.permute(*axes)
+
+    def t(self) -> Tensor:
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor with <= 2 dimensions, got shape {self.shape}")
+        return self.T
+
+    def expand(self, *sizes: Any) -> Tensor:
+        sizes = _shape_arg(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError(f"expand: the number of sizes ({len(sizes)}) must be at least "
+                               f"the number of dimensions ({self.ndim})")
+        lead = len(sizes) - self.ndim
+        target = tuple(self.shape[i - lead] if n == -1 and i >= lead else n
+                       for i, n in enumerate(sizes))
+        return self.broadcast_to(target)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        return self.broadcast_to(other.shape)
+
+    def broadcast_to(self, *size: Any) -> Tensor:
+        target = _shape_arg(size)
+        try:
+            if np.broadcast_shapes(self.shape, target) != target:
+                raise ValueError
+        except ValueError:
+            raise RuntimeError(f"broadcast_to: a tensor of shape {self.shape} cannot be "
+                               f"broadcast to shape {target}") from None
+        if target == self.shape:
+            return self
+        return autograd.BroadcastTo.apply(self, shape=target)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return shape_ops.GetItem.apply(self, index=_normalize_index(index, self))
+
+    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        (d,) = reduce.normalize_dims(dim, self.ndim, "split")
+        n = self.shape[d]
+        if isinstance(split_size_or_sections, int):
+            if split_size_or_sections <= 0:
+                raise ValueError(f"split: split_size must be positive, got "
+                                 f"{split_size_or_sections}")
+            sizes = [split_size_or_sections] * (n // split_size_or_sections)
+            if n % split_size_or_sections:
+                sizes.append(n % split_size_or_sections)
+        else:
+            sizes = list(split_size_or_sections)
+            if sum(sizes) != n:
+                raise ValueError(f"split: sizes {sizes} do not add up to {n}, the size of dim {dim}")
+        bounds = np.cumsum([0] + sizes).tolist()
+        lead = (slice(None),) * d
+        return tuple(self[lead + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:]))
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        if chunks <= 0:
+            raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        (d,) = reduce.normalize_dims(dim, self.ndim, "chunk")
+        return self.split(max(1, -(-self.shape[d] // chunks)), d)
+
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        (d,) = reduce.normalize_dims(dim, self.ndim, "unbind")
+        lead = (slice(None),) * d
+        return tuple(self[lead + (i,)] for i in range(self.shape[d]))
+
+    def masked_fill(self, mask: Any, value: float) -> Tensor:
+        return where(mask, value, self)
+
+    def gather(self, dim: int, index: Tensor) -> Tensor:
+        """out[i][j] = self[index[i][j]][j] (dim 0) etc., as PyTorch's gather."""
+        (d,) = reduce.normalize_dims(dim, self.ndim, "gather")
+        idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+        xp = get_array_module(self.data)
+        grids = list(xp.indices(idx.shape, sparse=True))
+        grids[d] = idx
+        return self[tuple(grids)]
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+    # functions that are also methods
+    def where(self, condition: Any, other: Any) -> Tensor:
+        return where(condition, self, other)
+
+
+class MinMaxResult(tuple):
+    """(values, indices), as returned by max(dim) / min(dim)."""
+
+    def __new__(cls, values: Tensor, indices: Tensor) -> MinMaxResult:
+        return super().__new__(cls, (values, indices))
+
+    @property
+    def values(self) -> Tensor:
+        return self[0]
+
+    @property
+    def indices(self) -> Tensor:
+        return self[1]
+
+
+class _HookHandle:
+    _next_id = 0
+
+    def __init__(self, hooks: dict, fn: Any) -> None:
+        self.hooks, self.id = hooks, _HookHandle._next_id
+        _HookHandle._next_id += 1
+        hooks[self.id] = fn
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
+
+
+class _ToDevice(Function):
+    """y = x copied to another device.  dL/dx = g copied back to x's device."""
+
+    def forward(self, x: Any, device: Device) -> Any:
+        self.src = backend.device_of(x)
+        return backend.to_device(x, device)
+
+    def backward(self, g: Tensor) -> Tensor:
+        return _ToDevice.apply(g, device=self.src)
+
+
+class _Clone(Function):
+    """y = a copy of x.  dy/dx = 1."""
+
+    def forward(self, x: Any) -> Any:
+        return x.copy()
+
+    def backward(self, g: Tensor) -> Tensor:
+        return g
+
+
+def _no_grad_result(array: Any) -> Tensor:
+    return Tensor._make(get_array_module(array).asarray(array))
+
+
+def _shape_arg(shape: tuple) -> tuple[int, ...]:
+    """Accept f(2, 3), f((2, 3)) and f([2, 3]) alike."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    elif len(shape) == 1 and isinstance(shape[0], Tensor):
+        shape = tuple(shape[0].tolist())
+    try:
+        return tuple(int(n) for n in shape)
+    except (TypeError, ValueError):
+        raise TypeError(f"expected a shape made of ints, got {shape!r}") from None
+
+
+def _promote(a: np.dtype, b: np.dtype) -> np.dtype:
+    """PyTorch's rule for two tensors: floats win over ints; otherwise the wider type."""
+    if a == b:
+        return a
+    if (a.kind == "f") != (b.kind == "f"):
+        return a if a.kind == "f" else b
+    return np.promote_types(a, b)
+
+
+def _scalar_dtype(value: Any, other: np.dtype) -> np.dtype:
+    """dtype of a Python scalar next to a tensor: it never widens a tensor of the same kind."""
+    if isinstance(value, (bool, np.bool_)):
+        return other
+    if isinstance(value, (int, np.integer)):
+        return other if other.kind != "b" else backend.int64
+    return other if other.kind == "f" else backend.default_float_dtype
+
+
+def as_tensor_pair(a: Any, b: Any, op: str, device: Any = None,
+                   true_div: bool = False) -> tuple[Tensor, Tensor]:
+    """Turn the operands of a binary op into two Tensors of one dtype on one device.
+
+    Python scalars take the tensor's dtype (a float scalar makes an int tensor float32);
+    two tensors promote as PyTorch does; `true_div` makes integer division float."""
+    a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
+    if a_is and b_is:
+        dtype = _promote(a.dtype, b.dtype)
+    elif a_is:
+        dtype = _scalar_dtype(b, a.dtype) if isinstance(b, _SCALARS) else None
+    else:
+        dtype = _scalar_dtype(a, b.dtype) if isinstance(a, _SCALARS) else None
+    ref = a if a_is else b
+    if dtype is None:  # a list or an array next to a tensor
+        other = a if not a_is else b
+        try:
+            other_t = Tensor(other, device=ref.device)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{op}: unsupported operand of type {type(other).__name__}: "
+                            f"{exc}") from None
+        return as_tensor_pair(other_t if not a_is else a, other_t if a_is else b, op,
+                              true_div=true_div)
+    if true_div and dtype.kind != "f":
+        dtype = backend.default_float_dtype
+    return _coerce(a, dtype, ref), _coerce(b, dtype, ref)
+
+
+def _coerce(x: Any, dtype: np.dtype, ref: Tensor) -> Tensor:
+    if isinstance(x, Tensor):
+        return x if x.dtype == dtype else x.to(dtype)
+    xp = get_array_module(ref.data)
+    return Tensor._make(xp.asarray(x, dtype=dtype))
+
+
+def _normalize_index(index: Any, t: Tensor) -> tuple:
+    """Turn a user index into a tuple NumPy/CuPy accept: Tensors and lists become arrays on the
+    tensor's device, boolean masks become integer index arrays (so scatter-add can use them)."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    xp = get_array_module(t.data)
+    out = []
+    dim = 0  # which dim of t the current index entry addresses
+    for item in index:
+        if isinstance(item, Tensor):
+            if item.device != t.device:
+                raise RuntimeError(f"getitem: indices are on {item.device} but the tensor is "
+                                   f"on {t.device}")
+            item = item.data
+        elif isinstance(item, (list, np.ndarray)):
+            item = xp.asarray(item)
+        elif isinstance(item, (bool, np.bool_)):
+            item = xp.asarray(item)
+        if hasattr(item, "dtype") and hasattr(item, "shape"):
+            if item.dtype.kind == "b":
+                if item.shape != t.shape[dim:dim + item.ndim]:
+                    raise IndexError(f"getitem: boolean mask of shape {item.shape} does not "
+                                     f"match the indexed dims {t.shape[dim:dim + item.ndim]} of "
+                                     f"a tensor of shape {t.shape}")
+                out.extend(item.nonzero())
+                dim += item.ndim
+                continue
+            if item.dtype.kind not in "iu":
+                raise IndexError(f"getitem: tensors used as indices must be integer or bool, "
+                                 f"got {item.dtype}")
+            if item.size and dim < t.ndim:
+                lo, hi = int(item.min()), int(item.max())
+                if lo < -t.shape[dim] or hi >= t.shape[dim]:
+                    raise IndexError(f"getitem: index {hi if hi >= t.shape[dim] else lo} is out "
+                                     f"of bounds for dim {dim} with size {t.shape[dim]}")
+            dim += 1
+        elif isinstance(item, (int, np.integer)):
+            if dim >= t.ndim or not -t.shape[dim] <= item < t.shape[dim]:
+                size = t.shape[dim] if dim < t.ndim else "(none)"
+                raise IndexError(f"getitem: index {item} is out of bounds for dim {dim} with "
+                                 f"size {size} (tensor of shape {t.shape})")
+            item = int(item)
+            dim += 1
+        elif isinstance(item, slice):
+            dim += 1
+        elif item is Ellipsis:
+            dim = t.ndim - sum(1 for i in index[index.index(Ellipsis) + 1:]
+                               if i is not None and i is not Ellipsis)
+        elif item is not None:
+            raise IndexError(f"getitem: unsupported index of type {type(item).__name__}")
+        out.append(item)
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# functions of several tensors
+# ---------------------------------------------------------------------------------------------
+def ew_softmax(x: Tensor, dim: int, op: type) -> Tensor:
+    (axis,) = reduce.normalize_dims(dim, x.ndim, op.__name__.lower()) if x.ndim else (0,)
+    x = x._float(op.__name__)
+    if x.ndim == 0:
+        return op.apply(x.reshape(1), dim=0).reshape(())
+    return op.apply(x, dim=axis)
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """y = a where condition else b, elementwise with broadcasting.
+    dy/da = condition, dy/db = not condition."""
+    ref = next((v for v in (a, b, condition) if isinstance(v, Tensor)), None)
+    device = ref.device if ref is not None else None
+    if not isinstance(condition, Tensor):
+        condition = Tensor(condition, device=device)
+    if condition.dtype.kind != "b":
+        condition = condition != 0
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = Tensor(a, device=condition.device)
+    a, b = as_tensor_pair(a, b, "where")
+    return ew.Where.apply(condition, a, b)
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along an existing dim."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
+    ref = tensors[0]
+    (d,) = reduce.normalize_dims(dim, ref.ndim, "cat")
+    for i, t in enumerate(tensors):
+        if t.ndim != ref.ndim or t.shape[:d] + t.shape[d + 1:] != ref.shape[:d] + ref.shape[d + 1:]:
+            raise ValueError(f"cat: sizes of tensors must match except in dim {dim}; tensor 0 "
+                             f"has shape {ref.shape} but tensor {i} has shape {t.shape}")
+    dtype = ref.dtype
+    for t in tensors[1:]:
+        dtype = _promote(dtype, t.dtype)
+    tensors = [t if t.dtype == dtype else t.to(dtype) for t in tensors]
+    return shape_ops.Cat.apply(*tensors, dim=d)
+
+
+concatenate = cat
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along a new dim."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise ValueError(f"stack: expects each tensor to be equal size, but got "
+                             f"{tensors[0].shape} at entry 0 and {t.shape} at entry {i}")
+    return cat([t.unsqueeze(dim) for t in tensors], dim)
+
+
+def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
+    """Constant padding; `pad` lists (left, right) widths starting from the LAST dim, as
+    PyTorch's F.pad: (1, 1) pads the last dim, (1, 1, 2, 2) the last two."""
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: padding {tuple(pad)} must have an even length of at most "
+                         f"2 * {x.ndim} for a tensor of shape {x.shape}")
+    if any(p < 0 for p in pad):
+        raise ValueError(f"pad: negative padding {tuple(pad)} is not supported")
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    return shape_ops.Pad.apply(x, widths=tuple(widths), value=value)
+
+
+# ---------------------------------------------------------------------------------------------
+# factories
+# ---------------------------------------------------------------------------------------------
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of `data` (scalars, nested lists, NumPy/CuPy arrays,
+    Tensors)."""
+    return Tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    if isinstance(data, Tensor) and dtype is None and device is None:
+        return data
+    return Tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with a NumPy array."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    if array.dtype not in backend.SUPPORTED_DTYPES:
+        raise TypeError(f"from_numpy: unsupported dtype {array.dtype}")
+    return Tensor._make(array)
+
+
+def _factory(fill: Any, shape: tuple, dtype: Any, device: Any, requires_grad: bool,
+             default: np.dtype | None = None) -> Tensor:
+    size = _shape_arg(shape)
+    if any(n < 0 for n in size):
+        raise ValueError(f"negative dimension in shape {size}")
+    dtype = backend.as_dtype(dtype) if dtype is not None else (default or
+                                                                backend.default_float_dtype)
+    dev = _resolve_device(device)
+    array = fill(dev, size, dtype)
+    t = Tensor._make(array)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _factory(lambda d, s, t: d.xp.zeros(s, dtype=t), size, dtype, device, requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _factory(lambda d, s, t: d.xp.ones(s, dtype=t), size, dtype, device, requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _factory(lambda d, s, t: d.xp.empty(s, dtype=t), size, dtype, device, requires_grad)
+
+
+def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    default = _infer_dtype(fill_value)
+    return _factory(lambda d, s, t: d.xp.full(s, fill_value, dtype=t), (size,), dtype, device,
+                    requires_grad, default)
+
+
+def _like(fn: Any, t: Tensor, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
+    return fn(t.shape, dtype=dtype or t.dtype, device=device or t.device,
+              requires_grad=requires_grad)
+
+
+def zeros_like(t: Tensor, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    return _like(zeros, t, dtype, device, requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return _like(ones, t, dtype, device, requires_grad)
+
+
+def empty_like(t: Tensor, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    return _like(empty, t, dtype, device, requires_grad)
+
+
+def full_like(t: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device,
+                requires_grad=requires_grad)
+
+
+def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) from the seeded generator of the device."""
+    return _factory(lambda d, s, t: backend.generator(d).random(s, dtype=_rng_float(t)).astype(t),
+                    size, dtype, device, requires_grad)
+
+
+def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from the seeded generator of the device."""
+    return _factory(
+        lambda d, s, t: backend.generator(d).standard_normal(s, dtype=_rng_float(t)).astype(t),
+        size, dtype, device, requires_grad)
+
+
+def _rng_float(dtype: np.dtype) -> np.dtype:
+    if not backend.is_floating(dtype):
+        raise TypeError(f"random floats can't have dtype {dtype}")
+    return dtype if dtype in (backend.float32, backend.float64) else backend.float32
+
+
+def randint(low: int, high: int | None = None, size: Any = None, dtype: Any = None,
+            device: Any = None) -> Tensor:
+    """Integers drawn uniformly from [low, high) (or [0, low) when high is omitted)."""
+    if high is None:
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint: missing the `size` argument")
+    if high <= low:
+        raise ValueError(f"randint: expects low < high, got low={low}, high={high}")
+    return _factory(lambda d, s, t: backend.generator(d).integers(low, high, s).astype(t),
+                    (size,), dtype, device, False, backend.int64)
+
+
+def randperm(n: int, dtype: Any = None, device: Any = None) -> Tensor:
+    return _factory(lambda d, s, t: backend.generator(d).permutation(n).astype(t), (n,), dtype,
+                    device, False, backend.int64)
+
+
+def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
+           device: Any = None, requires_grad: bool = False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    all_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+    default = backend.int64 if all_int else backend.default_float_dtype
+    count = max(0, math.ceil((end - start) / step))
+    return _factory(lambda d, s, t: (start + d.xp.arange(count, dtype=backend.float64) * step
+                                     ).astype(t) if not all_int else d.xp.arange(
+                                         start, end, step).astype(t),
+                    ((count,),), dtype, device, requires_grad, default)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    return _factory(lambda d, s, t: d.xp.linspace(start, end, steps).astype(t), ((steps,),),
+                    dtype, device, requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
+        requires_grad: bool = False) -> Tensor:
+    m = n if m is None else m
+    return _factory(lambda d, s, t: d.xp.eye(n, m, dtype=t), ((n, m),), dtype, device,
+                    requires_grad)
+
+
+def manual_seed(seed: int) -> None:
+    """Seed every backend's random generator (CPU now, CUDA when first used)."""
+    backend.manual_seed(seed)
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(t: Tensor) -> int:
+    return t.numel()
+
+
+def _export(names: Iterable[str]) -> dict[str, Any]:
+    """Functions of tensors that mirror methods (tg.exp(x) == x.exp())."""
+    def make(name: str) -> Any:
+        def fn(x: Tensor, *args: Any, **kwargs: Any) -> Any:
+            return getattr(x, name)(*args, **kwargs)
+        fn.__name__ = name
+        fn.__doc__ = getattr(Tensor, name).__doc__
+        return fn
+    return {name: make(name) for name in names}
+
+
+autograd.Tensor = Tensor  # the engine builds Tensors; it is imported before this class exists

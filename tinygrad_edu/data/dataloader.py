@@ -17,8 +17,8 @@ One epoch works like this:
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +63,8 @@ def default_collate(batch: Sequence[Any]) -> Any:
             raise TypeError("default_collate: a batch mixes Tensors with other types")
         devices = {str(b.device) for b in batch}
         if len(devices) > 1:
-            raise RuntimeError(f"default_collate: samples are on different devices {sorted(devices)}")
+            raise RuntimeError(f"default_collate: samples are on different devices "
+                               f"{sorted(devices)}")
         return Tensor._make(_stack_arrays([b.data for b in batch], "tensors"))
     if isinstance(elem, np.ndarray):
         return Tensor._make(_checked_dtype(_stack_arrays([np.asarray(b) for b in batch], "arrays")))

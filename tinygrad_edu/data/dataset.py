@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor
+from ..tensor import Tensor, from_numpy
 
 
 class Dataset:
@@ -44,7 +45,7 @@ class Dataset:
 
 
 def take(tensor: Tensor, indices: np.ndarray) -> Tensor:
-    """Rows `indices` of `tensor` as a new Tensor (one fancy-indexing op, on the tensor's device)."""
+    """Rows `indices` of `tensor` as a new Tensor (one fancy-indexing op on its device)."""
     array = tensor.data
     if backend.get_array_module(array) is not np:
         indices = backend.to_device(indices, backend.device_of(array))
@@ -64,10 +65,7 @@ class TensorDataset(Dataset):
         wrapped = []
         for position, t in enumerate(tensors):
             if isinstance(t, np.ndarray):
-                t = Tensor._make(t) if t.dtype in backend.SUPPORTED_DTYPES else None
-                if t is None:
-                    raise TypeError(f"TensorDataset: array {position} has unsupported dtype "
-                                    f"{tensors[position].dtype}")
+                t = from_numpy(t)
             if not isinstance(t, Tensor):
                 raise TypeError(f"TensorDataset: argument {position} must be a Tensor or a NumPy "
                                 f"array, got {type(t).__name__}")

@@ -6,7 +6,7 @@
     x.grad  # tensor([2., 4., 6.])
 """
 
-from . import autograd, backend, metrics, profiler, viz
+from . import autograd, backend, data, datasets, metrics, profiler, viz
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (
     Device,
@@ -51,8 +51,6 @@ from .tensor import (
     zeros_like,
 )
 from .tensor import _export as _export_methods
-
-from . import data, datasets  # noqa: E402  (after Tensor: they build Tensors)
 
 bool = bool_  # noqa: A001 - tg.bool, as torch.bool
 float = float32  # noqa: A001 - tg.float, as torch.float

@@ -52,6 +52,9 @@ from .tensor import (
 )
 from .tensor import _export as _export_methods
 
+from . import nn, optim  # noqa: E402,I001  (they build on Tensor)
+from .serialization import load, save  # noqa: E402
+
 bool = bool_  # noqa: A001 - tg.bool, as torch.bool
 float = float32  # noqa: A001 - tg.float, as torch.float
 double = float64

@@ -35,6 +35,7 @@ else:
 class _State:
     grad_enabled = True
     anomaly = False  # detect_anomaly() is active
+    in_backward = 0  # > 0 while a Function.backward runs: ops inside count as its work
     observers: list = []  # callables (fn, phase, start, end, out_data) used by the profiler
 
 
@@ -154,7 +155,7 @@ class Function:
             fn._output_ref = weakref.ref(out)
             if _state.anomaly:
                 fn._trace = traceback.extract_stack()[:-2]
-        if _state.anomaly:
+        if _state.anomaly and not _state.in_backward:
             _check_finite(cls.__name__, "forward", data, getattr(fn, "_trace", None))
         return out
 
@@ -187,8 +188,9 @@ def _observed_forward(fn: Function, inputs: Sequence[Tensor], options: dict) -> 
     start = time.perf_counter()
     data = fn.forward(*[t.data for t in inputs], **options)
     end = time.perf_counter()
-    for observer in _state.observers:
-        observer(type(fn).__name__, "forward", start, end, data)
+    if not _state.in_backward:  # ops run by a backward are part of that backward's time
+        for observer in _state.observers:
+            observer(type(fn).__name__, "forward", start, end, data)
     return data
 
 
@@ -248,10 +250,12 @@ _FREED = ("Trying to backward through the graph a second time (or to use its res
 
 def _topological_order(roots: Iterable[Function]) -> tuple[list[Function], dict]:
     """Functions reachable from `roots`, each after every function that consumes its output.
-    Also returns {id(fn): output tensor} for outputs that carry hooks or retain their grad."""
+    Also returns {id(fn): output tensor}: the engine holds each output until its node has run,
+    because releasing a consumer drops the consumer's reference to it, and backward passes such
+    as exp's or tanh's read their own output (`Function.output()`)."""
     order: list[Function] = []
     seen: set[int] = set()
-    watched: dict[int, Tensor] = {}
+    outputs: dict[int, Tensor] = {}
     stack = [(fn, False) for fn in roots]
     while stack:
         fn, expanded = stack.pop()
@@ -267,12 +271,11 @@ def _topological_order(roots: Iterable[Function]) -> tuple[list[Function], dict]
         for t in fn.inputs:
             parent = t.grad_fn
             if parent is not None:
-                if t._hooks or t._retains_grad:
-                    watched[id(parent)] = t
+                outputs[id(parent)] = t
                 if id(parent) not in seen:
                     stack.append((parent, False))
     order.reverse()
-    return order, watched
+    return order, outputs
 
 
 def _run_hooks(t: Tensor, grad: Tensor) -> Tensor:
@@ -344,24 +347,28 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
             else:
                 root_fns.append(t.grad_fn)
                 send(t, g)
-        order, watched = _topological_order(root_fns)
+        order, outputs = _topological_order(root_fns)
         for t in roots:
-            if t.grad_fn is not None and (t._hooks or t._retains_grad):
-                watched[id(t.grad_fn)] = t
+            if t.grad_fn is not None:
+                outputs[id(t.grad_fn)] = t
         for fn in order:
+            out = outputs.pop(id(fn), None)  # held only while this node runs
             grad = grads.pop(id(fn), None)
             if grad is None:
                 continue  # nothing flows into this node (e.g. only into unused outputs)
-            out = watched.get(id(fn))
             if out is not None:
                 if out._hooks:
                     grad = _run_hooks(out, grad)
                 if out._retains_grad:
                     out.grad = grad if create_graph else grad.detach()
-            if _state.observers:
-                in_grads = _observed_backward(fn, grad)
-            else:
-                in_grads = fn.backward(grad)
+            _state.in_backward += 1
+            try:
+                if _state.observers:
+                    in_grads = _observed_backward(fn, grad)
+                else:
+                    in_grads = fn.backward(grad)
+            finally:
+                _state.in_backward -= 1
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
             if _state.anomaly:
@@ -416,7 +423,8 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     root_grads = [_root_grad(o, g, "autograd.grad") for o, g in zip(outputs, grad_outputs)]
     for i, o in enumerate(outputs):
         if not o.requires_grad:
-            raise RuntimeError(f"autograd.grad: output {i} does not require grad and has no grad_fn")
+            raise RuntimeError(f"autograd.grad: output {i} does not require grad and has no "
+                               "grad_fn")
     if retain_graph is None:
         retain_graph = create_graph
     captured = run_backward(outputs, root_grads, retain_graph, create_graph,
@@ -436,8 +444,9 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
 def _root_grad(out: Tensor, gradient: Tensor | None, where: str) -> Tensor:
     if gradient is None:
         if out.numel() != 1:
-            raise RuntimeError(f"{where}: grad can be implicitly created only for scalar outputs; "
-                               f"this output has shape {out.shape}, pass a `gradient` of that shape")
+            raise RuntimeError(f"{where}: grad can be implicitly created only for scalar "
+                               f"outputs; this output has shape {out.shape}, pass a `gradient` "
+                               "of that shape")
         xp = backend.get_array_module(out.data)
         return Tensor._make(xp.ones(out.shape, dtype=out.dtype))
     if not isinstance(gradient, Tensor):

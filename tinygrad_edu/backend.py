@@ -84,7 +84,7 @@ def cupy_or_raise() -> Any:
 
 
 def _cupy_if_loaded() -> Any:
-    """CuPy only if it was already imported (arrays from it may exist); never triggers the import."""
+    """CuPy only if it was already imported (arrays from it may exist); never imports it."""
     import sys
 
     return sys.modules.get("cupy")
@@ -106,8 +106,8 @@ class Device:
             spec = "cpu"
         if not isinstance(spec, str):
             raise TypeError(f"device must be a string like 'cpu' or 'cuda:0', got {spec!r}")
-        kind, _, number = spec.partition(":")
-        if kind not in ("cpu", "cuda") or (number and not number.isdigit()):
+        kind, colon, number = spec.partition(":")
+        if kind not in ("cpu", "cuda") or (colon and not number.isdigit()):
             raise ValueError(f"unknown device {spec!r}; expected 'cpu', 'cuda' or 'cuda:N'")
         if kind == "cpu" and number:
             raise ValueError(f"unknown device {spec!r}; the CPU has no index")
@@ -128,7 +128,8 @@ class Device:
         return self.type if self.type == "cpu" else f"cuda:{self.index}"
 
     def __repr__(self) -> str:
-        return f"device(type='{self.type}'" + ("" if self.type == "cpu" else f", index={self.index}") + ")"
+        index = "" if self.type == "cpu" else f", index={self.index}"
+        return f"device(type='{self.type}'{index})"
 
     @property
     def xp(self) -> Any:
@@ -213,6 +214,14 @@ def generator(device: Device) -> Any:
                 gen = cupy.random.default_rng(seed)
         _generators[device] = gen
     return gen
+
+
+def permutation(device: Device, n: int) -> Any:
+    """A random permutation of range(n) on `device` (CuPy's Generator has no `permutation`)."""
+    gen = generator(device)
+    if device.type == "cpu":
+        return gen.permutation(n)
+    return gen.random(n).argsort()
 
 
 # ---------------------------------------------------------------------------------------------

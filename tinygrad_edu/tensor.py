@@ -23,7 +23,10 @@ _SCALARS = (int, float, bool, np.number, np.bool_)
 
 def _infer_dtype(data: Any) -> np.dtype:
     """dtype PyTorch would give a Python value: bool, int64 or float32."""
-    arr = np.asarray(data)
+    try:
+        arr = np.asarray(data)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(f"tensor: cannot build a tensor from {data!r:.80}: {exc}") from None
     if arr.dtype.kind == "b":
         return backend.bool_
     if arr.dtype.kind in "iu":
@@ -91,6 +94,8 @@ class Tensor:
     @classmethod
     def _make(cls, data: Any, grad_fn: Function | None = None) -> Tensor:
         """Wrap a backend array without copying or checking (the fast internal path)."""
+        if isinstance(data, np.generic):  # NumPy ops on 0-d arrays return scalars, not arrays
+            data = np.asarray(data)
         t = object.__new__(cls)
         t.data = data
         t._requires_grad = grad_fn is not None
@@ -333,8 +338,8 @@ class Tensor:
 
     def new_zeros(self, size: Any, dtype: Any = None) -> Tensor:
         xp = get_array_module(self.data)
-        return Tensor._make(xp.zeros(_shape_arg((size,)),
-                                     dtype=self.dtype if dtype is None else backend.as_dtype(dtype)))
+        dtype = self.dtype if dtype is None else backend.as_dtype(dtype)
+        return Tensor._make(xp.zeros(_shape_arg((size,)), dtype=dtype))
 
     def new_ones(self, size: Any, dtype: Any = None) -> Tensor:
         xp = get_array_module(self.data)
@@ -425,6 +430,7 @@ class Tensor:
     # comparisons: bool tensors, no gradient
     def _compare(self, other: Any, ufunc: str) -> Tensor:
         a, b = as_tensor_pair(self, other, ufunc)
+        autograd._check_same_device(ufunc, (a, b))  # no Function here to check it
         return Tensor._make(getattr(get_array_module(a.data), ufunc)(a.data, b.data))
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
@@ -480,7 +486,11 @@ class Tensor:
                 raise RuntimeError(f"{op}: a leaf tensor that requires grad is being used in an "
                                    "in-place operation; wrap it in `with tg.no_grad():`")
             return None  # a non-leaf: fall back to the out-of-place op
-        _, b = as_tensor_pair(self, other, op)
+        _, b = as_tensor_pair(self, other, op, true_div=op == "div_")  # int /= 2 can't stay int
+        if b.shape != self.shape and np.broadcast_shapes(self.shape, b.shape) != self.shape:
+            raise RuntimeError(f"{op}: the result of shape "
+                               f"{np.broadcast_shapes(self.shape, b.shape)} does not fit the "
+                               f"in-place output of shape {self.shape}")
         result_dtype = np.result_type(self.dtype, b.dtype)
         if result_dtype.kind == "f" and self.dtype.kind != "f":
             raise RuntimeError(f"{op}: result type {result_dtype} can't be cast to the "
@@ -491,16 +501,20 @@ class Tensor:
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
-        return self._inplace(other, "add_") or self + other
+        out = self._inplace(other, "add_")  # None: part of a graph, so not in place
+        return self + other if out is None else out
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._inplace(other, "sub_") or self - other
+        out = self._inplace(other, "sub_")  # None: part of a graph, so not in place
+        return self - other if out is None else out
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._inplace(other, "mul_") or self * other
+        out = self._inplace(other, "mul_")  # None: part of a graph, so not in place
+        return self * other if out is None else out
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._inplace(other, "div_") or self / other
+        out = self._inplace(other, "div_")  # None: part of a graph, so not in place
+        return self / other if out is None else out
 
     def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
         return self._checked_inplace(other * alpha if alpha != 1 else other, "add_")
@@ -544,12 +558,13 @@ class Tensor:
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         self._check_writable("uniform_")
-        self.data[...] = backend.generator(self.device).uniform(a, b, self.shape)
+        # random() and standard_normal() exist on NumPy's and CuPy's Generator alike
+        self.data[...] = backend.generator(self.device).random(self.shape) * (b - a) + a
         return self
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         self._check_writable("normal_")
-        self.data[...] = backend.generator(self.device).normal(mean, std, self.shape)
+        self.data[...] = backend.generator(self.device).standard_normal(self.shape) * std + mean
         return self
 
     def _check_writable(self, op: str) -> None:
@@ -663,6 +678,7 @@ class Tensor:
     def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
             correction: int | None = None) -> Tensor:
         """sqrt(var(x))."""
+        reduce.normalize_dims(dim, self.ndim, "std")  # errors name std, not var
         return self.var(dim, unbiased=unbiased, keepdim=keepdim, correction=correction).sqrt()
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -741,6 +757,7 @@ class Tensor:
 
     def norm(self, p: float = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
         """(sum |x|^p)^(1/p); p = 2 is the Euclidean norm."""
+        reduce.normalize_dims(dim, self.ndim, "norm")  # errors name norm, not its parts
         if p == 2 or p == "fro":
             return (self * self).sum(dim, keepdim=keepdim).sqrt()
         if p == 1:
@@ -874,7 +891,8 @@ class Tensor:
         else:
             sizes = list(split_size_or_sections)
             if sum(sizes) != n:
-                raise ValueError(f"split: sizes {sizes} do not add up to {n}, the size of dim {dim}")
+                raise ValueError(f"split: sizes {sizes} do not add up to {n}, "
+                                 f"the size of dim {dim}")
         bounds = np.cumsum([0] + sizes).tolist()
         lead = (slice(None),) * d
         return tuple(self[lead + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:]))
@@ -1017,7 +1035,21 @@ def as_tensor_pair(a: Any, b: Any, op: str, device: Any = None,
                               true_div=true_div)
     if true_div and dtype.kind != "f":
         dtype = backend.default_float_dtype
+    if op != "matmul":  # matmul checks its own (different) shape rule
+        _check_broadcast(op, a.shape if a_is else (), b.shape if b_is else ())
     return _coerce(a, dtype, ref), _coerce(b, dtype, ref)
+
+
+def _check_broadcast(op: str, *shapes: tuple) -> None:
+    """Raise a ValueError naming `op` and the shapes unless they broadcast together (the one
+    check behind every elementwise op of several tensors, instead of a bare NumPy error)."""
+    if all(s == shapes[0] for s in shapes):
+        return
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        listed = ", ".join(str(tuple(s)) for s in shapes[:-1]) + f" and {tuple(shapes[-1])}"
+        raise ValueError(f"{op}: shapes {listed} cannot be broadcast together") from None
 
 
 def _coerce(x: Any, dtype: np.dtype, ref: Tensor) -> Tensor:
@@ -1104,6 +1136,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(a, device=condition.device)
     a, b = as_tensor_pair(a, b, "where")
+    _check_broadcast("where", condition.shape, a.shape, b.shape)
     return ew.Where.apply(condition, a, b)
 
 
@@ -1137,6 +1170,9 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: expects each tensor to be equal size, but got "
                              f"{tensors[0].shape} at entry 0 and {t.shape} at entry {i}")
+    if not -tensors[0].ndim - 1 <= dim <= tensors[0].ndim:
+        raise IndexError(f"stack: dim {dim} is out of range for tensors with {tensors[0].ndim} "
+                         f"dimension(s) (expected [{-tensors[0].ndim - 1}, {tensors[0].ndim}])")
     return cat([t.unsqueeze(dim) for t in tensors], dim)
 
 
@@ -1273,8 +1309,8 @@ def randint(low: int, high: int | None = None, size: Any = None, dtype: Any = No
 
 
 def randperm(n: int, dtype: Any = None, device: Any = None) -> Tensor:
-    return _factory(lambda d, s, t: backend.generator(d).permutation(n).astype(t), (n,), dtype,
-                    device, False, backend.int64)
+    return _factory(lambda d, s, t: backend.permutation(d, n).astype(t), (n,), dtype, device,
+                    False, backend.int64)
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,

@@ -275,7 +275,8 @@ class Maximum(Function):
 
 
 class Minimum(Function):
-    """y = min(a, b) elementwise.  The gradient goes to the smaller input; ties split it 1/2 each."""
+    """y = min(a, b) elementwise.  The gradient goes to the smaller input; a tie splits it 1/2
+    each."""
 
     def forward(self, a: Any, b: Any) -> Any:
         xp = get_array_module(a)

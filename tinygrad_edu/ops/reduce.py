@@ -16,7 +16,10 @@ def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
     """Return the reduced axes as a sorted tuple of non-negative ints (all axes for None)."""
     if dim is None:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    try:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    except TypeError:
+        raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}") from None
     result = []
     for d in dims:
         if not isinstance(d, int) or isinstance(d, bool):

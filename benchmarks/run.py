@@ -1,0 +1,332 @@
+"""Throughput of tinygrad_edu against PyTorch (when installed) and hand-written NumPy.
+
+    python benchmarks/run.py                 # full run on the CPU, table + benchmarks/results.json
+    python benchmarks/run.py --quick         # a few steps of each workload (CI smoke test)
+    python benchmarks/run.py --device cuda   # the same workloads on the GPU
+
+Every workload goes through the public API (Module, loss module, optimizer) and is written
+ONCE: `lib` is either `tinygrad_edu` or `torch`, whose names are the same. Libraries run
+interleaved (tg, torch, numpy, tg, torch, numpy, ...) so that both see the same machine
+load, and the table reports medians and their ratio (> 1 means tinygrad_edu is faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from typing import Any, Callable
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import tinygrad_edu as tg  # noqa: E402
+
+try:
+    import torch
+except ImportError:  # PyTorch is an optional reference
+    torch = None
+
+Step = Callable[[], None]
+
+
+# ---------------------------------------------------------------------------------------------
+# workloads, written once for any library with PyTorch's names
+# ---------------------------------------------------------------------------------------------
+def _sync(lib: Any, device: str) -> None:
+    if device.startswith("cuda"):
+        lib.cuda.synchronize()
+
+
+def _train_step(lib: Any, model: Any, x: Any, y: Any, device: str) -> Step:
+    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = lib.nn.CrossEntropyLoss()
+
+    def step() -> None:
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def _data(lib: Any, shape: tuple, classes: int, device: str) -> tuple[Any, Any]:
+    rng = np.random.default_rng(0)
+    x = lib.tensor(rng.standard_normal(shape).astype(np.float32), device=device)
+    y = lib.tensor(rng.integers(0, classes, shape[0]).astype(np.int64), device=device)
+    return x, y
+
+
+def mlp(lib: Any, device: str, batch: int = 64) -> Step:
+    """W1: 784-256-128-10 ReLU MLP."""
+    lib.manual_seed(0)
+    nn = lib.nn
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+                          nn.Linear(128, 10)).to(device)
+    return _train_step(lib, model, *_data(lib, (batch, 784), 10, device), device)
+
+
+def cnn(lib: Any, device: str, batch: int = 64) -> Step:
+    """W2: a two-conv CNN on 1x28x28."""
+    lib.manual_seed(0)
+    nn = lib.nn
+    model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(1568, 10)).to(device)
+    return _train_step(lib, model, *_data(lib, (batch, 1, 28, 28), 10, device), device)
+
+
+def wide(lib: Any, device: str, batch: int = 512) -> Step:
+    """W4: 1024-4096-4096-10 ReLU MLP (GEMM-bound)."""
+    lib.manual_seed(0)
+    nn = lib.nn
+    model = nn.Sequential(nn.Linear(1024, 4096), nn.ReLU(), nn.Linear(4096, 4096), nn.ReLU(),
+                          nn.Linear(4096, 10)).to(device)
+    return _train_step(lib, model, *_data(lib, (batch, 1024), 10, device), device)
+
+
+def overhead(lib: Any, device: str, length: int = 200) -> Step:
+    """W3: 200 x (y * 1.001 + 0.001).tanh() on 16 numbers, then sum and backward."""
+    x = lib.ones(16, device=device, requires_grad=True)
+
+    def step() -> None:
+        y = x
+        for _ in range(length):
+            y = (y * 1.001 + 0.001).tanh()
+        y.sum().backward()
+
+    return step
+
+
+# hand-written NumPy floors: the same maths with no framework at all
+def numpy_mlp(batch: int = 64, sizes: tuple = (784, 256, 128, 10)) -> Step:
+    rng = np.random.default_rng(0)
+    ws = [rng.uniform(-1, 1, (i, o)).astype(np.float32) / np.sqrt(i)
+          for i, o in zip(sizes[:-1], sizes[1:])]
+    bs = [np.zeros(o, np.float32) for o in sizes[1:]]
+    vel = [np.zeros_like(p) for p in ws + bs]
+    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    y = rng.integers(0, sizes[-1], batch)
+
+    def step() -> None:
+        acts = [x]
+        for i, (w, b) in enumerate(zip(ws, bs)):
+            z = acts[-1] @ w + b
+            acts.append(np.maximum(z, 0) if i < len(ws) - 1 else z)
+        logits = acts[-1]
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        p[np.arange(batch), y] -= 1
+        g = p / batch
+        grads = [None] * (2 * len(ws))
+        for i in reversed(range(len(ws))):
+            grads[i] = acts[i].T @ g
+            grads[len(ws) + i] = g.sum(0)
+            if i:
+                g = (g @ ws[i].T) * (acts[i] > 0)
+        for param, v, gr in zip(ws + bs, vel, grads):
+            v *= 0.9
+            v += gr
+            param -= 0.01 * v
+
+    return step
+
+
+def numpy_overhead(length: int = 200) -> Step:
+    x = np.ones(16, np.float32)
+
+    def step() -> None:
+        ys = [x]
+        for _ in range(length):
+            ys.append(np.tanh(ys[-1] * np.float32(1.001) + np.float32(0.001)))
+        g = np.ones(16, np.float32)
+        for y in reversed(ys[1:]):
+            g = g * (1 - y * y) * np.float32(1.001)
+
+    return step
+
+
+WORKLOADS = {
+    "W1 mlp": dict(make=mlp, samples=64, unit="samples/s", numpy=numpy_mlp),
+    "W2 cnn": dict(make=cnn, samples=64, unit="samples/s"),
+    "W3 overhead": dict(make=overhead, samples=600, unit="us/op", numpy=numpy_overhead),
+    "W4 wide": dict(make=wide, samples=512, unit="samples/s",
+                    numpy=lambda: numpy_mlp(512, (1024, 4096, 4096, 10))),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# timing
+# ---------------------------------------------------------------------------------------------
+def time_steps(step: Step, steps: int, sync: Callable[[], None]) -> float:
+    """Seconds per step over `steps` steps."""
+    sync()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync()
+    return (time.perf_counter() - start) / steps
+
+
+def steps_for(name: str, quick: bool, device: str) -> tuple[int, int, int]:
+    """(warm-up steps, timed steps per round, rounds)."""
+    if quick:
+        return 1, 2, 1
+    big = name.startswith("W4") and not device.startswith("cuda")
+    return (2, 3, 5) if big else (10, 30, 7)
+
+
+def run_workload(name: str, spec: dict, device: str, quick: bool, with_torch: bool,
+                 with_numpy: bool) -> dict:
+    contenders: dict[str, tuple[Step, Callable[[], None]]] = {
+        "tinygrad_edu": (spec["make"](tg, device), lambda: _sync(tg, device))}
+    if with_torch and torch is not None:
+        torch.set_num_threads(os.cpu_count() or 1)
+        contenders["pytorch"] = (spec["make"](torch, device), lambda: _sync(torch, device))
+    if with_numpy and "numpy" in spec and not device.startswith("cuda"):
+        contenders["numpy"] = (spec["numpy"](), lambda: None)
+    warm, steps, rounds = steps_for(name, quick, device)
+    for step, sync in contenders.values():
+        time_steps(step, warm, sync)
+    times: dict[str, list[float]] = {k: [] for k in contenders}
+    for _ in range(rounds):  # interleaved: each round times every contender once
+        for key, (step, sync) in contenders.items():
+            times[key].append(time_steps(step, steps, sync))
+    result = {"unit": spec["unit"]}
+    for key, ts in times.items():
+        per_step = statistics.median(ts)
+        if spec["unit"] == "us/op":
+            result[key] = per_step / spec["samples"] * 1e6
+        else:
+            result[key] = spec["samples"] / per_step
+    return result
+
+
+def matmul_gflops(device: str, quick: bool) -> float:
+    """GFLOP/s of one bare 512x4096 @ 4096x4096 product with the backend's BLAS."""
+    xp = tg.Device(device).xp
+    a = xp.ones((512, 4096), dtype=np.float32)
+    b = xp.ones((4096, 4096), dtype=np.float32)
+    reps = 1 if quick else 5
+    a @ b
+    _sync(tg, device)
+    start = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    _sync(tg, device)
+    return 2 * 512 * 4096 * 4096 * reps / (time.perf_counter() - start) / 1e9
+
+
+def wide_gflops(samples_per_s: float) -> float:
+    """Useful GFLOP/s of W4: forward + both backward products, except the input gradient."""
+    sizes = (1024, 4096, 4096, 10)
+    mac = sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
+    flops_per_sample = 2 * mac * 3 - 2 * sizes[0] * sizes[1]
+    return samples_per_s * flops_per_sample / 1e9
+
+
+def memory_profile(epochs: int, quick: bool) -> list[float]:
+    """Peak traced memory (MB) of each epoch of an MLP training run on digits."""
+    from tinygrad_edu.data import DataLoader
+    from tinygrad_edu.datasets import Digits
+
+    tg.manual_seed(0)
+    train = Digits(train=True)
+    loader = DataLoader(train, batch_size=32, shuffle=True, seed=0)
+    nn = tg.nn
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+    opt = tg.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+    peaks = []
+    tracemalloc.start()
+    for epoch in range(epochs):
+        tracemalloc.reset_peak()
+        for i, (x, y) in enumerate(loader):
+            opt.zero_grad()
+            loss_fn(model(x), y).backward()
+            opt.step()
+            if quick and i >= 3:
+                break
+        peaks.append(tracemalloc.get_traced_memory()[1] / 2**20)
+    tracemalloc.stop()
+    return peaks
+
+
+def format_table(results: dict, device: str) -> str:
+    has_torch = any("pytorch" in r for r in results.values())
+    has_numpy = any("numpy" in r for r in results.values())
+    head = ["workload", "unit", "tinygrad_edu"]
+    if has_torch:
+        head += ["PyTorch", "vs PyTorch"]
+    if has_numpy:
+        head += ["NumPy by hand", "vs NumPy"]
+    rows = [head]
+    for name, r in results.items():
+        lower_better = r["unit"] == "us/op"
+
+        def ratio(other: float) -> str:
+            mine = r["tinygrad_edu"]
+            return f"{(other / mine if lower_better else mine / other):.2f}x"
+
+        row = [name, r["unit"], f"{r['tinygrad_edu']:,.1f}"]
+        if has_torch:
+            row += [f"{r['pytorch']:,.1f}", ratio(r["pytorch"])] if "pytorch" in r else ["", ""]
+        if has_numpy:
+            row += [f"{r['numpy']:,.1f}", ratio(r["numpy"])] if "numpy" in r else ["", ""]
+        rows.append(row)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in rows]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines) + f"\n\n(device: {device}; ratios > 1 mean tinygrad_edu is faster)"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--quick", action="store_true", help="a few steps only, for CI")
+    parser.add_argument("--only", nargs="*", help="workload prefixes, e.g. W1 W3")
+    parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--json", default=None, help="where to write the results (JSON)")
+    args = parser.parse_args(argv)
+    if args.device.startswith("cuda") and not tg.cuda.is_available():
+        parser.error(f"--device {args.device}: {tg.cuda.unavailable_reason()}")
+
+    results: dict[str, Any] = {}
+    for name, spec in WORKLOADS.items():
+        if args.only and not any(name.startswith(p) for p in args.only):
+            continue
+        results[name] = run_workload(name, spec, args.device, args.quick, not args.no_torch,
+                                     with_numpy=True)
+        print(f"{name}: {results[name]}", flush=True)
+    extra: dict[str, Any] = {}
+    if "W4 wide" in results:
+        extra["W4 GFLOP/s"] = wide_gflops(results["W4 wide"]["tinygrad_edu"])
+        extra["bare matmul GFLOP/s"] = matmul_gflops(args.device, args.quick)
+    if not args.only and not args.device.startswith("cuda"):
+        extra["digits peak MB per epoch"] = memory_profile(2 if args.quick else 10, args.quick)
+    print()
+    print(format_table(results, args.device))
+    for key, value in extra.items():
+        shown = ", ".join(f"{v:.2f}" for v in value) if isinstance(value, list) else f"{value:.1f}"
+        print(f"{key}: {shown}")
+    report = {"device": args.device, "machine": platform.platform(),
+              "cpus": os.cpu_count(), "numpy": np.__version__,
+              "torch": None if torch is None else torch.__version__,
+              "quick": args.quick, "results": results, **extra}
+    path = args.json or os.path.join(os.path.dirname(__file__),
+                                     "results-quick.json" if args.quick else "results.json")
+    with open(path, "w") as f:
+        json.dump(report, f, indent=2)
+    print(f"wrote {path}")
+    return report
+
+
+if __name__ == "__main__":
+    main()

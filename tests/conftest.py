@@ -1,0 +1,44 @@
+"""Shared test configuration: the `device` fixture and the Hypothesis profiles.
+
+* `device`: every test that takes it runs once per device. "cpu" always runs; "cuda" is
+  skipped (not failed) where CuPy or a GPU is missing, so the same suite runs on a laptop
+  and on a GPU machine.
+* Hypothesis profiles, chosen with the environment variable HYPOTHESIS_PROFILE:
+  "ci" (the default: few examples, derandomized so every run is reproducible),
+  "dev" (more examples, random) and "thorough" (many examples, for a long local run).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import tinygrad_edu as tg
+
+_COMMON = {
+    "deadline": None,  # gradchecks vary in cost; timing belongs in benchmarks/
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+    "print_blob": True,
+}
+settings.register_profile("ci", max_examples=25, derandomize=True, **_COMMON)
+settings.register_profile("dev", max_examples=200, **_COMMON)
+settings.register_profile("thorough", max_examples=2000, **_COMMON)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+CUDA_AVAILABLE = tg.cuda.is_available()
+_NO_CUDA = "CUDA is not available here: " + ("" if CUDA_AVAILABLE else tg.cuda.unavailable_reason())
+
+DEVICES = [
+    pytest.param("cpu", id="cpu"),
+    pytest.param("cuda", id="cuda", marks=pytest.mark.skipif(not CUDA_AVAILABLE, reason=_NO_CUDA)),
+]
+
+
+@pytest.fixture(params=DEVICES, scope="session")
+def device(request: pytest.FixtureRequest) -> str:
+    """The device to run on: "cpu", and "cuda" where a GPU is usable.
+
+    Session-scoped (it holds only a string) so that Hypothesis' @given tests may use it."""
+    return request.param

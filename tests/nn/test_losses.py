@@ -1,0 +1,440 @@
+"""Losses of nn.functional: every option against PyTorch (where installed) or a NumPy
+formula, float64 gradchecks, large logits, float32 preservation and error messages."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygrad_edu as tg
+import tinygrad_edu.nn.functional as F
+from tinygrad_edu.autograd import gradcheck, gradgradcheck
+
+REDUCTIONS = ["none", "mean", "sum"]
+
+
+def _t(array: object, requires_grad: bool = False, device: str = "cpu") -> tg.Tensor:
+    return tg.tensor(array, dtype=tg.float64, requires_grad=requires_grad, device=device)
+
+
+def _reduce_np(loss: np.ndarray, reduction: str) -> np.ndarray:
+    return {"none": loss, "mean": loss.mean(), "sum": loss.sum()}[reduction]
+
+
+# ---------------------------------------------------------------------------------------------
+# regression losses
+# ---------------------------------------------------------------------------------------------
+def _regression_reference(name: str, d: np.ndarray, param: float) -> np.ndarray:
+    z = np.abs(d)
+    if name == "mse_loss":
+        return d * d
+    if name == "l1_loss":
+        return z
+    if name == "smooth_l1_loss":
+        return np.where(z < param, 0.5 * d * d / param, z - 0.5 * param) if param else z
+    return np.where(z < param, 0.5 * d * d, param * (z - 0.5 * param))  # huber
+
+
+REGRESSION = [("mse_loss", None), ("l1_loss", None), ("smooth_l1_loss", 1.0),
+              ("smooth_l1_loss", 0.3), ("smooth_l1_loss", 0.0), ("huber_loss", 1.0),
+              ("huber_loss", 0.4)]
+
+
+def _regression_kwargs(name: str, param: float | None, reduction: str) -> dict:
+    kw = {"reduction": reduction}
+    if name == "smooth_l1_loss":
+        kw["beta"] = param
+    if name == "huber_loss":
+        kw["delta"] = param
+    return kw
+
+
+@settings(max_examples=20, deadline=None)
+@given(case=st.sampled_from(REGRESSION), reduction=st.sampled_from(REDUCTIONS),
+       shape=st.lists(st.integers(1, 4), min_size=1, max_size=3), seed=st.integers(0, 999))
+def test_regression_losses_forward_and_gradcheck(case: tuple, reduction: str, shape: list,
+                                                 seed: int) -> None:
+    name, param = case
+    rng = np.random.default_rng(seed)
+    x, y = rng.standard_normal(shape), rng.standard_normal(shape)
+    kw = _regression_kwargs(name, param, reduction)
+    fn = getattr(F, name)
+    out = fn(_t(x), _t(y), **kw)
+    np.testing.assert_allclose(out.numpy(), _reduce_np(_regression_reference(name, x - y,
+                                                                             param or 0.0),
+                                                       reduction), atol=1e-12)
+    # keep finite differences away from the kinks at |d| = 0 and |d| = beta / delta
+    d = x - y
+    for kink in (0.0, param or 0.0):
+        d = np.where(np.abs(np.abs(d) - kink) < 1e-3, d + 0.01, d)
+    assert gradcheck(lambda a, b: fn(a, b, **kw), (_t(y + d, True), _t(y, True)))
+
+
+@pytest.mark.parametrize("case", REGRESSION)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_regression_losses_match_torch(case: tuple, reduction: str, weighted: bool) -> None:
+    torch = pytest.importorskip("torch")
+    name, param = case
+    if weighted and name == "smooth_l1_loss":
+        pytest.skip("smooth_l1_loss has no weight argument")
+    rng = np.random.default_rng(1)
+    x, y, w = rng.standard_normal((3, 4)), rng.standard_normal((3, 4)), rng.random((3, 4))
+    kw = _regression_kwargs(name, param, reduction)
+    if weighted:
+        kw_mine, kw_torch = dict(kw, weight=_t(w)), dict(kw, weight=torch.tensor(w))
+    else:
+        kw_mine, kw_torch = kw, kw
+    tx = torch.tensor(x, requires_grad=True)
+    ref = getattr(torch.nn.functional, name)(tx, torch.tensor(y), **kw_torch)
+    ref.sum().backward()
+    X = _t(x, True)
+    out = getattr(F, name)(X, _t(y), **kw_mine)
+    out.sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(X.grad.numpy(), tx.grad.numpy(), atol=1e-12)
+
+
+def test_weighted_regression_mean_follows_torch() -> None:
+    """PyTorch divides by sum(weight) for mse/l1 but by numel for huber."""
+    x, y, w = _t([[1.0, 3.0]]), _t([[0.0, 0.0]]), _t([[1.0, 3.0]])
+    assert F.mse_loss(x, y, weight=w).item() == pytest.approx((1 + 27) / 4)
+    assert F.l1_loss(x, y, weight=w).item() == pytest.approx((1 + 9) / 4)
+    assert F.huber_loss(x, y, weight=w).item() == pytest.approx((0.5 + 3 * 2.5) / 2)
+    with pytest.raises(ValueError, match="weight of shape"):
+        F.mse_loss(x, y, weight=_t([1.0, 2.0, 3.0]))
+
+
+def test_regression_shape_mismatch_warns_or_raises() -> None:
+    with pytest.warns(UserWarning, match=r"target size \(3,\) .* input size \(3, 1\)"):
+        out = F.mse_loss(tg.zeros(3, 1), tg.ones(3))
+    assert out.item() == 1.0  # broadcast to (3, 3), as PyTorch
+    with pytest.raises(ValueError, match=r"target of shape \(4,\) does not match input of "
+                                         r"shape \(3,\)"):
+        F.l1_loss(tg.zeros(3), tg.zeros(4))
+    with pytest.raises(ValueError, match="reduction='avg' is not valid"):
+        F.mse_loss(tg.zeros(3), tg.zeros(3), reduction="avg")
+    with pytest.raises(TypeError, match="target must be a Tensor"):
+        F.mse_loss(tg.zeros(3), [0.0, 0.0, 0.0])
+
+
+def test_legacy_size_average_and_reduce() -> None:
+    x, y = _t([1.0, 2.0]), _t([0.0, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert F.mse_loss(x, y, size_average=False).item() == 5.0
+        assert F.mse_loss(x, y, reduce=False).tolist() == [1.0, 4.0]
+        assert F.mse_loss(x, y, size_average=True).item() == 2.5
+
+
+def test_regression_losses_keep_float32_with_other_target_dtypes() -> None:
+    x = tg.randn(4, requires_grad=True)
+    for target in (tg.tensor([1, 2, 3, 4]), tg.zeros(4, dtype=tg.float64)):
+        for name, param in REGRESSION:
+            x.grad = None
+            out = getattr(F, name)(x, target, **_regression_kwargs(name, param, "mean"))
+            out.backward()
+            assert out.dtype == x.grad.dtype == tg.float32, name
+
+
+# ---------------------------------------------------------------------------------------------
+# cross_entropy and nll_loss with class indices
+# ---------------------------------------------------------------------------------------------
+CE_SHAPES = [(5, 4), (2, 3, 2, 2), (4,)]
+
+
+def _class_case(shape: tuple, ignore_index: int, seed: int = 0) -> tuple:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape) * 2
+    c = shape[0] if len(shape) == 1 else shape[1]
+    target_shape = () if len(shape) == 1 else (shape[0],) + shape[2:]
+    t = rng.integers(0, c, target_shape)
+    if t.ndim:
+        t.flat[0] = ignore_index if ignore_index >= 0 or ignore_index == -100 else t.flat[0]
+    w = rng.random(c) + 0.5
+    return x, t, w
+
+
+CE_OPTIONS = list(itertools.product(REDUCTIONS, [False, True], [-100, 1], [0.0, 0.2]))
+
+
+@pytest.mark.parametrize("shape", CE_SHAPES)
+@pytest.mark.parametrize("reduction,weighted,ignore_index,smoothing", CE_OPTIONS)
+def test_cross_entropy_matches_torch(shape: tuple, reduction: str, weighted: bool,
+                                     ignore_index: int, smoothing: float) -> None:
+    torch = pytest.importorskip("torch")
+    x, t, w = _class_case(shape, ignore_index)
+    kw = {"reduction": reduction, "ignore_index": ignore_index, "label_smoothing": smoothing}
+    tx = torch.tensor(x, requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(tx, torch.tensor(t),
+                                            torch.tensor(w) if weighted else None, **kw)
+    g = np.random.default_rng(1).standard_normal(ref.shape)
+    ref.backward(torch.tensor(g))
+    X = _t(x, True)
+    out = F.cross_entropy(X, tg.tensor(t), _t(w) if weighted else None, **kw)
+    out.backward(_t(g))
+    assert out.shape == tuple(ref.shape)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(X.grad.numpy(), tx.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", CE_SHAPES)
+@pytest.mark.parametrize("reduction,weighted,ignore_index", [
+    (r, wt, ii) for r, wt, ii, _ in CE_OPTIONS if _ == 0.0])
+def test_nll_loss_matches_torch(shape: tuple, reduction: str, weighted: bool,
+                                ignore_index: int) -> None:
+    torch = pytest.importorskip("torch")
+    x, t, w = _class_case(shape, ignore_index, seed=2)
+    kw = {"reduction": reduction, "ignore_index": ignore_index}
+    tx = torch.tensor(x, requires_grad=True)
+    ref = torch.nn.functional.nll_loss(tx, torch.tensor(t),
+                                       torch.tensor(w) if weighted else None, **kw)
+    ref.sum().backward()
+    X = _t(x, True)
+    out = F.nll_loss(X, tg.tensor(t), _t(w) if weighted else None, **kw)
+    out.sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(X.grad.numpy(), tx.grad.numpy(), atol=1e-12)
+
+
+def _cross_entropy_reference(x: np.ndarray, t: np.ndarray, w: np.ndarray | None,
+                             ignore_index: int, smoothing: float, reduction: str) -> np.ndarray:
+    """PyTorch's definition written out for (N, C) inputs."""
+    c = x.shape[1]
+    logp = x - x.max(axis=1, keepdims=True)
+    logp = logp - np.log(np.exp(logp).sum(axis=1, keepdims=True))
+    w = np.ones(c) if w is None else w
+    valid = t != ignore_index
+    safe = np.where(valid, t, 0)
+    nll = -w[safe] * logp[np.arange(len(t)), safe] * valid
+    smooth = -(logp * w).sum(axis=1) * valid
+    loss = (1 - smoothing) * nll + smoothing / c * smooth
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    with np.errstate(invalid="ignore"):  # every target ignored: nan, as PyTorch
+        return loss.sum() / (w[safe] * valid).sum()
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(1, 5), c=st.integers(2, 5), options=st.sampled_from(CE_OPTIONS),
+       seed=st.integers(0, 999))
+def test_cross_entropy_reference_and_gradcheck(n: int, c: int, options: tuple,
+                                               seed: int) -> None:
+    reduction, weighted, ignore_index, smoothing = options
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c))
+    t = rng.integers(0, c, n)
+    if ignore_index == 1 and n > 1:
+        t[0] = 1  # the class-1 targets are ignored
+    w = rng.random(c) + 0.5 if weighted else None
+    kw = {"reduction": reduction, "ignore_index": ignore_index, "label_smoothing": smoothing}
+    out = F.cross_entropy(_t(x), tg.tensor(t), None if w is None else _t(w), **kw)
+    ref = _cross_entropy_reference(x, t, w, ignore_index, smoothing, reduction)
+    np.testing.assert_allclose(out.numpy(), ref, atol=1e-12, equal_nan=True)
+    if np.isfinite(ref).all():
+        assert gradcheck(lambda a: F.cross_entropy(a, tg.tensor(t),
+                                                   None if w is None else _t(w), **kw),
+                         (_t(x, True),))
+
+
+@pytest.mark.parametrize("weighted,ignore_index,smoothing", [
+    (False, -100, 0.0), (True, 1, 0.2), (False, 1, 0.3)])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_gradgradcheck(weighted: bool, ignore_index: int, smoothing: float,
+                                     reduction: str) -> None:
+    x, t, w = _class_case((4, 3), ignore_index, seed=3)
+    kw = {"reduction": reduction, "ignore_index": ignore_index, "label_smoothing": smoothing}
+    assert gradgradcheck(lambda a: F.cross_entropy(a, tg.tensor(t), _t(w) if weighted else None,
+                                                   **kw), (_t(x, True),))
+    assert gradgradcheck(lambda a: F.nll_loss(a, tg.tensor(t), _t(w) if weighted else None,
+                                              ignore_index=ignore_index, reduction=reduction),
+                         (_t(x, True),))
+
+
+def test_cross_entropy_huge_logits_are_finite(device: str) -> None:
+    x = tg.tensor([[1e4, 0.0, -1e4], [0.0, 1e4, 2.0], [3.0, 3.0, 3.0]], requires_grad=True,
+                  device=device)
+    loss = F.cross_entropy(x, tg.tensor([1, 1, 0], device=device))
+    loss.backward()
+    assert loss.dtype == x.grad.dtype == tg.float32
+    assert np.isfinite(loss.item()) and np.isfinite(x.grad.cpu().numpy()).all()
+    expected_loss = (1e4 + 0.0 + np.log(3.0)) / 3
+    assert loss.item() == pytest.approx(expected_loss, rel=1e-6)
+    np.testing.assert_allclose(x.grad.cpu().numpy(),
+                               [[1 / 3, -1 / 3, 0], [0, 0, 0], [1 / 9 - 1 / 3, 1 / 9, 1 / 9]],
+                               atol=1e-6)
+
+
+def test_cross_entropy_float32_with_int64_labels_and_float64_weight() -> None:
+    x = tg.randn(6, 4, requires_grad=True)
+    y = tg.tensor([0, 1, 2, 3, 0, -100])
+    w = tg.tensor([1.0, 2.0, 3.0, 4.0], dtype=tg.float64)
+    for kw in ({}, {"weight": w}, {"label_smoothing": 0.1, "reduction": "sum"},
+               {"reduction": "none"}):
+        x.grad = None
+        loss = F.cross_entropy(x, y, **kw)
+        loss.sum().backward()
+        assert loss.dtype == x.grad.dtype == tg.float32, kw
+        nll = F.nll_loss(x.log_softmax(1), y, **{k: v for k, v in kw.items() if k == "weight"})
+        assert nll.dtype == tg.float32
+
+
+def test_cross_entropy_all_targets_ignored_is_nan_like_torch() -> None:
+    loss = F.cross_entropy(_t([[1.0, 2.0]]), tg.tensor([-100]))
+    assert np.isnan(loss.item())
+    assert F.cross_entropy(_t([[1.0, 2.0]]), tg.tensor([-100]), reduction="sum").item() == 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# cross_entropy with class probabilities
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("shape", CE_SHAPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted,smoothing", [(False, 0.0), (True, 0.0), (True, 0.25)])
+def test_cross_entropy_probability_targets(shape: tuple, reduction: str, weighted: bool,
+                                           smoothing: float) -> None:
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(shape)
+    class_dim = 0 if len(shape) == 1 else 1
+    p = rng.random(shape)
+    p /= p.sum(axis=class_dim, keepdims=True)
+    w = rng.random(shape[class_dim]) + 0.5
+    kw = {"reduction": reduction, "label_smoothing": smoothing}
+    tx, tp = torch.tensor(x, requires_grad=True), torch.tensor(p, requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(tx, tp, torch.tensor(w) if weighted else None, **kw)
+    ref.sum().backward()
+    X, P = _t(x, True), _t(p, True)
+    out = F.cross_entropy(X, P, _t(w) if weighted else None, **kw)
+    out.sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(X.grad.numpy(), tx.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(P.grad.numpy(), tp.grad.numpy(), atol=1e-12)
+    assert gradcheck(lambda a, b: F.cross_entropy(a, b, _t(w) if weighted else None, **kw),
+                     (_t(x, True), _t(p, True)))
+
+
+# ---------------------------------------------------------------------------------------------
+# classification errors
+# ---------------------------------------------------------------------------------------------
+def test_class_loss_errors() -> None:
+    x = tg.zeros(3, 10)
+    with pytest.raises(ValueError, match="cross_entropy: target 12 is out of range for 10 "
+                                         "classes"):
+        F.cross_entropy(x, tg.tensor([1, 12, 3]))
+    with pytest.raises(ValueError, match="target -3 is out of range"):
+        F.nll_loss(x, tg.tensor([1, -3, 3]))
+    with pytest.raises(TypeError, match="class-index targets must be an integer tensor"):
+        F.cross_entropy(x, tg.tensor([1.0, 2.0, 3.0]))
+    with pytest.raises(ValueError, match=r"expected target of shape \(3,\) for input of shape "
+                                         r"\(3, 10\), got target of shape \(4,\)"):
+        F.cross_entropy(x, tg.tensor([1, 2, 3, 4]))
+    with pytest.raises(TypeError, match="class probabilities and must be floating point"):
+        F.cross_entropy(tg.zeros(2, 2), tg.tensor([[0, 1], [1, 0]]))
+    with pytest.raises(ValueError, match="ignore_index is not supported for probability"):
+        F.cross_entropy(tg.zeros(2, 2), tg.zeros(2, 2), ignore_index=0)
+    with pytest.raises(ValueError, match=r"weight must have shape \(10,\)"):
+        F.cross_entropy(x, tg.tensor([1, 2, 3]), weight=tg.ones(3))
+    with pytest.raises(ValueError, match="label_smoothing must be between"):
+        F.cross_entropy(x, tg.tensor([1, 2, 3]), label_smoothing=1.5)
+    with pytest.raises(TypeError, match="input must be a floating point tensor"):
+        F.cross_entropy(tg.zeros(3, 10, dtype=tg.int64), tg.tensor([1, 2, 3]))
+    # the failed calls left the input untouched
+    assert not x.requires_grad and x.grad is None
+
+
+# ---------------------------------------------------------------------------------------------
+# binary cross entropy
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_binary_cross_entropy(reduction: str, weighted: bool) -> None:
+    rng = np.random.default_rng(5)
+    p, y, w = rng.uniform(0.05, 0.95, (3, 4)), rng.random((3, 4)), rng.random(4) + 0.5
+    ref = -(y * np.log(p) + (1 - y) * np.log(1 - p)) * (w if weighted else 1)
+    kw = {"weight": _t(w) if weighted else None, "reduction": reduction}
+    out = F.binary_cross_entropy(_t(p), _t(y), **kw)
+    np.testing.assert_allclose(out.numpy(), _reduce_np(ref, reduction), atol=1e-12)
+    assert gradcheck(lambda a, b: F.binary_cross_entropy(a, b, **kw), (_t(p, True), _t(y, True)))
+    assert gradgradcheck(lambda a, b: F.binary_cross_entropy(a, b, **kw),
+                         (_t(p[:1], True), _t(y[:1], True)))
+    torch = pytest.importorskip("torch")
+    tp, ty = torch.tensor(p, requires_grad=True), torch.tensor(y, requires_grad=True)
+    tref = torch.nn.functional.binary_cross_entropy(
+        tp, ty, torch.tensor(w) if weighted else None, reduction=reduction)
+    tref.sum().backward()
+    P, Y = _t(p, True), _t(y, True)
+    F.binary_cross_entropy(P, Y, **kw).sum().backward()
+    np.testing.assert_allclose(P.grad.numpy(), tp.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(Y.grad.numpy(), ty.grad.numpy(), atol=1e-12)
+
+
+def test_binary_cross_entropy_clamps_log_like_torch() -> None:
+    torch = pytest.importorskip("torch")
+    p = np.array([0.0, 1.0, 0.0, 1.0, 1e-50])
+    y = np.array([1.0, 0.0, 0.0, 1.0, 1.0])
+    tp = torch.tensor(p, requires_grad=True)
+    ref = torch.nn.functional.binary_cross_entropy(tp, torch.tensor(y), reduction="none")
+    ref.sum().backward()
+    P = _t(p, True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no divide-by-zero RuntimeWarning either
+        out = F.binary_cross_entropy(P, _t(y), reduction="none")
+        out.sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy())
+    assert out.detach().numpy()[0] == 100.0
+    # (PyTorch's 1e-12 floor is a float32 constant: agreement to ~4e-9 relative)
+    np.testing.assert_allclose(P.grad.numpy(), tp.grad.numpy(), rtol=1e-8)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        F.binary_cross_entropy(_t([1.5]), _t([1.0]))
+    with pytest.raises(ValueError, match=r"target size \(2,\) .* input size \(2, 1\)"):
+        F.binary_cross_entropy(_t([[0.5], [0.5]]), _t([1.0, 0.0]))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted,pos_weighted", [(False, False), (True, False), (False, True),
+                                                   (True, True)])
+def test_bce_with_logits(reduction: str, weighted: bool, pos_weighted: bool) -> None:
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((3, 4)) * 3, rng.random((3, 4))
+    w, pw = rng.random((3, 1)) + 0.5, rng.random(4) + 0.5
+    sig = 1 / (1 + np.exp(-x))
+    ref = -((pw if pos_weighted else 1) * y * np.log(sig) + (1 - y) * np.log(1 - sig))
+    ref = ref * (w if weighted else 1)
+    kw = {"weight": _t(w) if weighted else None, "reduction": reduction,
+          "pos_weight": _t(pw) if pos_weighted else None}
+    out = F.binary_cross_entropy_with_logits(_t(x), _t(y), **kw)
+    np.testing.assert_allclose(out.numpy(), _reduce_np(ref, reduction), atol=1e-12)
+    assert gradcheck(lambda a, b: F.binary_cross_entropy_with_logits(a, b, **kw),
+                     (_t(x, True), _t(y, True)))
+    torch = pytest.importorskip("torch")
+    tx, ty = torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True)
+    tref = torch.nn.functional.binary_cross_entropy_with_logits(
+        tx, ty, torch.tensor(w) if weighted else None, reduction=reduction,
+        pos_weight=torch.tensor(pw) if pos_weighted else None)
+    tref.sum().backward()
+    X, Y = _t(x, True), _t(y, True)
+    out = F.binary_cross_entropy_with_logits(X, Y, **kw)
+    out.sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), tref.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(X.grad.numpy(), tx.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(Y.grad.numpy(), ty.grad.numpy(), atol=1e-12)
+
+
+def test_bce_with_logits_is_stable_for_huge_logits() -> None:
+    x = tg.tensor([1e4, -1e4, 0.0, 50.0], requires_grad=True)
+    y = tg.tensor([0.0, 1.0, 1.0, 1.0])
+    loss = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+    loss.sum().backward()
+    assert loss.dtype == x.grad.dtype == tg.float32
+    np.testing.assert_allclose(loss.detach().numpy(), [1e4, 1e4, np.log(2), 0.0], atol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, -1.0, -0.5, 0.0], atol=1e-6)
+    assert gradgradcheck(lambda a: F.binary_cross_entropy_with_logits(a, _t([0.3, 0.9])),
+                         (_t([0.0, -2.0], True),))

@@ -1,0 +1,604 @@
+"""Optimizers: updates against the textbook formulas (NumPy, written here) and against
+torch.optim where it is installed; param groups, zero_grad, state_dict, dtypes, in-place."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_edu as tg
+from tinygrad_edu import optim
+from tinygrad_edu.optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
+
+SHAPES = [(5,), (3, 4), (2,)]  # a small one first: the work buffers have to grow
+STEPS = 5
+
+
+# ---------------------------------------------------------------------------------------------
+# textbook formulas (PyTorch's documented pseudo-code), one parameter at a time
+# ---------------------------------------------------------------------------------------------
+def ref_sgd(p, g, s, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
+            maximize=False):
+    g = -g if maximize else g
+    if weight_decay:
+        g = g + weight_decay * p
+    if momentum:
+        if "momentum_buffer" not in s:
+            s["momentum_buffer"] = g.copy()
+        else:
+            s["momentum_buffer"] = momentum * s["momentum_buffer"] + (1 - dampening) * g
+        b = s["momentum_buffer"]
+        g = g + momentum * b if nesterov else b
+    return p - lr * g
+
+
+def ref_adam(p, g, s, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
+             maximize=False, decoupled=False):
+    b1, b2 = betas
+    if not s:
+        s.update(step=0.0, exp_avg=np.zeros_like(p), exp_avg_sq=np.zeros_like(p))
+        if amsgrad:
+            s["max_exp_avg_sq"] = np.zeros_like(p)
+    s["step"] += 1
+    t = s["step"]
+    g = -g if maximize else g
+    if weight_decay and decoupled:
+        p = p * (1 - lr * weight_decay)
+    elif weight_decay:
+        g = g + weight_decay * p
+    s["exp_avg"] = b1 * s["exp_avg"] + (1 - b1) * g
+    s["exp_avg_sq"] = b2 * s["exp_avg_sq"] + (1 - b2) * g ** 2
+    m_hat = s["exp_avg"] / (1 - b1 ** t)
+    if amsgrad:
+        s["max_exp_avg_sq"] = np.maximum(s["max_exp_avg_sq"], s["exp_avg_sq"])
+        v_hat = s["max_exp_avg_sq"] / (1 - b2 ** t)
+    else:
+        v_hat = s["exp_avg_sq"] / (1 - b2 ** t)
+    return p - lr * m_hat / (np.sqrt(v_hat) + eps)
+
+
+def ref_adamw(p, g, s, weight_decay=1e-2, **kw):
+    return ref_adam(p, g, s, weight_decay=weight_decay, decoupled=True, **kw)
+
+
+def ref_rmsprop(p, g, s, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                centered=False, maximize=False):
+    if not s:
+        s.update(step=0.0, square_avg=np.zeros_like(p))
+        if momentum > 0:
+            s["momentum_buffer"] = np.zeros_like(p)
+        if centered:
+            s["grad_avg"] = np.zeros_like(p)
+    s["step"] += 1
+    g = -g if maximize else g
+    if weight_decay:
+        g = g + weight_decay * p
+    s["square_avg"] = alpha * s["square_avg"] + (1 - alpha) * g ** 2
+    v = s["square_avg"]
+    if centered:
+        s["grad_avg"] = alpha * s["grad_avg"] + (1 - alpha) * g
+        v = v - s["grad_avg"] ** 2
+    if momentum > 0:
+        s["momentum_buffer"] = momentum * s["momentum_buffer"] + g / (np.sqrt(v) + eps)
+        return p - lr * s["momentum_buffer"]
+    return p - lr * g / (np.sqrt(v) + eps)
+
+
+def ref_adagrad(p, g, s, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
+                eps=1e-10, maximize=False):
+    if not s:
+        s.update(step=0.0, sum=np.full_like(p, initial_accumulator_value))
+    s["step"] += 1
+    g = -g if maximize else g
+    if weight_decay:
+        g = g + weight_decay * p
+    clr = lr / (1 + (s["step"] - 1) * lr_decay)
+    s["sum"] = s["sum"] + g * g
+    return p - clr * g / (np.sqrt(s["sum"]) + eps)
+
+
+REFERENCES = {SGD: ref_sgd, Adam: ref_adam, AdamW: ref_adamw, RMSprop: ref_rmsprop,
+              Adagrad: ref_adagrad}
+
+CONFIGS = [
+    (SGD, dict(lr=0.1)),
+    (SGD, dict(lr=0.1, momentum=0.9)),
+    (SGD, dict(lr=0.05, momentum=0.8, dampening=0.3)),
+    (SGD, dict(lr=0.1, momentum=0.9, nesterov=True)),
+    (SGD, dict(lr=0.1, weight_decay=0.01)),
+    (SGD, dict(lr=0.1, momentum=0.9, weight_decay=0.1, nesterov=True)),
+    (SGD, dict(lr=0.1, momentum=0.5, dampening=0.1, weight_decay=0.1, maximize=True)),
+    (SGD, dict(lr=0.1, maximize=True)),
+    (Adam, dict(lr=0.01)),
+    (Adam, dict(lr=0.01, weight_decay=0.1)),
+    (Adam, dict(lr=0.01, amsgrad=True)),
+    (Adam, dict(lr=0.02, betas=(0.8, 0.99), eps=1e-6, maximize=True)),
+    (Adam, dict(lr=0.01, amsgrad=True, weight_decay=0.05, maximize=True)),
+    (AdamW, dict(lr=0.01)),
+    (AdamW, dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+    (AdamW, dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    (RMSprop, dict()),
+    (RMSprop, dict(lr=0.01, momentum=0.9)),
+    (RMSprop, dict(lr=0.01, centered=True)),
+    (RMSprop, dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.1)),
+    (RMSprop, dict(lr=0.01, alpha=0.9, eps=1e-6, maximize=True)),
+    (Adagrad, dict()),
+    (Adagrad, dict(lr=0.1, lr_decay=0.1)),
+    (Adagrad, dict(lr=0.1, initial_accumulator_value=0.5, weight_decay=0.1)),
+    (Adagrad, dict(lr=0.1, eps=1e-6, maximize=True)),
+]
+CONFIG_IDS = [f"{cls.__name__}-" + "-".join(f"{k}={v}" for k, v in kw.items())
+              for cls, kw in CONFIGS]
+
+
+def make_problem(seed: int = 0, dtype=np.float64):
+    """Initial values and a gradient sequence; parameter 1 has no gradient at step 2."""
+    rng = np.random.default_rng(seed)
+    inits = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
+    grads = [[rng.standard_normal(s).astype(dtype) for s in SHAPES] for _ in range(STEPS)]
+    grads[2][1] = None
+    return inits, grads
+
+
+def run_tg(cls, kwargs, inits, grads, device="cpu"):
+    params = [tg.tensor(x, device=device, requires_grad=True) for x in inits]
+    opt = cls(params, **kwargs)
+    for step_grads in grads:
+        for p, g in zip(params, step_grads):
+            p.grad = None if g is None else tg.tensor(g, device=device)
+        opt.step()
+    return params, opt
+
+
+def run_reference(cls, kwargs, inits, grads):
+    ref = REFERENCES[cls]
+    params = [x.copy() for x in inits]
+    states = [{} for _ in params]
+    for step_grads in grads:
+        for i, g in enumerate(step_grads):
+            if g is not None:
+                params[i] = ref(params[i], g, states[i], **kwargs)
+    return params, states
+
+
+def numpy_of(t):
+    return tg.backend.to_numpy(t.data)
+
+
+# ---------------------------------------------------------------------------------------------
+# the update formulas
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=CONFIG_IDS)
+def test_updates_match_textbook_formula(cls, kwargs):
+    inits, grads = make_problem()
+    params, opt = run_tg(cls, kwargs, inits, grads)
+    expected, states = run_reference(cls, kwargs, inits, grads)
+    for p, e, s in zip(params, expected, states):
+        np.testing.assert_allclose(numpy_of(p), e, rtol=1e-10, atol=1e-12)
+        got = opt.state.get(p, {})
+        assert set(got) == set(s)
+        for key, value in s.items():
+            np.testing.assert_allclose(numpy_of(got[key]), value, rtol=1e-10, atol=1e-12,
+                                       err_msg=key)
+    assert not np.allclose(numpy_of(params[0]), inits[0])  # something did move
+
+
+@pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=CONFIG_IDS)
+def test_updates_match_torch(cls, kwargs):
+    torch = pytest.importorskip("torch")
+    inits, grads = make_problem(seed=1)
+    params, opt = run_tg(cls, kwargs, inits, grads)
+    t_params = [torch.tensor(x, requires_grad=True) for x in inits]
+    t_opt = getattr(torch.optim, cls.__name__)(t_params, **kwargs)
+    for step_grads in grads:
+        for p, g in zip(t_params, step_grads):
+            p.grad = None if g is None else torch.tensor(g)
+        t_opt.step()
+    for p, tp in zip(params, t_params):
+        np.testing.assert_allclose(numpy_of(p), tp.detach().numpy(), rtol=1e-9, atol=1e-12)
+        ours, theirs = opt.state.get(p, {}), t_opt.state[tp]
+        for key in ours:
+            np.testing.assert_allclose(numpy_of(ours[key]), theirs[key].numpy(), rtol=1e-9,
+                                       atol=1e-12, err_msg=key)
+        if ours:
+            assert set(ours) == set(theirs)
+
+
+@given(lr=st.floats(1e-4, 1.0), momentum=st.sampled_from([0.0, 0.5, 0.9]),
+       dampening=st.sampled_from([0.0, 0.2]), weight_decay=st.sampled_from([0.0, 1e-2]),
+       nesterov=st.booleans(), maximize=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_sgd_any_hyperparameters_match_formula(lr, momentum, dampening, weight_decay, nesterov,
+                                               maximize, seed):
+    if nesterov and (momentum == 0 or dampening != 0):
+        with pytest.raises(ValueError, match="Nesterov"):
+            SGD([tg.zeros(1, requires_grad=True)], lr=lr, momentum=momentum,
+                dampening=dampening, nesterov=nesterov)
+        return
+    kwargs = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                  nesterov=nesterov, maximize=maximize)
+    inits, grads = make_problem(seed)
+    params, _ = run_tg(SGD, kwargs, inits, grads)
+    expected, _ = run_reference(SGD, kwargs, inits, grads)
+    for p, e in zip(params, expected):
+        np.testing.assert_allclose(numpy_of(p), e, rtol=1e-10, atol=1e-12)
+
+
+@given(lr=st.floats(1e-4, 0.1), b1=st.floats(0.0, 0.99), b2=st.floats(0.5, 0.9999),
+       amsgrad=st.booleans(), decoupled=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_adam_any_hyperparameters_match_formula(lr, b1, b2, amsgrad, decoupled, seed):
+    cls = AdamW if decoupled else Adam
+    kwargs = dict(lr=lr, betas=(b1, b2), weight_decay=0.05, amsgrad=amsgrad)
+    inits, grads = make_problem(seed)
+    params, _ = run_tg(cls, kwargs, inits, grads)
+    expected, _ = run_reference(cls, kwargs, inits, grads)
+    for p, e in zip(params, expected):
+        np.testing.assert_allclose(numpy_of(p), e, rtol=1e-9, atol=1e-12)
+
+
+def test_training_with_autograd_converges():
+    """A least-squares fit through the real backward pass: every optimizer brings it down."""
+    rng = np.random.default_rng(0)
+    x = tg.tensor(rng.standard_normal((32, 3)))
+    true_w = tg.tensor([[1.0], [-2.0], [0.5]])
+    y = x @ true_w
+    for cls, kwargs in [(SGD, dict(lr=0.05, momentum=0.9)), (Adam, dict(lr=0.1)),
+                        (AdamW, dict(lr=0.1, weight_decay=0.0)), (RMSprop, dict(lr=0.01)),
+                        (Adagrad, dict(lr=0.5))]:
+        w = tg.zeros(3, 1, requires_grad=True)
+        opt = cls([w], **kwargs)
+        for _ in range(200):
+            opt.zero_grad()
+            loss = ((x @ w - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+        assert loss.item() < 1e-2, cls.__name__  # from about 5
+        np.testing.assert_allclose(w.data, true_w.data, atol=0.1, err_msg=cls.__name__)
+
+
+# ---------------------------------------------------------------------------------------------
+# dtype, device, in place
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=CONFIG_IDS)
+def test_float32_stays_float32_in_place_on_device(cls, kwargs, device):
+    inits, grads = make_problem(seed=3, dtype=np.float32)
+    params = [tg.tensor(x, device=device, requires_grad=True) for x in inits]
+    arrays = [p.data for p in params]
+    opt = cls(params, **kwargs)
+    for step_grads in grads:
+        for p, g in zip(params, step_grads):
+            p.grad = None if g is None else tg.tensor(g, device=device)
+        grad_copies = [None if p.grad is None else numpy_of(p.grad).copy() for p in params]
+        grad_arrays = [None if p.grad is None else p.grad.data for p in params]
+        opt.step()
+        for p, g_copy, g_array in zip(params, grad_copies, grad_arrays):
+            if g_copy is not None:  # the optimizer never writes into p.grad
+                assert p.grad.data is g_array
+                np.testing.assert_array_equal(numpy_of(p.grad), g_copy)
+    expected, _ = run_reference(cls, kwargs, [x.astype(np.float64) for x in inits],
+                                [[None if g is None else g.astype(np.float64) for g in gs]
+                                 for gs in grads])
+    for p, array, e in zip(params, arrays, expected):
+        assert p.data is array  # updated in place, never replaced
+        assert p.dtype == tg.float32
+        assert p.device == device
+        np.testing.assert_allclose(numpy_of(p), e, rtol=1e-4, atol=1e-5)
+        for key, value in opt.state.get(p, {}).items():
+            assert isinstance(value, tg.Tensor), key
+            assert value.dtype == tg.float32, key
+            if key == "step":
+                assert value.device == "cpu" and value.shape == ()
+            else:
+                assert value.device == device, key
+                assert value.shape == p.shape, key
+
+
+def test_float64_params_keep_float64_state():
+    p = tg.randn(4, dtype=tg.float64, requires_grad=True)
+    opt = Adam([p], amsgrad=True)
+    p.grad = tg.ones(4, dtype=tg.float64)
+    opt.step()
+    assert p.dtype == tg.float64
+    assert all(opt.state[p][k].dtype == tg.float64
+               for k in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"))
+
+
+def test_params_without_grad_are_skipped_and_get_no_state():
+    a, b = tg.randn(3, requires_grad=True), tg.randn(3, requires_grad=True)
+    before = b.data.copy()
+    for cls in (SGD, Adam, AdamW, RMSprop, Adagrad):
+        opt = cls([a, b], lr=0.1, **({"momentum": 0.9} if cls is SGD else {}))
+        a.grad, b.grad = tg.ones(3), None
+        opt.step()
+        np.testing.assert_array_equal(b.data, before)
+        assert b not in opt.state
+        assert a in opt.state
+
+
+@pytest.mark.parametrize("cls", [SGD, Adam, RMSprop, Adagrad])
+def test_a_gradient_of_the_wrong_shape_is_a_clear_error(cls):
+    a, b = leaf(2), leaf(3)
+    opt = cls([a, b], lr=0.1)
+    a.grad, b.grad = tg.ones(2), tg.ones(2, 3)
+    before = a.data.copy(), b.data.copy()
+    with pytest.raises(ValueError, match=r"parameter 1 has shape \(3,\) but its .grad has "
+                                         r"shape \(2, 3\)"):
+        opt.step()
+    np.testing.assert_array_equal(a.data, before[0])  # nothing was updated
+    np.testing.assert_array_equal(b.data, before[1])
+    assert len(opt.state) == 0
+
+
+def test_sgd_without_momentum_keeps_no_state():
+    p = tg.randn(3, requires_grad=True)
+    opt = SGD([p], lr=0.1)
+    p.grad = tg.ones(3)
+    opt.step()
+    assert len(opt.state) == 0
+    assert opt.state_dict()["state"] == {}
+
+
+# ---------------------------------------------------------------------------------------------
+# param groups, zero_grad, step(closure)
+# ---------------------------------------------------------------------------------------------
+def test_param_groups_with_different_options():
+    a, b = tg.zeros(2, requires_grad=True), tg.zeros(3, requires_grad=True)
+    opt = SGD([{"params": [a]}, {"params": b, "lr": 0.01, "momentum": 0.5}], lr=0.1)
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.01]
+    assert [g["momentum"] for g in opt.param_groups] == [0, 0.5]
+    assert opt.param_groups[1]["params"][0] is b  # a single tensor becomes a list
+    for _ in range(2):
+        a.grad, b.grad = tg.ones(2), tg.ones(3)
+        opt.step()
+    np.testing.assert_allclose(a.data, [-0.2, -0.2])
+    np.testing.assert_allclose(b.data, [-0.01 - 0.015] * 3)  # buffers 1, then 1.5
+
+
+def test_add_param_group_takes_defaults_and_is_stepped():
+    a, b = tg.zeros(2, requires_grad=True), tg.zeros(2, requires_grad=True)
+    opt = Adam([a], lr=0.1)
+    opt.add_param_group({"params": [b], "lr": 0.2})
+    assert opt.param_groups[1]["betas"] == (0.9, 0.999)
+    a.grad, b.grad = tg.ones(2), tg.ones(2)
+    opt.step()
+    np.testing.assert_allclose(a.data, [-0.1, -0.1], rtol=1e-6)  # Adam's first step is lr
+    np.testing.assert_allclose(b.data, [-0.2, -0.2], rtol=1e-6)
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        opt.add_param_group({"params": [a]})
+
+
+def test_the_callers_group_dict_is_not_modified():
+    group = {"params": [tg.zeros(2, requires_grad=True)]}
+    SGD([group], lr=0.1)
+    assert set(group) == {"params"}
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_zero_grad(set_to_none):
+    a, b = tg.randn(3, requires_grad=True), tg.randn(2, requires_grad=True)
+    opt = SGD([a, b], lr=0.1)
+    (a.sum() * 2).backward()
+    grad_array = a.grad.data
+    opt.zero_grad(set_to_none=set_to_none)
+    if set_to_none:
+        assert a.grad is None
+    else:
+        assert a.grad.data is grad_array
+        np.testing.assert_array_equal(a.grad.data, np.zeros(3))
+    assert b.grad is None  # had none: stays none
+    (a.sum() * 3).backward()
+    np.testing.assert_array_equal(a.grad.data, [3.0, 3.0, 3.0])  # no stale gradient
+
+
+def test_zero_grad_default_sets_none():
+    p = tg.randn(2, requires_grad=True)
+    opt = Adam([p])
+    p.sum().backward()
+    opt.zero_grad()
+    assert p.grad is None
+
+
+def test_step_with_closure_returns_loss_and_records_graph():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    opt = SGD([w], lr=0.1)
+    calls = []
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        calls.append(loss.item())
+        return loss
+
+    with tg.no_grad():  # the closure still records a graph
+        loss = opt.step(closure)
+    assert loss.item() == pytest.approx(5.0)
+    assert calls == [pytest.approx(5.0)]
+    np.testing.assert_allclose(w.data, [0.8, 1.6])
+    assert opt.step() is None
+
+
+def test_repr_lists_the_groups():
+    opt = SGD([tg.zeros(1, requires_grad=True)], lr=0.5, momentum=0.9)
+    text = repr(opt)
+    assert text.startswith("SGD (") and "Parameter Group 0" in text
+    assert "lr: 0.5" in text and "momentum: 0.9" in text and "params" not in text
+
+
+# ---------------------------------------------------------------------------------------------
+# constructor errors
+# ---------------------------------------------------------------------------------------------
+def leaf(n: int = 2):
+    return tg.randn(n, requires_grad=True)
+
+
+@pytest.mark.parametrize("make,error,match", [
+    (lambda: SGD([], lr=0.1), ValueError, "empty parameter list"),
+    (lambda: Adam(iter([])), ValueError, "empty parameter list"),
+    (lambda: SGD(leaf(), lr=0.1), TypeError, "single Tensor"),
+    (lambda: SGD({"params": [leaf()]}, lr=0.1), TypeError, "wrap a single parameter group"),
+    (lambda: SGD([leaf() * 2], lr=0.1), ValueError, "non-leaf"),
+    (lambda: SGD([leaf(), np.zeros(2)], lr=0.1), TypeError, "only optimize Tensors"),
+    (lambda: SGD({leaf()}, lr=0.1), TypeError, "ordered collections"),
+    (lambda: SGD([{"params": {leaf()}}], lr=0.1), TypeError, "ordered collections"),
+    (lambda: SGD([leaf()], lr=-0.1), ValueError, "Invalid learning rate: -0.1"),
+    (lambda: SGD([leaf()], lr="0.1"), TypeError, "lr must be a real number"),
+    (lambda: SGD([leaf()], lr=0.1, momentum=-0.5), ValueError, "Invalid momentum"),
+    (lambda: SGD([leaf()], lr=0.1, weight_decay=-1), ValueError, "Invalid weight_decay"),
+    (lambda: SGD([leaf()], lr=0.1, nesterov=True), ValueError, "Nesterov"),
+    (lambda: SGD([leaf()], lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), ValueError,
+     "Nesterov"),
+    (lambda: Adam([leaf()], lr=-1e-3), ValueError, "Invalid learning rate"),
+    (lambda: Adam([leaf()], betas=(1.0, 0.999)), ValueError, "beta parameter at index 0"),
+    (lambda: Adam([leaf()], betas=(0.9, -0.1)), ValueError, "beta parameter at index 1"),
+    (lambda: Adam([leaf()], betas=(0.9,)), ValueError, "pair"),
+    (lambda: AdamW([leaf()], betas=(0.9, 1.5)), ValueError, "beta parameter at index 1"),
+    (lambda: Adam([leaf()], eps=-1e-8), ValueError, "Invalid epsilon"),
+    (lambda: RMSprop([leaf()], alpha=-0.1), ValueError, "Invalid alpha"),
+    (lambda: Adagrad([leaf()], lr_decay=-0.1), ValueError, "Invalid lr_decay"),
+    (lambda: Adagrad([leaf()], initial_accumulator_value=-1), ValueError,
+     "initial_accumulator_value"),
+    (lambda: SGD([{"params": [leaf()], "lr": -1}], lr=0.1), ValueError, "Invalid learning rate"),
+    (lambda: SGD([{"lr": 0.1}]), ValueError, "'params' entry"),
+    (lambda: SGD([leaf(), {"params": [leaf()]}]), TypeError, "only optimize Tensors"),
+])
+def test_constructor_errors(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_duplicate_parameters_are_refused():
+    p = leaf()
+    with pytest.raises(ValueError, match="more than once"):
+        SGD([p, p], lr=0.1)
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
+
+
+def test_required_hyperparameter_must_be_given():
+    with pytest.raises(ValueError, match="required optimization parameter lr"):
+        Optimizer([leaf()], {"lr": optim.required})
+    opt = Optimizer([{"params": [leaf()], "lr": 0.3}], {"lr": optim.required})
+    assert opt.param_groups[0]["lr"] == 0.3
+    with pytest.raises(NotImplementedError):
+        opt.step()
+
+
+# ---------------------------------------------------------------------------------------------
+# state_dict / load_state_dict
+# ---------------------------------------------------------------------------------------------
+def test_state_dict_layout_follows_pytorch():
+    a, b, c = leaf(2), leaf(3), leaf(4)
+    opt = Adam([{"params": [a, b]}, {"params": [c], "lr": 0.5}], lr=0.1)
+    a.grad, c.grad = tg.ones(2), tg.ones(4)
+    opt.step()
+    sd = opt.state_dict()
+    assert set(sd) == {"state", "param_groups"}
+    assert [g["params"] for g in sd["param_groups"]] == [[0, 1], [2]]
+    assert sd["param_groups"][1]["lr"] == 0.5
+    assert sd["param_groups"][0]["betas"] == (0.9, 0.999)
+    assert set(sd["state"]) == {0, 2}  # int keys; b had no gradient, so no state
+    assert set(sd["state"][0]) == {"step", "exp_avg", "exp_avg_sq"}
+    assert sd["state"][2]["step"].item() == 1.0
+    assert sd["state"][0]["exp_avg"] is opt.state[a]["exp_avg"]  # live tensors, as PyTorch
+    sd["param_groups"][0]["lr"] = 99.0  # ...but the groups are copies
+    assert opt.param_groups[0]["lr"] == 0.1
+
+
+@pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=CONFIG_IDS)
+def test_state_dict_round_trip_continues_identically(cls, kwargs):
+    inits, grads = make_problem(seed=5, dtype=np.float32)
+    params, opt = run_tg(cls, kwargs, inits, grads[:3])
+    clones = [tg.tensor(p.data) for p in params]
+    for c in clones:
+        c.requires_grad = True
+    restored = cls(clones, lr=0.123)  # other options: they must come from the state dict
+    restored.load_state_dict(opt.state_dict())
+    assert restored.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
+    for step_grads in grads[3:] + grads[:2]:
+        for ps in (params, clones):
+            for p, g in zip(ps, step_grads):
+                p.grad = None if g is None else tg.tensor(g)
+        opt.step()
+        restored.step()
+    for p, c in zip(params, clones):
+        np.testing.assert_array_equal(p.data, c.data)  # bit for bit
+        assert set(opt.state.get(p, {})) == set(restored.state.get(c, {}))
+        for key, value in opt.state.get(p, {}).items():
+            np.testing.assert_array_equal(value.data, restored.state[c][key].data)
+            assert value.data is not restored.state[c][key].data  # loaded state is a copy
+
+
+def test_load_state_dict_copies_and_casts_state():
+    p32 = tg.zeros(3, requires_grad=True)
+    opt = SGD([p32], lr=0.1, momentum=0.9)
+    saved_buffer = tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64)
+    opt.load_state_dict({"state": {0: {"momentum_buffer": saved_buffer}},
+                         "param_groups": [{"lr": 0.2, "momentum": 0.9, "dampening": 0,
+                                           "weight_decay": 0, "nesterov": False,
+                                           "maximize": False, "params": [0]}]})
+    buf = opt.state[p32]["momentum_buffer"]
+    assert buf.dtype == tg.float32 and buf.device == p32.device
+    p32.grad = tg.zeros(3)
+    opt.step()
+    np.testing.assert_allclose(buf.data, [0.9, 1.8, 2.7], rtol=1e-6)
+    np.testing.assert_array_equal(saved_buffer.data, [1.0, 2.0, 3.0])  # the dict is untouched
+    np.testing.assert_allclose(p32.data, [-0.18, -0.36, -0.54], rtol=1e-6)  # lr 0.2 loaded
+
+
+def test_load_state_dict_accepts_string_indices_and_numpy_state():
+    p = tg.zeros(2, requires_grad=True)
+    opt = Adam([p])
+    sd = {"state": {"0": {"step": np.float32(2.0), "exp_avg": np.ones(2),
+                          "exp_avg_sq": np.ones(2)}},
+          "param_groups": [dict(opt.state_dict()["param_groups"][0])]}
+    opt.load_state_dict(sd)
+    assert opt.state[p]["step"].item() == 2.0
+    assert opt.state[p]["exp_avg"].dtype == tg.float32
+
+
+def test_load_state_dict_errors_leave_the_optimizer_unchanged():
+    a, b = leaf(2), leaf(3)
+    opt = SGD([a, b], lr=0.1, momentum=0.9)
+    a.grad, b.grad = tg.ones(2), tg.ones(3)
+    opt.step()
+    good = opt.state_dict()
+    before_groups = copy.deepcopy([{k: v for k, v in g.items() if k != "params"}
+                                   for g in opt.param_groups])
+    before_state = {id(p): s for p, s in opt.state.items()}
+
+    def with_groups(groups):
+        return {"state": good["state"], "param_groups": groups}
+
+    group = good["param_groups"][0]
+    bad = [
+        ({"state": {}}, "'state' and 'param_groups'"),
+        ([1, 2], "'state' and 'param_groups'"),
+        (with_groups([group, group]), "2 parameter group"),
+        (with_groups([{**group, "params": [0]}]), "has 1 parameters"),
+        ({"state": {0: {"momentum_buffer": tg.ones(5)}}, "param_groups": [group]},
+         r"shape \(5,\)"),
+        ({"state": {7: {"momentum_buffer": tg.ones(2)}}, "param_groups": [group]},
+         "no parameter group lists"),
+        ({"state": {0: 3}, "param_groups": [group]}, "must be a dict"),
+        (with_groups([{**group, "lr": -1.0}]), "Invalid learning rate"),
+        ({"state": [], "param_groups": [group]}, "'state' must be a dict"),
+    ]
+    for state_dict, match in bad:
+        with pytest.raises(ValueError, match=match):
+            opt.load_state_dict(state_dict)
+        assert [{k: v for k, v in g.items() if k != "params"}
+                for g in opt.param_groups] == before_groups
+        assert {id(p): s for p, s in opt.state.items()} == before_state
+
+
+def test_load_state_dict_keeps_the_optimizers_own_params():
+    a = leaf(2)
+    opt = SGD([a], lr=0.1)
+    other = SGD([leaf(2)], lr=0.7)
+    opt.load_state_dict(other.state_dict())
+    assert opt.param_groups[0]["params"][0] is a
+    assert opt.param_groups[0]["lr"] == 0.7

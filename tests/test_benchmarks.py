@@ -1,0 +1,71 @@
+"""The benchmark runs in --quick mode (no timing assertions), and a training step of the
+W1 and W2 workloads keeps every array float32."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import tinygrad_edu as tg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import run as bench  # noqa: E402
+
+
+def test_quick_benchmark_writes_json(tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick",
+                             "--no-torch", "--json", str(out)], capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert set(report["results"]) == {"W1 mlp", "W2 cnn", "W3 overhead", "W4 wide"}
+    assert all(r["tinygrad_edu"] > 0 for r in report["results"].values())
+    assert "| W1 mlp" in result.stdout
+    assert len(report["digits peak MB per epoch"]) == 2
+
+
+def _dtypes_of_a_step(make) -> set:
+    seen = set()
+
+    def observe(name, phase, start, end, data):
+        if data is not None and data.dtype.kind == "f":
+            seen.add((name, phase, str(data.dtype)))
+
+    step = make(tg, "cpu", batch=8)
+    step()  # the optimizer state exists from the first step on
+    tg.autograd._state.observers.append(observe)
+    try:
+        step()
+    finally:
+        tg.autograd._state.observers.remove(observe)
+    return seen
+
+
+def test_w1_and_w2_training_steps_stay_float32():
+    for make in (bench.mlp, bench.cnn):
+        seen = _dtypes_of_a_step(make)
+        assert seen, "no op was observed"
+        assert {d for _, _, d in seen} == {"float32"}, sorted(seen)
+
+
+def test_parameters_gradients_and_optimizer_state_stay_float32():
+    tg.manual_seed(0)
+    nn = tg.nn
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(4 * 14 * 14, 10))
+    opt = tg.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x = tg.randn(8, 1, 28, 28)
+    y = tg.tensor(np.arange(8) % 10)
+    for _ in range(2):
+        opt.zero_grad()
+        nn.CrossEntropyLoss()(model(x), y).backward()
+        opt.step()
+    for p in model.parameters():
+        assert p.dtype == tg.float32 and p.grad.dtype == tg.float32
+        for value in opt.state[p].values():
+            if isinstance(value, tg.Tensor) and value.is_floating_point():
+                assert value.dtype == tg.float32

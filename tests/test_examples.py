@@ -1,0 +1,37 @@
+"""Every example runs with --quick (a smoke test: the scripts a learner runs must not rot)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sklearn")
+pytest.importorskip("matplotlib")
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("0*.py"))
+PICTURES = {
+    "02_seven_steps.py": ["seven_steps_confusion.png"],
+    "04_geometric.py": ["geometric_boundary.png", "geometric_layers.png"],
+    "05_tabular_medical.py": ["medical_roc.png"],
+    "06_inside.py": ["inside_feature_maps.png", "inside_filters.png", "inside_trace.json"],
+}
+
+
+def test_all_examples_are_listed():
+    assert EXAMPLES == ["01_tensors.py", "02_seven_steps.py", "03_cnn.py", "04_geometric.py",
+                        "05_tabular_medical.py", "06_inside.py"]
+
+
+@pytest.mark.parametrize("script", EXAMPLES)
+def test_example_runs_quick(script, tmp_path):
+    env = dict(os.environ, MPLBACKEND="Agg")
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / script), "--quick",
+                             "--out", str(tmp_path)], capture_output=True, text=True,
+                            timeout=300, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert result.stdout.strip()
+    for name in PICTURES.get(script, []):
+        assert (tmp_path / name).stat().st_size > 0, name

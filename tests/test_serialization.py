@@ -1,0 +1,514 @@
+"""save / load: bit-exact round trips, atomic writes, and files that are refused unrun."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import pickle
+import zipfile
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_edu as tg
+from tinygrad_edu import serialization
+from tinygrad_edu.optim import Adam
+from tinygrad_edu.serialization import load, save
+
+NOT_A_CHECKPOINT = "is not a tinygrad_edu checkpoint"
+
+
+def assert_same_tensor(a, b):
+    assert isinstance(b, tg.Tensor)
+    assert a.dtype == b.dtype and a.shape == b.shape
+    assert tg.backend.to_numpy(a.data).tobytes() == tg.backend.to_numpy(b.data).tobytes()
+
+
+def all_dtype_tensors():
+    rng = np.random.default_rng(0)
+    floats = rng.standard_normal((3, 4))
+    return {
+        "float32": tg.tensor(floats, dtype=tg.float32),
+        "float64": tg.tensor(floats, dtype=tg.float64),
+        "float16": tg.tensor(floats, dtype=tg.float16),
+        "int64": tg.tensor([[-(2 ** 62), 5, 0]]),
+        "int32": tg.tensor([1, -2, 3], dtype=tg.int32),
+        "uint8": tg.tensor([0, 255, 7], dtype=tg.uint8),
+        "bool": tg.tensor([True, False]),
+        "scalar": tg.tensor(3.5),
+        "empty": tg.zeros(0, 3),
+        "special": tg.tensor([math.inf, -math.inf, math.nan, -0.0, 1e-45], dtype=tg.float32),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# round trips
+# ---------------------------------------------------------------------------------------------
+def test_tensors_of_every_dtype_round_trip_bit_exactly(tmp_path):
+    tensors = all_dtype_tensors()
+    save(tensors, tmp_path / "t.tg")
+    loaded = load(tmp_path / "t.tg")
+    assert list(loaded) == list(tensors)
+    for name, t in tensors.items():
+        assert_same_tensor(t, loaded[name])
+        assert loaded[name].device == "cpu"
+
+
+def test_nested_structure_and_key_types_round_trip(tmp_path):
+    t = tg.randn(2, 3)
+    obj = {
+        "epoch": 7, "big": 2 ** 70, "loss": 0.1 + 0.2, "best": math.inf, "nan": math.nan,
+        "neg_zero": -0.0, "flag": True, "off": False, "none": None, "name": "réseau ✓",
+        3: "int key", 2.5: "float key", (1, "a"): "tuple key", None: "none key",
+        True: "bool key",
+        "list": [1, [2.0, (3, "x")], []], "tuple": (t, None, ()), "empty": {},
+        "array": np.arange(6, dtype=np.int16).reshape(2, 3),
+        "np_float": np.float32(1.25), "np_int": np.int64(-3), "np_bool": np.bool_(True),
+        "np_f64": np.float64(0.1),
+        "ordered": OrderedDict([("b", 1), ("a", 2)]),
+    }
+    save(obj, tmp_path / "c.tg")
+    loaded = load(tmp_path / "c.tg")
+    assert list(loaded) == list(obj)  # order and types of the keys
+    for key in ("epoch", "big", "loss", "best", "flag", "off", "none", "name", 3, 2.5,
+                (1, "a"), None, True, "list", "empty"):
+        assert loaded[key] == obj[key] and type(loaded[key]) is type(obj[key]), key
+    assert math.isnan(loaded["nan"])
+    assert math.copysign(1.0, loaded["neg_zero"]) == -1.0
+    assert isinstance(loaded["list"][1][1], tuple)
+    assert isinstance(loaded["tuple"], tuple) and loaded["tuple"][1:] == (None, ())
+    assert_same_tensor(t, loaded["tuple"][0])
+    assert loaded["array"].dtype == np.int16 and np.array_equal(loaded["array"], obj["array"])
+    for key in ("np_float", "np_int", "np_bool", "np_f64"):
+        assert type(loaded[key]) is type(obj[key]) and loaded[key] == obj[key], key
+    assert type(loaded["ordered"]) is OrderedDict and list(loaded["ordered"]) == ["b", "a"]
+
+
+def test_requires_grad_views_and_sharing_are_kept(tmp_path):
+    w = tg.randn(3, 4, requires_grad=True)
+    view = tg.from_numpy(np.arange(12.0).reshape(3, 4).T)  # not C-contiguous
+    save({"w": w, "again": w, "view": view, "half": w.detach()}, tmp_path / "s.tg")
+    loaded = load(tmp_path / "s.tg")
+    assert loaded["w"].requires_grad and loaded["w"].is_leaf
+    assert loaded["again"] is loaded["w"]  # the same tensor twice stays one tensor
+    assert not loaded["half"].requires_grad
+    np.testing.assert_array_equal(loaded["view"].data, view.data)
+
+
+def test_file_objects_work_too():
+    buffer = io.BytesIO()
+    save({"x": tg.ones(2)}, buffer)
+    buffer.seek(0)
+    assert load(buffer)["x"].tolist() == [1.0, 1.0]
+
+
+scalars = (st.none() | st.booleans() | st.integers(-2 ** 70, 2 ** 70)
+           | st.floats(allow_nan=False) | st.text(max_size=8))
+arrays = st.builds(lambda values, dtype: tg.tensor(values, dtype=dtype),
+                   st.lists(st.floats(-1e4, 1e4, width=32), max_size=5),
+                   st.sampled_from([tg.float32, tg.float64, tg.float16]))
+keys = st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=4)
+trees = st.recursive(scalars | arrays, lambda children: (
+    st.lists(children, max_size=3) | st.tuples(children, children)
+    | st.dictionaries(keys, children, max_size=3)), max_leaves=10)
+
+
+def assert_same_tree(a, b):
+    assert type(a) is type(b)
+    if isinstance(a, tg.Tensor):
+        assert_same_tensor(a, b)
+    elif isinstance(a, dict):
+        assert list(a) == list(b)
+        assert [type(k) for k in a] == [type(k) for k in b]
+        for k in a:
+            assert_same_tree(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            assert_same_tree(x, y)
+    else:
+        assert a == b
+
+
+@given(trees)
+def test_any_nested_structure_round_trips(tree):
+    buffer = io.BytesIO()
+    save(tree, buffer)
+    buffer.seek(0)
+    assert_same_tree(tree, load(buffer))
+
+
+def test_unsupported_objects_are_refused_before_anything_is_written(tmp_path):
+    path = tmp_path / "c.tg"
+    save({"ok": 1}, path)
+    for bad, match in [({"model": {"layer": object()}}, r"object at obj\['model'\]\['layer'\]"),
+                       ({frozenset(): 1}, "dict key of type frozenset"),
+                       ({"a": np.array([None, 1], dtype=object)}, "dtype object"),
+                       ({"s": {1, 2}}, "type set")]:
+        with pytest.raises(TypeError, match=match):
+            save(bad, path)
+        assert load(path) == {"ok": 1}
+    assert os.listdir(tmp_path) == ["c.tg"]
+
+
+# ---------------------------------------------------------------------------------------------
+# devices
+# ---------------------------------------------------------------------------------------------
+def test_map_location_variants(tmp_path):
+    save({"x": tg.ones(2)}, tmp_path / "c.tg")
+    for where in (None, "cpu", tg.Device("cpu"), {"cuda:0": "cpu"}, {"cpu": "cpu"}):
+        assert load(tmp_path / "c.tg", map_location=where)["x"].device == "cpu"
+    seen = []
+
+    def to_double(tensor, saved_device):
+        seen.append(saved_device)
+        return tensor.double()
+
+    assert load(tmp_path / "c.tg", map_location=to_double)["x"].dtype == tg.float64
+    assert seen == ["cpu"]
+    assert load(tmp_path / "c.tg", map_location=lambda t, d: None)["x"].device == "cpu"
+    with pytest.raises(ValueError, match="unknown device"):
+        load(tmp_path / "c.tg", map_location="tpu")
+    with pytest.raises(TypeError, match="map_location"):
+        load(tmp_path / "c.tg", map_location=3)
+    with pytest.raises(TypeError, match="must return a Tensor"):
+        load(tmp_path / "c.tg", map_location=lambda t, d: "cpu")
+
+
+def test_map_location_function_errors_are_not_disguised(tmp_path):
+    save({"x": tg.ones(2)}, tmp_path / "c.tg")
+
+    def broken(tensor, saved_device):
+        raise ValueError("my own bug")
+
+    with pytest.raises(ValueError, match="my own bug"):
+        load(tmp_path / "c.tg", map_location=broken)
+
+
+@pytest.mark.skipif(tg.cuda.is_available(), reason="checks the error without a GPU")
+def test_map_location_cuda_without_a_gpu_says_so(tmp_path):
+    save({"x": tg.ones(2)}, tmp_path / "c.tg")
+    with pytest.raises(RuntimeError, match="cuda"):
+        load(tmp_path / "c.tg", map_location="cuda")
+
+
+def test_tensors_saved_from_a_device_load_on_cpu_or_back_there(tmp_path, device):
+    x = tg.randn(3, 2, device=device)
+    save({"x": x}, tmp_path / "c.tg")
+    on_cpu = load(tmp_path / "c.tg")["x"]
+    assert on_cpu.device == "cpu"
+    assert_same_tensor(x, on_cpu)
+    back = load(tmp_path / "c.tg", map_location=device)["x"]
+    assert back.device == device
+    assert_same_tensor(x, back)
+    mapped = load(tmp_path / "c.tg", map_location={str(x.device): device})["x"]
+    assert mapped.device == device
+
+
+# ---------------------------------------------------------------------------------------------
+# atomic writes
+# ---------------------------------------------------------------------------------------------
+def good_checkpoint(path):
+    save({"weights": tg.arange(10).float(), "epoch": 1}, path)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("disk on fire"), KeyboardInterrupt()])
+def test_a_crash_mid_write_leaves_the_old_checkpoint(tmp_path, monkeypatch, failure):
+    path = tmp_path / "model.tg"
+    before = good_checkpoint(path)
+    calls = []
+    original = serialization._write_array
+
+    def crash_on_second_array(fp, array):
+        calls.append(1)
+        if len(calls) == 2:
+            fp.write(b"half an array")
+            raise failure
+        original(fp, array)
+
+    monkeypatch.setattr(serialization, "_write_array", crash_on_second_array)
+    with pytest.raises(type(failure)):
+        save({"a": tg.ones(1000), "b": tg.ones(1000), "epoch": 2}, path)
+    assert len(calls) == 2
+    assert path.read_bytes() == before
+    assert load(path)["epoch"] == 1
+    assert os.listdir(tmp_path) == ["model.tg"]  # no temporary file left behind
+
+
+def test_a_failed_fsync_or_rename_leaves_the_old_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "model.tg"
+    before = good_checkpoint(path)
+    for name in ("fsync", "replace"):
+        with monkeypatch.context() as m:
+            def fail(*args, **kwargs):
+                raise OSError(f"{name} failed")
+            m.setattr(serialization.os, name, fail)
+            with pytest.raises(OSError, match=f"{name} failed"):
+                save({"epoch": 2}, path)
+        assert path.read_bytes() == before
+        assert os.listdir(tmp_path) == ["model.tg"]
+
+
+def test_save_is_synced_and_replaces_atomically(tmp_path, monkeypatch):
+    path = tmp_path / "model.tg"
+    good_checkpoint(path)
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(serialization.os, "fsync",
+                        lambda fd: (events.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(serialization.os, "replace",
+                        lambda a, b: (events.append(("replace", os.path.dirname(a))),
+                                      real_replace(a, b))[1])
+    save({"epoch": 2}, path)
+    assert events[0] == "fsync"  # the data is on disk before the rename
+    assert events[1] == ("replace", str(tmp_path))  # the temporary file was in the same dir
+    assert load(path) == {"epoch": 2}
+    assert os.listdir(tmp_path) == ["model.tg"]
+
+
+def test_new_files_get_the_usual_permissions(tmp_path):
+    save({"epoch": 1}, tmp_path / "c.tg")
+    with open(tmp_path / "reference", "wb"):
+        pass
+    assert (tmp_path / "c.tg").stat().st_mode == (tmp_path / "reference").stat().st_mode
+
+
+# ---------------------------------------------------------------------------------------------
+# files that are refused
+# ---------------------------------------------------------------------------------------------
+class Exploit:
+    """Unpickling this creates a marker directory: proof that code from the file ran."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+def test_a_pickle_file_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(pickle.dumps({"state": Exploit(marker)}))
+    with pytest.raises(ValueError, match=f"{NOT_A_CHECKPOINT}.*pickle"):
+        load(path)
+    assert not marker.exists()
+
+
+def test_an_npz_with_an_object_array_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.npz"
+    np.savez(path, arr_0=np.array([Exploit(marker)], dtype=object))
+    with pytest.raises(ValueError, match=NOT_A_CHECKPOINT):
+        load(path)
+    assert not marker.exists()
+
+
+def test_a_crafted_checkpoint_with_an_object_array_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "good.tg"
+    save({"x": tg.ones(2)}, path)
+    evil = io.BytesIO()
+    np.save(evil, np.array([Exploit(marker)], dtype=object), allow_pickle=True)
+    crafted = tmp_path / "crafted.tg"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(crafted, "w") as dst:
+        dst.writestr(serialization.STRUCTURE_MEMBER, src.read(serialization.STRUCTURE_MEMBER))
+        dst.writestr("t0.npy", evil.getvalue())
+    with pytest.raises(ValueError, match=f"{NOT_A_CHECKPOINT}.*object array"):
+        load(crafted)
+    assert not marker.exists()
+
+
+def test_a_torch_file_is_refused_without_running_it(tmp_path):
+    torch = pytest.importorskip("torch")
+    marker = tmp_path / "pwned"
+    path = tmp_path / "model.pt"
+    torch.save({"w": torch.ones(2), "evil": Exploit(marker)}, path)
+    with pytest.raises(ValueError, match=f"{NOT_A_CHECKPOINT}.*pickle"):
+        load(path)
+    assert not marker.exists()
+
+
+def rewrite_structure(source, target, edit):
+    """Copy a checkpoint, replacing its JSON member by edit(json_text)."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == serialization.STRUCTURE_MEMBER:
+                data = edit(data.decode()).encode()
+            dst.writestr(name, data)
+
+
+@pytest.mark.parametrize("edit,match", [
+    (lambda s: s.replace('"tinygrad_edu"', '"other"'), "does not describe"),
+    (lambda s: s.replace('"version": 1', '"version": 99'), "version 99"),
+    (lambda s: s.replace('"id": 0', '"id": 5'), "bad tensor entry"),
+    (lambda s: s.replace('"arrays": 2', '"arrays": 3').replace('"id": 0', '"id": 2'),
+     "t2.npy is missing"),
+    (lambda s: s.replace('"shape": [2]', '"shape": [3]'), "shape"),
+    (lambda s: s.replace('"dtype": "float32"', '"dtype": "float64"'), "structure says"),
+    (lambda s: s.replace('{"list"', '{"set"'), "unknown entry type 'set'"),
+    (lambda s: s.replace('"root"', '"rot"'), "incomplete"),
+    (lambda s: s[:-5], "truncated or corrupt"),
+    (lambda s: s.replace('"ndarray"', '"tensor"'), "unsupported dtype int16"),
+])
+def test_crafted_structures_are_refused(tmp_path, edit, match):
+    good = tmp_path / "good.tg"
+    save({"x": tg.ones(2), "l": [1], "a": np.ones(2, dtype=np.int16)}, good)
+    crafted = tmp_path / "crafted.tg"
+    rewrite_structure(good, crafted, edit)
+    with pytest.raises(ValueError, match=f"{NOT_A_CHECKPOINT}: .*({match})"):
+        load(crafted)
+
+
+def test_an_unhashable_key_is_refused(tmp_path):
+    good = tmp_path / "good.tg"
+    save({(1, 2): 1}, good)
+    crafted = tmp_path / "crafted.tg"
+    rewrite_structure(good, crafted, lambda s: s.replace('{"tuple"', '{"list"'))
+    with pytest.raises(ValueError, match="unhashable dict key"):
+        load(crafted)
+
+
+def replace_member(source, target, name, data, compress=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as dst:
+        for member in src.namelist():
+            dst.writestr(member, data if member == name else src.read(member),
+                         compress_type=compress if member == name else zipfile.ZIP_STORED)
+
+
+def test_an_array_header_that_lies_about_its_size_is_refused(tmp_path):
+    good = tmp_path / "good.tg"
+    save({"x": tg.ones(2)}, good)
+    huge = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        huge, {"descr": "<f4", "fortran_order": False, "shape": (10 ** 12,)})
+    huge.write(b"\0" * 8)
+    crafted = tmp_path / "crafted.tg"
+    replace_member(good, crafted, "t0.npy", huge.getvalue())
+    with pytest.raises(ValueError, match="holds 8 bytes of data"):
+        load(crafted)
+    replace_member(good, crafted, "t0.npy", b"\x93NUMPY\x01\x00garbage")
+    with pytest.raises(ValueError, match="not a valid .npy array"):
+        load(crafted)
+
+
+def test_compressed_members_are_refused(tmp_path):
+    good = tmp_path / "good.tg"
+    save({"x": tg.ones(2)}, good)
+    with zipfile.ZipFile(good) as archive:
+        data = archive.read("t0.npy")
+    crafted = tmp_path / "crafted.tg"
+    replace_member(good, crafted, "t0.npy", data, compress=zipfile.ZIP_DEFLATED)
+    with pytest.raises(ValueError, match="compressed"):
+        load(crafted)
+
+
+def test_truncated_files_are_refused(tmp_path):
+    path = tmp_path / "c.tg"
+    data = good_checkpoint(path)
+    for cut in (0, 3, 10, 100, len(data) // 2, len(data) - 30, len(data) - 1):
+        path.write_bytes(data[:cut])
+        with pytest.raises(ValueError, match=NOT_A_CHECKPOINT):
+            load(path)
+
+
+def test_flipped_bytes_in_the_data_are_detected(tmp_path):
+    path = tmp_path / "c.tg"
+    save({"weights": tg.zeros(1000)}, path)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("t0.npy")
+    position = info.header_offset + 30 + len(info.filename) + 500  # inside the array data
+    data[position] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=f"{NOT_A_CHECKPOINT}.*CRC"):
+        load(path)
+
+
+@pytest.mark.parametrize("content,match", [
+    (b"", "empty"),
+    (b"hello world, not a checkpoint", "not a zip archive"),
+    (None, "single .npy array"),
+])
+def test_other_files_are_refused(tmp_path, content, match):
+    path = tmp_path / "c.tg"
+    if content is None:
+        np.save(path, np.ones(3))
+        path = tmp_path / "c.tg.npy"
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ValueError, match=f"load: .*{NOT_A_CHECKPOINT}: .*{match}"):
+        load(path)
+
+
+def test_a_plain_npz_is_refused_with_its_members_named(tmp_path):
+    np.savez(tmp_path / "a.npz", weights=np.ones(3))
+    with pytest.raises(ValueError, match="without a tinygrad_edu.json member.*weights.npy"):
+        load(tmp_path / "a.npz")
+
+
+def test_a_missing_file_is_a_file_not_found_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "nope.tg")
+
+
+# ---------------------------------------------------------------------------------------------
+# a real training checkpoint: model with BatchNorm + Adam
+# ---------------------------------------------------------------------------------------------
+def test_training_checkpoint_round_trip_is_bit_exact_and_training_continues(tmp_path):
+    nn = pytest.importorskip("tinygrad_edu.nn")
+
+    def make_model(seed):
+        tg.manual_seed(seed)
+        return nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+
+    rng = np.random.default_rng(0)
+    batches = [(tg.tensor(rng.standard_normal((16, 4)), dtype=tg.float32),
+                tg.tensor(rng.standard_normal((16, 2)), dtype=tg.float32)) for _ in range(6)]
+
+    def train(model, opt, data):
+        model.train()
+        for x, y in data:
+            opt.zero_grad()
+            loss = ((model(x) - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+
+    model = make_model(0)
+    opt = Adam(model.parameters(), lr=0.01, amsgrad=True)
+    train(model, opt, batches[:3])
+    path = tmp_path / "checkpoint.tg"
+    save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, path)
+    ckpt = load(path)
+
+    assert ckpt["epoch"] == 3
+    state = model.state_dict()
+    assert list(ckpt["model"]) == list(state)
+    assert "1.running_mean" in state and "1.num_batches_tracked" in state
+    for key, value in state.items():
+        assert_same_tensor(value, ckpt["model"][key])
+    saved_opt = opt.state_dict()
+    assert set(ckpt["optimizer"]["state"]) == set(saved_opt["state"]) == set(range(6))
+    for index, entries in saved_opt["state"].items():
+        for key, value in entries.items():
+            assert_same_tensor(value, ckpt["optimizer"]["state"][index][key])
+    assert ckpt["optimizer"]["param_groups"] == saved_opt["param_groups"]
+
+    restored = make_model(1)  # different initial weights: all must come from the file
+    restored_opt = Adam(restored.parameters(), lr=0.5)
+    restored.load_state_dict(ckpt["model"])
+    restored_opt.load_state_dict(ckpt["optimizer"])
+    train(model, opt, batches[3:])
+    train(restored, restored_opt, batches[3:])
+    for (name, a), b in zip(model.state_dict().items(), restored.state_dict().values()):
+        assert a.tolist() == b.tolist(), name  # training went on identically
+    model.eval()
+    restored.eval()
+    x = batches[0][0]
+    assert model(x).tolist() == restored(x).tolist()

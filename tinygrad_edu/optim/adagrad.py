@@ -1,0 +1,75 @@
+"""Adagrad: per-coordinate learning rates from the sum of squared gradients."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from ..backend import get_array_module
+from ..tensor import Tensor
+from .optimizer import Optimizer
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    r"""Adagrad (Duchi et al.), PyTorch's formulation.
+
+    For each parameter p with gradient g, at step t = 1, 2, ...::
+
+        g = -g if maximize
+        g = g + weight_decay * p                        if weight_decay != 0
+        clr = lr / (1 + (t - 1) * lr_decay)
+        s = s + g * g                                   "sum", starts at initial_accumulator_value
+        p = p - clr * g / (sqrt(s) + eps)
+
+    State per parameter: "step", "sum".
+    """
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-2,
+                 lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, *,
+                 maximize: bool = False) -> None:
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient; returns `closure()` if given."""
+        loss = self._run_closure(closure)
+        self._check_grads()
+        for group in self.param_groups:
+            lr = float(group["lr"])
+            lr_decay = float(group["lr_decay"])
+            eps = float(group["eps"])
+            weight_decay = float(group["weight_decay"])
+            maximize = bool(group["maximize"])
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                data, grad = p.data, p.grad.data
+                xp = get_array_module(data)
+                state = self.state[p]
+                if not state:
+                    state["step"] = self._step_state()
+                    state["sum"] = self._zeros_state(
+                        p, float(group["initial_accumulator_value"]))
+                step = self._increment(state["step"])
+
+                if weight_decay != 0:
+                    g = self._scratch(data, 1)
+                    xp.multiply(data, weight_decay, out=g)
+                    (xp.subtract if maximize else xp.add)(g, grad, out=g)
+                    grad = g
+                elif maximize:
+                    grad = xp.negative(grad, out=self._scratch(data, 1))
+
+                clr = lr / (1.0 + (step - 1.0) * lr_decay)
+                tmp = self._scratch(data, 0)
+                state_sum = state["sum"].data
+                state_sum += xp.multiply(grad, grad, out=tmp)
+                std = xp.sqrt(state_sum, out=tmp)
+                std += eps
+                update = xp.divide(grad, std, out=tmp)
+                update *= clr
+                data -= update
+        return loss

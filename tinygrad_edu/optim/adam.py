@@ -1,0 +1,117 @@
+"""Adam and AdamW (Adam with decoupled weight decay)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Iterable
+
+from ..backend import get_array_module
+from ..tensor import Tensor
+from .optimizer import Optimizer
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba), PyTorch's formulation.
+
+    For each parameter p with gradient g, at step t = 1, 2, ...::
+
+        g = -g if maximize
+        g = g + weight_decay * p                       (Adam: L2 penalty in the gradient)
+        p = p * (1 - lr * weight_decay)                (AdamW: decoupled, instead)
+        m = beta1 * m + (1 - beta1) * g                "exp_avg"
+        v = beta2 * v + (1 - beta2) * g * g            "exp_avg_sq"
+        v_max = max(v_max, v)                          "max_exp_avg_sq" (amsgrad only)
+        denom = sqrt(v or v_max) / sqrt(1 - beta2**t) + eps
+        p = p - lr / (1 - beta1**t) * m / denom
+
+    State per parameter: "step", "exp_avg", "exp_avg_sq" (and "max_exp_avg_sq").
+    """
+
+    _decoupled_weight_decay = False
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
+        defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
+                        weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient; returns `closure()` if given."""
+        loss = self._run_closure(closure)
+        self._check_grads()
+        decoupled = self._decoupled_weight_decay
+        for group in self.param_groups:
+            lr = float(group["lr"])
+            beta1, beta2 = (float(b) for b in group["betas"])
+            eps = float(group["eps"])
+            weight_decay = float(group["weight_decay"])
+            amsgrad = bool(group["amsgrad"])
+            maximize = bool(group["maximize"])
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                data, grad = p.data, p.grad.data
+                xp = get_array_module(data)
+                state = self.state[p]
+                if not state:
+                    state["step"] = self._step_state()
+                    state["exp_avg"] = self._zeros_state(p)
+                    state["exp_avg_sq"] = self._zeros_state(p)
+                    if amsgrad:
+                        state["max_exp_avg_sq"] = self._zeros_state(p)
+                step = self._increment(state["step"])
+
+                if weight_decay != 0 and not decoupled:
+                    g = self._scratch(data, 1)
+                    xp.multiply(data, weight_decay, out=g)
+                    (xp.subtract if maximize else xp.add)(g, grad, out=g)
+                    grad = g
+                elif maximize:
+                    grad = xp.negative(grad, out=self._scratch(data, 1))
+                if weight_decay != 0 and decoupled:
+                    data *= 1.0 - lr * weight_decay
+
+                tmp = self._scratch(data, 0)
+                exp_avg = state["exp_avg"].data
+                exp_avg *= beta1
+                exp_avg += xp.multiply(grad, 1.0 - beta1, out=tmp)
+                exp_avg_sq = state["exp_avg_sq"].data
+                exp_avg_sq *= beta2
+                xp.multiply(grad, grad, out=tmp)
+                tmp *= 1.0 - beta2
+                exp_avg_sq += tmp
+
+                bias_correction1 = 1.0 - beta1 ** step
+                bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
+                second = exp_avg_sq
+                if amsgrad:
+                    if "max_exp_avg_sq" not in state:  # amsgrad switched on after some steps
+                        state["max_exp_avg_sq"] = self._zeros_state(p)
+                    second = state["max_exp_avg_sq"].data
+                    xp.maximum(second, exp_avg_sq, out=second)
+                denom = xp.sqrt(second, out=tmp)
+                denom /= bias_correction2_sqrt
+                denom += eps
+                update = xp.divide(exp_avg, denom, out=tmp)
+                update *= lr / bias_correction1
+                data -= update
+        return loss
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter), PyTorch's formulation:
+    before the Adam update, p = p * (1 - lr * weight_decay); the gradient is not penalised.
+    """
+
+    _decoupled_weight_decay = True
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, maximize=maximize)

@@ -1,0 +1,373 @@
+"""The Optimizer base class: parameter groups, per-parameter state, state_dict.
+
+An optimizer holds `param_groups`, a list of dicts. Each group has a list of parameters
+under "params" and its own hyperparameters ("lr", "momentum", ...), which default to the
+values given to the constructor. `state[p]` is a dict of Tensors for parameter `p` (its
+momentum buffer, running averages, step count...), created on the first `step()`.
+
+Subclasses implement `step()`. Updates happen in place on the parameter's own array
+(`p.data` stays the same array object), on the parameter's device and in its dtype,
+written with the array library's ufuncs and `out=` so that few temporaries are made.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections import defaultdict
+from itertools import chain
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from .. import backend
+from ..autograd import enable_grad
+from ..tensor import Tensor
+
+__all__ = ["Optimizer", "required"]
+
+
+class _RequiredParameter:
+    """Marks a hyperparameter without a default: every param group must set it."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+def _is_array(value: Any) -> bool:
+    """A NumPy or CuPy array (anything with a dtype, a shape and array arithmetic)."""
+    return isinstance(value, np.ndarray) or backend.get_array_module(value) is not np
+
+
+def _copy_plain(value: Any) -> Any:
+    """Copy nested dicts, lists and tuples of plain values (hyperparameters)."""
+    if isinstance(value, dict):
+        return {k: _copy_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copy_plain(v) for v in value)
+    return value
+
+
+class Optimizer:
+    """Base class of all optimizers.
+
+    Args:
+        params: an iterable of Tensors, or of dicts (parameter groups) each holding
+            "params" and options that override `defaults` for that group.
+        defaults: the default hyperparameters of every group.
+    """
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]],
+                 defaults: dict[str, Any]) -> None:
+        name = type(self).__name__
+        if isinstance(params, Tensor):
+            raise TypeError(f"{name}: params should be an iterable of Tensors or dicts, but got "
+                            f"a single Tensor; pass a list such as [tensor] or "
+                            "model.parameters()")
+        if isinstance(params, dict):
+            raise TypeError(f"{name}: params should be an iterable of Tensors or dicts, but got "
+                            "a dict; wrap a single parameter group in a list: [{'params': ...}]")
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(f"{name}: optimizer parameters need to be organized in ordered "
+                            "collections, but the ordering of tensors in sets changes between "
+                            "runs; use a list instead")
+        self.defaults: dict[str, Any] = dict(defaults)
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+        self._scratch_buffers: dict[tuple, Any] = {}
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{name}: optimizer got an empty parameter list (does the model "
+                             "have any parameters?)")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # -----------------------------------------------------------------------------------------
+    # parameter groups
+    # -----------------------------------------------------------------------------------------
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own options (missing ones take the defaults)."""
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(f"{name}: a param group must be a dict, but got "
+                            f"{type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError(f"{name}: a param group must have a 'params' entry")
+        group = dict(param_group)
+        params = group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(f"{name}: optimizer parameters need to be organized in ordered "
+                            "collections, but the ordering of tensors in sets changes between "
+                            "runs; use a list instead")
+        else:
+            params = list(params)
+        for i, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: optimizer can only optimize Tensors, but parameter {i} "
+                                f"of the group is {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError(f"{name}: can't optimize a non-leaf Tensor (parameter {i} of the "
+                                 f"group, shape {p.shape}, was computed by {p.grad_fn!r}); "
+                                 "optimize the leaf tensors it was computed from, or use "
+                                 "t.detach().requires_grad_()")
+        group["params"] = params
+        for key, default in self.defaults.items():
+            if default is required and key not in group:
+                raise ValueError(f"{name}: parameter group didn't specify a value of required "
+                                 f"optimization parameter {key}")
+            group.setdefault(key, default)
+        self._validate_group(group)
+        ids = {id(p) for p in params}
+        if len(ids) != len(params):
+            raise ValueError(f"{name}: a parameter group contains the same tensor more than once")
+        for other in self.param_groups:
+            if any(id(p) in ids for p in other["params"]):
+                raise ValueError(f"{name}: some parameters appear in more than one parameter "
+                                 "group")
+        self.param_groups.append(group)
+
+    def _validate_group(self, group: dict[str, Any]) -> None:
+        """Check the hyperparameters of one group; raises ValueError naming the bad one."""
+        name = type(self).__name__
+
+        def number(key: str) -> float | None:
+            if key not in group:
+                return None
+            value = group[key]
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"{name}: {key} must be a real number, got {value!r}")
+            return float(value)
+
+        for key, label in (("lr", "learning rate"), ("eps", "epsilon value"),
+                           ("weight_decay", "weight_decay value"), ("momentum", "momentum value"),
+                           ("alpha", "alpha value"), ("lr_decay", "lr_decay value"),
+                           ("initial_accumulator_value", "initial_accumulator_value value"),
+                           ("dampening", "dampening value")):
+            value = number(key)
+            if value is not None and not value >= 0.0:
+                raise ValueError(f"{name}: Invalid {label}: {group[key]} (must be >= 0)")
+        if "betas" in group:
+            betas = group["betas"]
+            if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+                raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+            for i, beta in enumerate(betas):
+                if (isinstance(beta, bool) or not isinstance(beta, numbers.Real)
+                        or not 0.0 <= beta < 1.0):
+                    raise ValueError(f"{name}: Invalid beta parameter at index {i}: {beta!r} "
+                                     "(must be in [0, 1))")
+
+    # -----------------------------------------------------------------------------------------
+    # the training-loop API
+    # -----------------------------------------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients of all parameters: set `.grad` to None (default) or to zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                elif grad.grad_fn is not None:
+                    # a gradient built with create_graph=True may share its array with the
+                    # graph; give the parameter fresh zeros instead of overwriting it
+                    xp = backend.get_array_module(grad.data)
+                    p.grad = Tensor._make(xp.zeros_like(grad.data))
+                else:
+                    grad.data.fill(0)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; returns `closure()`'s loss if given."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement step()")
+
+    def _run_closure(self, closure: Callable[[], Any] | None) -> Any:
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
+    def _check_grads(self) -> None:
+        """Before touching anything: every gradient must have its parameter's shape."""
+        index = 0
+        for group in self.param_groups:
+            for p in group["params"]:
+                grad = p.grad
+                if grad is not None and grad.data.shape != p.data.shape:
+                    raise ValueError(f"{type(self).__name__}.step: parameter {index} has shape "
+                                     f"{p.shape} but its .grad has shape {grad.shape}")
+                index += 1
+
+    def _scratch(self, like: Any, slot: int = 0) -> Any:
+        """A reusable work array shaped and typed like `like` (contents undefined).
+
+        One flat buffer per (slot, device, dtype), as large as the largest parameter seen,
+        so that an update step allocates nothing."""
+        dtype = like.dtype
+        key = (slot, type(like), backend.device_of(like), dtype)
+        buf = self._scratch_buffers.get(key)
+        size = like.size
+        if buf is None or buf.size < size:
+            xp = backend.get_array_module(like)
+            buf = xp.empty(size, dtype=dtype)
+            self._scratch_buffers[key] = buf
+        return buf[:size].reshape(like.shape)
+
+    @staticmethod
+    def _zeros_state(p: Tensor, fill: float = 0.0) -> Tensor:
+        """A state Tensor like `p` (same shape, dtype and device) filled with `fill`."""
+        xp = backend.get_array_module(p.data)
+        if fill == 0.0:
+            return Tensor._make(xp.zeros_like(p.data))
+        return Tensor._make(xp.full_like(p.data, fill))
+
+    @staticmethod
+    def _step_state() -> Tensor:
+        """The step counter: a float32 scalar on the CPU (as PyTorch), so that reading it
+        never waits for the GPU."""
+        return Tensor._make(np.zeros((), dtype=np.float32))
+
+    @staticmethod
+    def _increment(step: Tensor) -> float:
+        """Add one to a step counter in place; return the new count as a Python float."""
+        data = step.data
+        if isinstance(data, np.ndarray) and data.ndim == 0:
+            data += 1
+            return float(data)
+        step.data = backend.to_numpy(data).astype(np.float32).reshape(()) + np.float32(1)
+        return float(step.data)
+
+    # -----------------------------------------------------------------------------------------
+    # state_dict
+    # -----------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state, PyTorch's layout: parameters are numbered in group order.
+
+        {'state': {index: {'momentum_buffer': Tensor, ...}},
+         'param_groups': [{'lr': ..., ..., 'params': [index, ...]}]}
+
+        The state Tensors are the live ones (not copies), as in PyTorch."""
+        index_of: dict[int, int] = {}
+        groups = []
+        next_index = 0
+        for group in self.param_groups:
+            packed = {k: _copy_plain(v) for k, v in group.items() if k != "params"}
+            indices = []
+            for p in group["params"]:
+                if id(p) not in index_of:
+                    index_of[id(p)] = next_index
+                    next_index += 1
+                indices.append(index_of[id(p)])
+            packed["params"] = indices
+            groups.append(packed)
+        state = {index_of[id(p)]: dict(s) for p, s in self.state.items()
+                 if id(p) in index_of and s}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a `state_dict()`: groups and parameters are matched by position.
+
+        Checks the number of groups, of parameters per group and the state's shapes; moves
+        each state Tensor to its parameter's device and (floating) dtype, as copies. Nothing
+        changes if a check fails."""
+        name = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict) or "state" not in state_dict \
+                or "param_groups" not in state_dict:
+            got = (f"a dict with keys {sorted(map(str, state_dict))}"
+                   if isinstance(state_dict, dict) else type(state_dict).__name__)
+            raise ValueError(f"{name}: expected a dict with 'state' and 'param_groups' (what "
+                             f"Optimizer.state_dict() returns), got {got}")
+        saved_groups = state_dict["param_groups"]
+        saved_state = state_dict["state"]
+        if not isinstance(saved_groups, (list, tuple)) or not all(
+                isinstance(g, dict) and isinstance(g.get("params"), (list, tuple))
+                for g in saved_groups):
+            raise ValueError(f"{name}: 'param_groups' must be a list of dicts, each with a "
+                             "'params' list")
+        if not isinstance(saved_state, dict):
+            raise ValueError(f"{name}: 'state' must be a dict, got {type(saved_state).__name__}")
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"{name}: loaded state dict has {len(saved_groups)} parameter "
+                             f"group(s), but the optimizer has {len(self.param_groups)}")
+        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"{name}: parameter group {i} of the loaded state dict has "
+                                 f"{len(saved['params'])} parameters, but the optimizer's has "
+                                 f"{len(group['params'])}")
+        param_of = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
+                            chain.from_iterable(g["params"] for g in self.param_groups)))
+
+        new_state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        for key, entries in saved_state.items():
+            index = int(key) if isinstance(key, str) and key.isdigit() else key
+            if index not in param_of:
+                raise ValueError(f"{name}: the state of parameter {key!r} is in the state dict, "
+                                 "but no parameter group lists that parameter")
+            if not isinstance(entries, dict):
+                raise ValueError(f"{name}: the state of parameter {key!r} must be a dict, got "
+                                 f"{type(entries).__name__}")
+            p = param_of[index]
+            new_state[p] = {k: self._cast_state(p, index, k, v) for k, v in entries.items()}
+
+        new_groups = []
+        for saved, group in zip(saved_groups, self.param_groups):
+            new_group = {k: _copy_plain(v) for k, v in saved.items() if k != "params"}
+            for k, v in group.items():
+                new_group.setdefault(k, v)  # options the checkpoint predates keep their value
+            new_group["params"] = group["params"]
+            self._validate_group(new_group)
+            new_groups.append(new_group)
+
+        self.state = new_state
+        self.param_groups = new_groups
+
+    def _cast_state(self, p: Tensor, index: Any, key: str, value: Any) -> Any:
+        """A copy of one saved state value, on `p`'s device and (for floats) in `p`'s dtype."""
+        if isinstance(value, dict):
+            return {k: self._cast_state(p, index, k, v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(self._cast_state(p, index, key, v) for v in value)
+        if key == "step":
+            # the step counter stays a float32 scalar on the CPU (see _step_state)
+            if isinstance(value, Tensor):
+                value = value.data
+            if _is_array(value) or isinstance(value, numbers.Real):
+                array = np.array(backend.to_numpy(value) if _is_array(value) else value,
+                                 dtype=np.float32)
+                if array.size != 1:
+                    raise ValueError(f"{type(self).__name__}.load_state_dict: state 'step' of "
+                                     f"parameter {index} must be a scalar, got shape "
+                                     f"{array.shape}")
+                return Tensor._make(array.reshape(()))
+            return value
+        if not (isinstance(value, Tensor) or _is_array(value)):
+            return value
+        array = value.data if isinstance(value, Tensor) else value
+        if tuple(array.shape) != tuple(p.shape):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: state {key!r} of parameter "
+                             f"{index} has shape {tuple(array.shape)}, but the parameter has "
+                             f"shape {tuple(p.shape)}")
+        moved = backend.to_device(array, p.device)
+        dtype = p.dtype if backend.is_floating(p.dtype) else moved.dtype
+        return Tensor._make(moved.astype(dtype, copy=moved is array))
+
+    # -----------------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines.extend(f"    {key}: {group[key]}" for key in sorted(group) if key != "params")
+        lines.append(")")
+        return "\n".join(lines)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._scratch_buffers = {}

@@ -1,0 +1,104 @@
+"""RMSprop: divide the gradient by a running root-mean-square of recent gradients."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from ..backend import get_array_module
+from ..tensor import Tensor
+from .optimizer import Optimizer
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop (Hinton), PyTorch's formulation.
+
+    For each parameter p with gradient g::
+
+        g = -g if maximize
+        g = g + weight_decay * p                       if weight_decay != 0
+        v = alpha * v + (1 - alpha) * g * g            "square_avg"
+        if centered:
+            a = alpha * a + (1 - alpha) * g            "grad_avg"
+            avg = sqrt(v - a * a) + eps
+        else:
+            avg = sqrt(v) + eps
+        if momentum > 0:
+            b = momentum * b + g / avg                 "momentum_buffer"
+            p = p - lr * b
+        else:
+            p = p - lr * g / avg
+
+    State per parameter: "step", "square_avg" (and "momentum_buffer", "grad_avg").
+    """
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-2,
+                 alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0,
+                 momentum: float = 0, centered: bool = False, *,
+                 maximize: bool = False) -> None:
+        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                        momentum=momentum, centered=centered, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient; returns `closure()` if given."""
+        loss = self._run_closure(closure)
+        self._check_grads()
+        for group in self.param_groups:
+            lr = float(group["lr"])
+            alpha = float(group["alpha"])
+            eps = float(group["eps"])
+            weight_decay = float(group["weight_decay"])
+            momentum = float(group["momentum"])
+            centered = bool(group["centered"])
+            maximize = bool(group["maximize"])
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                data, grad = p.data, p.grad.data
+                xp = get_array_module(data)
+                state = self.state[p]
+                if not state:
+                    state["step"] = self._step_state()
+                    state["square_avg"] = self._zeros_state(p)
+                if momentum > 0 and "momentum_buffer" not in state:
+                    state["momentum_buffer"] = self._zeros_state(p)
+                if centered and "grad_avg" not in state:
+                    state["grad_avg"] = self._zeros_state(p)
+                self._increment(state["step"])
+
+                if weight_decay != 0:
+                    g = self._scratch(data, 1)
+                    xp.multiply(data, weight_decay, out=g)
+                    (xp.subtract if maximize else xp.add)(g, grad, out=g)
+                    grad = g
+                elif maximize:
+                    grad = xp.negative(grad, out=self._scratch(data, 1))
+
+                tmp = self._scratch(data, 0)
+                square_avg = state["square_avg"].data
+                square_avg *= alpha
+                xp.multiply(grad, grad, out=tmp)
+                tmp *= 1.0 - alpha
+                square_avg += tmp
+                if centered:
+                    grad_avg = state["grad_avg"].data
+                    grad_avg *= alpha
+                    grad_avg += xp.multiply(grad, 1.0 - alpha, out=tmp)
+                    xp.multiply(grad_avg, grad_avg, out=tmp)
+                    avg = xp.subtract(square_avg, tmp, out=tmp)
+                    xp.sqrt(avg, out=avg)
+                else:
+                    avg = xp.sqrt(square_avg, out=tmp)
+                avg += eps
+                update = xp.divide(grad, avg, out=tmp)
+                if momentum > 0:
+                    buf = state["momentum_buffer"].data
+                    buf *= momentum
+                    buf += update
+                    update = xp.multiply(buf, lr, out=tmp)
+                else:
+                    update *= lr
+                data -= update
+        return loss

@@ -1,0 +1,435 @@
+"""`save` / `load` checkpoints in a format that cannot run code when loaded: no pickle.
+
+A checkpoint is a zip archive (the layout of NumPy's `.npz`):
+
+* `tinygrad_edu.json`: the structure of the saved object. Python scalars (None, bools,
+  ints, floats, strings) are stored as themselves; containers and arrays as one-key
+  objects: {"dict": [[key, value], ...]} (so int keys stay ints), {"list": [...]},
+  {"tuple": [...]}, {"tensor": {"id": 0, ...}}, {"ndarray": {"id": 1, ...}}...
+* `t0.npy`, `t1.npy`, ...: the arrays, in NumPy's `.npy` format, written and read with
+  `allow_pickle=False` (an object array, which would need pickle, is refused).
+
+Saving writes a temporary file next to the target, flushes and fsyncs it, then renames it
+over the target (`os.replace`, atomic), so a crash mid-save never leaves a half-written file
+in place of a good checkpoint. Loading checks everything and raises ValueError
+("load: <path> is not a tinygrad_edu checkpoint: ...") for anything else.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import secrets
+import zipfile
+from collections import OrderedDict
+from typing import Any, BinaryIO, Callable, Union
+
+import numpy as np
+
+from . import backend
+from .backend import Device
+from .tensor import Tensor
+
+__all__ = ["save", "load"]
+
+FORMAT_NAME = "tinygrad_edu"
+FORMAT_VERSION = 1
+STRUCTURE_MEMBER = "tinygrad_edu.json"
+
+PathLike = Union[str, "os.PathLike[str]"]
+MapLocation = Union[None, str, Device, dict, Callable[[Tensor, str], Any]]
+
+
+# ---------------------------------------------------------------------------------------------
+# save
+# ---------------------------------------------------------------------------------------------
+class _Encoder:
+    """Turns an object into a JSON-able structure plus a list of NumPy arrays."""
+
+    def __init__(self) -> None:
+        self.arrays: list[np.ndarray] = []
+        self.tensor_ids: dict[int, int] = {}  # id(Tensor) -> array index: shared stays shared
+        self.keep_alive: list[Any] = []
+
+    def _add_array(self, array: np.ndarray) -> int:
+        self.arrays.append(array)
+        return len(self.arrays) - 1
+
+    def encode(self, obj: Any, where: str) -> Any:
+        if isinstance(obj, (np.bool_, np.number)):  # before float: np.float64 is a float
+            self._check_array_dtype(obj.dtype, where)
+            return {"npscalar": {"id": self._add_array(np.asarray(obj)),
+                                 "dtype": obj.dtype.str}}
+        if obj is None or isinstance(obj, (bool, str)):
+            return obj
+        if isinstance(obj, int):
+            return int(obj)
+        if isinstance(obj, float):
+            return float(obj)
+        if isinstance(obj, Tensor):
+            return {"tensor": self._encode_tensor(obj)}
+        if isinstance(obj, np.ndarray):
+            self._check_array_dtype(obj.dtype, where)
+            return {"ndarray": {"id": self._add_array(obj), "dtype": obj.dtype.str,
+                                "shape": list(obj.shape)}}
+        if isinstance(obj, dict):
+            items = []
+            for key, value in obj.items():
+                items.append([self._encode_key(key, where),
+                              self.encode(value, f"{where}[{key!r}]")])
+            tag = "odict" if isinstance(obj, OrderedDict) else "dict"
+            return {tag: items}
+        if isinstance(obj, list):
+            return {"list": [self.encode(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
+        if isinstance(obj, tuple):
+            return {"tuple": [self.encode(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
+        raise TypeError(f"save: cannot save an object of type {type(obj).__name__} at {where}; "
+                        "a checkpoint holds (nested) dicts, lists and tuples of Tensors, NumPy "
+                        "arrays, ints, floats, bools, strings and None")
+
+    def _encode_key(self, key: Any, where: str) -> Any:
+        if key is None or isinstance(key, (bool, int, float, str)):
+            return self.encode(key, where)
+        if isinstance(key, tuple):
+            return {"tuple": [self._encode_key(k, where) for k in key]}
+        raise TypeError(f"save: cannot save a dict key of type {type(key).__name__} ({key!r}) "
+                        f"at {where}; keys must be strings, numbers, bools, None or tuples")
+
+    def _encode_tensor(self, t: Tensor) -> dict[str, Any]:
+        index = self.tensor_ids.get(id(t))
+        if index is None:
+            array = backend.to_numpy(t.data)
+            index = self._add_array(array)
+            self.tensor_ids[id(t)] = index
+            self.keep_alive.append(t)  # ids stay unique while saving
+        return {"id": index, "dtype": str(t.dtype), "shape": list(t.shape),
+                "device": str(t.device), "requires_grad": bool(t.requires_grad)}
+
+    @staticmethod
+    def _check_array_dtype(dtype: np.dtype, where: str) -> None:
+        if dtype.hasobject or dtype.kind not in "biufc":
+            raise TypeError(f"save: cannot save an array of dtype {dtype} at {where}; only "
+                            "numeric and bool arrays can be saved without pickle")
+
+
+def _write_array(fp: BinaryIO, array: np.ndarray) -> None:
+    np.lib.format.write_array(fp, array, allow_pickle=False)
+
+
+def _write_archive(fp: BinaryIO, structure: Any, arrays: list[np.ndarray]) -> None:
+    with zipfile.ZipFile(fp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "arrays": len(arrays),
+                  "root": structure}
+        archive.writestr(STRUCTURE_MEMBER, json.dumps(header, allow_nan=True))
+        for i, array in enumerate(arrays):
+            with archive.open(f"t{i}.npy", "w", force_zip64=array.nbytes > (1 << 30)) as member:
+                _write_array(member, array)
+
+
+def save(obj: Any, f: PathLike | BinaryIO) -> None:
+    """Save `obj` (nested dicts/lists/tuples of Tensors, NumPy arrays, numbers, bools, strings
+    and None: a `state_dict()`, an optimizer's, an epoch counter...) to the file `f`.
+
+    Tensors on any device are written from the CPU. Writing to a path is atomic: the old file
+    stays intact until the new one is completely on disk."""
+    encoder = _Encoder()
+    structure = encoder.encode(obj, "obj")
+    if hasattr(f, "write"):
+        _write_archive(f, structure, encoder.arrays)
+        return
+    path = os.fspath(f)
+    directory, name = os.path.split(os.path.abspath(path))
+    while True:
+        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                         0o666)
+            break
+        except FileExistsError:
+            continue
+    try:
+        with os.fdopen(fd, "wb") as fp:
+            _write_archive(fp, structure, encoder.arrays)
+            fp.flush()
+            os.fsync(fp.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the rename itself durable (POSIX); a no-op where directories can't be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------------
+# load
+# ---------------------------------------------------------------------------------------------
+class _NotACheckpoint(Exception):
+    """Internal: the reason a file is refused (turned into ValueError by `load`)."""
+
+
+_PICKLE_HINT = ("it contains pickled data (e.g. a file from torch.save or pickle.dump), which "
+                "is refused because unpickling can run arbitrary code")
+_SUPPORTED_TENSOR_DTYPES = {str(d): d for d in backend.SUPPORTED_DTYPES}
+
+
+def _describe_foreign(data: bytes, names: list[str] | None) -> str:
+    if names is not None:
+        if any(n.endswith(".pkl") or n.endswith("/data.pkl") for n in names):
+            return _PICKLE_HINT
+        return (f"it is a zip archive without a {STRUCTURE_MEMBER} member (members: "
+                f"{', '.join(names[:5])}{', ...' if len(names) > 5 else ''})")
+    if data[:1] == b"\x80":  # the first opcode of every binary pickle (protocol 2+)
+        return _PICKLE_HINT
+    if data[:6] == b"\x93NUMPY":
+        return "it is a single .npy array, not a checkpoint archive"
+    if not data:
+        return "the file is empty"
+    return "it is not a zip archive (unknown file type)"
+
+
+class _PlacementError(Exception):
+    """Internal: an error while moving a loaded tensor (re-raised as it is by `load`)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _parse_npy(raw: bytes, name: str) -> np.ndarray:
+    """Read one .npy member without pickle, checking that the header (parsed by NumPy with a
+    literal parser, never eval) matches the number of data bytes before allocating."""
+    fp = io.BytesIO(raw)
+    try:
+        version = np.lib.format.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(fp)
+        else:
+            raise ValueError(f"unsupported .npy format version {version}")
+    except ValueError as exc:
+        raise _NotACheckpoint(f"member {name} is not a valid .npy array ({exc})") from None
+    if dtype.hasobject:
+        raise _NotACheckpoint(f"member {name} is an object array: {_PICKLE_HINT}")
+    if dtype.kind not in "biufc":
+        raise _NotACheckpoint(f"member {name} has unsupported dtype {dtype}")
+    count = math.prod(shape)
+    offset = fp.tell()
+    if len(raw) - offset != count * dtype.itemsize:
+        raise _NotACheckpoint(f"member {name} holds {len(raw) - offset} bytes of data, but its "
+                              f"header describes {count * dtype.itemsize} ({dtype}, {shape})")
+    flat = np.frombuffer(raw, dtype=dtype, count=count, offset=offset)
+    return flat.reshape(shape, order="F" if fortran_order else "C").copy(order="C")
+
+
+class _Decoder:
+    def __init__(self, archive: zipfile.ZipFile, count: int, map_location: MapLocation) -> None:
+        self.archive = archive
+        self.count = count
+        self.map_location = map_location
+        self.tensors: dict[int, Tensor] = {}
+        self.read_ids: set[int] = set()
+
+    def array(self, node: Any, kind: str) -> np.ndarray:
+        if not isinstance(node, dict) or not isinstance(node.get("id"), int) \
+                or isinstance(node.get("id"), bool) or not 0 <= node["id"] < self.count:
+            raise _NotACheckpoint(f"bad {kind} entry {str(node)[:80]}")
+        name = f"t{node['id']}.npy"
+        try:
+            raw = self.archive.read(name)  # verifies the CRC
+        except KeyError:
+            raise _NotACheckpoint(f"member {name} is missing") from None
+        array = _parse_npy(raw, name)
+        if not array.dtype.isnative:
+            array = array.astype(array.dtype.newbyteorder("="))
+        if "shape" in node and list(array.shape) != node["shape"]:
+            raise _NotACheckpoint(f"member {name} has shape {array.shape}, but the structure "
+                                  f"says {node['shape']}")
+        return array
+
+    def decode(self, node: Any) -> Any:
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if not isinstance(node, dict) or len(node) != 1:
+            raise _NotACheckpoint(f"unexpected entry {str(node)[:80]!r} in the structure")
+        ((tag, body),) = node.items()
+        if tag in ("list", "tuple"):
+            if not isinstance(body, list):
+                raise _NotACheckpoint(f"bad {tag} entry")
+            items = [self.decode(v) for v in body]
+            return items if tag == "list" else tuple(items)
+        if tag in ("dict", "odict"):
+            if not isinstance(body, list) or not all(
+                    isinstance(kv, list) and len(kv) == 2 for kv in body):
+                raise _NotACheckpoint("bad dict entry")
+            out: dict = {} if tag == "dict" else OrderedDict()
+            for key, value in body:
+                key = self.decode(key)
+                try:
+                    hash(key)
+                except TypeError:
+                    raise _NotACheckpoint(f"unhashable dict key {key!r}") from None
+                out[key] = self.decode(value)
+            return out
+        if tag == "tensor":
+            return self.tensor(body)
+        if tag == "ndarray":
+            return self.array(body, "ndarray")
+        if tag == "npscalar":
+            array = self.array(body, "npscalar")
+            if array.ndim != 0:
+                raise _NotACheckpoint("a numpy scalar entry holds a non-scalar array")
+            return array[()]
+        raise _NotACheckpoint(f"unknown entry type {tag!r}")
+
+    def tensor(self, node: Any) -> Tensor:
+        array = self.array(node, "tensor")
+        index = node["id"]
+        if index in self.tensors:
+            return self.tensors[index]
+        dtype = _SUPPORTED_TENSOR_DTYPES.get(str(array.dtype))
+        if dtype is None:
+            raise _NotACheckpoint(f"tensor t{index} has unsupported dtype {array.dtype}")
+        if str(node.get("dtype", array.dtype)) != str(array.dtype):
+            raise _NotACheckpoint(f"tensor t{index} is {array.dtype}, but the structure says "
+                                  f"{node.get('dtype')}")
+        saved_device = str(node.get("device", "cpu"))
+        try:
+            t = self._place(Tensor._make(array), saved_device)
+        except Exception as exc:  # a missing GPU, an error in a map_location function...
+            raise _PlacementError(exc) from exc
+        if node.get("requires_grad") is True and backend.is_floating(t.dtype):
+            t.requires_grad = True
+        self.tensors[index] = t
+        return t
+
+    def _place(self, t: Tensor, saved_device: str) -> Tensor:
+        """Move a CPU tensor where `map_location` says (the CPU when it says nothing)."""
+        where = self.map_location
+        if where is None:
+            return t
+        if not isinstance(where, (Device, dict)):
+            result = where(t, saved_device)
+            if result is None:
+                return t
+            if not isinstance(result, Tensor):
+                raise TypeError(f"load: map_location returned {type(result).__name__}; it must "
+                                "return a Tensor or None")
+            return result
+        if isinstance(where, dict):
+            where = where.get(saved_device)
+            if where is None:
+                return t
+        return Tensor._make(backend.to_device(t.data, where))
+
+
+def load(f: PathLike | BinaryIO, map_location: MapLocation = None) -> Any:
+    """Load what `save` wrote. Tensors come back on the CPU, or where `map_location` says:
+    'cpu', 'cuda', 'cuda:1', a Device, a dict {saved device: target device} (saved devices
+    it does not list go to the CPU), or a function (tensor, saved_device) -> Tensor or None.
+
+    Never runs code from the file: a file that is not a tinygrad_edu checkpoint (a pickle, a
+    torch.save file, an .npz with object arrays, a truncated or corrupt file) raises
+    ValueError "load: <path> is not a tinygrad_edu checkpoint: <why>"."""
+    map_location = _normalize_map_location(map_location)
+    if hasattr(f, "read"):
+        label = getattr(f, "name", "<file object>")
+        fp = f if _seekable(f) else io.BytesIO(f.read())
+        return _load_file(fp, label, map_location)
+    label = os.fspath(f)
+    with open(label, "rb") as fp:
+        return _load_file(fp, label, map_location)
+
+
+def _seekable(f: Any) -> bool:
+    try:
+        return bool(f.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _normalize_map_location(where: MapLocation) -> MapLocation:
+    """Check `map_location` before reading anything; device names become Devices."""
+    if where is None or isinstance(where, Device):
+        return where
+    if isinstance(where, str):
+        return Device(where)
+    if isinstance(where, dict):
+        return {str(Device(k)): v if isinstance(v, Device) else Device(v)
+                for k, v in where.items()}
+    if callable(where):
+        return where
+    raise TypeError(f"load: map_location must be None, a device string, a Device, a dict or a "
+                    f"function, got {type(where).__name__}")
+
+
+def _load_file(fp: BinaryIO, label: str, map_location: MapLocation) -> Any:
+    try:
+        return _load_archive(fp, map_location)
+    except _NotACheckpoint as exc:
+        raise ValueError(f"load: {label} is not a tinygrad_edu checkpoint: {exc}") from None
+    except _PlacementError as exc:
+        raise exc.error from None
+
+
+def _load_archive(fp: BinaryIO, map_location: MapLocation) -> Any:
+    start = fp.tell()
+    head = fp.read(8)
+    fp.seek(start)
+    if head[:4] != b"PK\x03\x04":
+        raise _NotACheckpoint(_describe_foreign(head, None))
+    try:
+        archive = zipfile.ZipFile(fp)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
+        raise _NotACheckpoint(f"the zip archive is truncated or corrupt ({exc})") from None
+    with archive:
+        names = archive.namelist()
+        if STRUCTURE_MEMBER not in names:
+            raise _NotACheckpoint(_describe_foreign(head, names))
+        for info in archive.infolist():
+            if info.compress_type != zipfile.ZIP_STORED:  # save never compresses: no zip bombs
+                raise _NotACheckpoint(f"member {info.filename} is compressed; tinygrad_edu "
+                                      "checkpoints are stored uncompressed")
+        try:
+            header = json.loads(archive.read(STRUCTURE_MEMBER).decode("utf-8"),
+                                parse_constant=_json_constant)
+            if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+                raise _NotACheckpoint(f"{STRUCTURE_MEMBER} does not describe a {FORMAT_NAME} "
+                                      "checkpoint")
+            version = header.get("version")
+            if not isinstance(version, int) or version > FORMAT_VERSION:
+                raise _NotACheckpoint(f"format version {version!r} is not supported (this "
+                                      f"tinygrad_edu reads version {FORMAT_VERSION})")
+            count = header.get("arrays")
+            if not isinstance(count, int) or count < 0 or "root" not in header:
+                raise _NotACheckpoint(f"{STRUCTURE_MEMBER} is incomplete")
+            return _Decoder(archive, count, map_location).decode(header["root"])
+        except (_NotACheckpoint, _PlacementError):
+            raise
+        except (zipfile.BadZipFile, EOFError, OSError, UnicodeDecodeError,
+                json.JSONDecodeError, RecursionError, ValueError, KeyError, TypeError) as exc:
+            raise _NotACheckpoint(f"the file is truncated or corrupt "
+                                  f"({type(exc).__name__}: {exc})") from None
+
+
+def _json_constant(name: str) -> float:
+    """JSON's non-standard constants, as Python's json writes them for inf and nan."""
+    return {"Infinity": math.inf, "-Infinity": -math.inf, "NaN": math.nan}[name]

@@ -6,7 +6,7 @@
     x.grad  # tensor([2., 4., 6.])
 """
 
-from . import autograd, backend, data, datasets, metrics, profiler, viz
+from . import autograd, backend, data, datasets, metrics, nn, optim, profiler, viz  # noqa: E402,I001  (they build on Tensor)
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (
     Device,
@@ -21,6 +21,7 @@ from .backend import (
     uint8,
 )
 from .backend import Device as device
+from .serialization import load, save  # noqa: E402
 from .tensor import (
     Tensor,
     arange,
@@ -51,9 +52,6 @@ from .tensor import (
     zeros_like,
 )
 from .tensor import _export as _export_methods
-
-from . import nn, optim  # noqa: E402,I001  (they build on Tensor)
-from .serialization import load, save  # noqa: E402
 
 bool = bool_  # noqa: A001 - tg.bool, as torch.bool
 float = float32  # noqa: A001 - tg.float, as torch.float

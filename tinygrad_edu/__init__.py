@@ -6,7 +6,7 @@
     x.grad  # tensor([2., 4., 6.])
 """
 
-from . import autograd, backend, data, datasets, metrics, nn, optim, profiler, viz  # noqa: E402,I001  (they build on Tensor)
+from . import autograd, backend, data, datasets, metrics, nn, optim, profiler, viz
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (
     Device,

@@ -136,21 +136,25 @@ class Function:
         if len(inputs) > 1:
             _check_same_device(cls.__name__, inputs)
         fn = cls()
-        if _state.observers:
-            data = _observed_forward(fn, inputs, options)
-        else:
-            data = fn.forward(*[t.data for t in inputs], **options)
-        requires_grad = False
-        if _state.grad_enabled:
-            for t in inputs:
-                if t._requires_grad:
-                    requires_grad = True
-                    break
-        if not requires_grad:
+        try:
+            if _state.observers:
+                data = _observed_forward(fn, inputs, options)
+            else:
+                data = fn.forward(*[t.data for t in inputs], **options)
+        except ValueError as exc:  # name the op and the shapes instead of NumPy's wording
+            if len(inputs) < 2 or "broadcast" not in str(exc) or str(exc).startswith(
+                    cls.__name__.lower()):
+                raise
+            shapes = [tuple(t.shape) for t in inputs]
+            listed = ", ".join(str(s) for s in shapes[:-1]) + f" and {shapes[-1]}"
+            raise ValueError(f"{cls.__name__.lower()}: shapes {listed} cannot be broadcast "
+                             "together") from None
+        needs = [t._requires_grad for t in inputs] if _state.grad_enabled else ()
+        if True not in needs:  # no graph to record
             out = Tensor._make(data)
         else:
             fn.inputs = inputs
-            fn.needs_input_grad = tuple(t._requires_grad for t in inputs)
+            fn.needs_input_grad = tuple(needs)
             out = Tensor._make(data, fn)
             fn._output_ref = weakref.ref(out)
             if _state.anomaly:
@@ -171,9 +175,10 @@ class Function:
 
 
 def _check_same_device(op: str, inputs: Sequence[Tensor]) -> None:
-    first = type(inputs[0].data)
-    same_type = all(type(t.data) is first for t in inputs)
-    if same_type and first is np.ndarray:
+    for t in inputs:  # all NumPy arrays: all on the CPU (the common case, checked cheaply)
+        if type(t.data) is not np.ndarray:
+            break
+    else:
         return
     devices = [t.device for t in inputs]
     if any(d != devices[0] for d in devices):
@@ -328,8 +333,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
     handed_out: set[int] = set()
 
     def send(t: Tensor, g: Tensor) -> None:
-        key = id(t)
-        if capture is not None and key in capture:
+        if capture is not None and id(t) in capture:
+            key = id(t)
             captured[key] = g if key not in captured else captured[key] + g
         fn = t.grad_fn
         if fn is None:
@@ -337,7 +342,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
                 _accumulate_leaf(t, g, create_graph, handed_out)
         else:
             k = id(fn)
-            grads[k] = g if k not in grads else grads[k] + g
+            prev = grads.get(k)
+            grads[k] = g if prev is None else prev + g
 
     with set_grad_enabled(create_graph):
         root_fns = []
@@ -369,17 +375,17 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
                     in_grads = fn.backward(grad)
             finally:
                 _state.in_backward -= 1
-            if not isinstance(in_grads, tuple):
+            if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
             if _state.anomaly:
                 for g in in_grads:
                     if g is not None:
                         _check_finite(type(fn).__name__, "backward", g.data,
                                       getattr(fn, "_trace", None))
-            for t, g in zip(fn.inputs, in_grads):
-                if g is None or not t._requires_grad:
+            for t, g, needed in zip(fn.inputs, in_grads, fn.needs_input_grad):
+                if g is None or not needed:
                     continue
-                if g.shape != t.shape:
+                if g.data.shape != t.data.shape:
                     g = sum_to(g, t.shape)
                 send(t, g)
             if not retain_graph:

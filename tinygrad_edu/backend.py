@@ -9,6 +9,7 @@ when a CUDA device is actually asked for.
 from __future__ import annotations
 
 import functools
+import sys
 from typing import Any
 
 import numpy as np
@@ -85,8 +86,6 @@ def cupy_or_raise() -> Any:
 
 def _cupy_if_loaded() -> Any:
     """CuPy only if it was already imported (arrays from it may exist); never imports it."""
-    import sys
-
     return sys.modules.get("cupy")
 
 
@@ -142,6 +141,8 @@ CPU = Device("cpu")
 
 def get_array_module(array: Any) -> Any:
     """Return `numpy` or `cupy`, whichever owns `array` (numpy for anything that is not CuPy's)."""
+    if type(array) is np.ndarray:  # the common case, answered without looking for CuPy
+        return np
     cupy = _cupy_if_loaded()
     if cupy is not None and isinstance(array, cupy.ndarray):
         return cupy

@@ -415,11 +415,11 @@ class Tensor:
         return self @ other
 
     def __floordiv__(self, other: Any) -> Tensor:
-        a, b = as_tensor_pair(self, other, "floor_divide")
+        a, b = _checked_pair(self, other, "floor_divide")
         return _no_grad_result(get_array_module(a.data).floor_divide(a.data, b.data))
 
     def __mod__(self, other: Any) -> Tensor:
-        a, b = as_tensor_pair(self, other, "remainder")
+        a, b = _checked_pair(self, other, "remainder")
         return _no_grad_result(get_array_module(a.data).mod(a.data, b.data))
 
     add = __add__
@@ -429,7 +429,7 @@ class Tensor:
 
     # comparisons: bool tensors, no gradient
     def _compare(self, other: Any, ufunc: str) -> Tensor:
-        a, b = as_tensor_pair(self, other, ufunc)
+        a, b = _checked_pair(self, other, ufunc)
         autograd._check_same_device(ufunc, (a, b))  # no Function here to check it
         return Tensor._make(getattr(get_array_module(a.data), ufunc)(a.data, b.data))
 
@@ -472,7 +472,7 @@ class Tensor:
         return _no_grad_result(get_array_module(self.data).isfinite(self.data))
 
     def allclose(self, other: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
-        a, b = as_tensor_pair(self, other, "allclose")
+        a, b = _checked_pair(self, other, "allclose")
         return bool(get_array_module(a.data).allclose(a.data, b.data, rtol=rtol, atol=atol))
 
     def equal(self, other: Tensor) -> bool:
@@ -1016,9 +1016,18 @@ def as_tensor_pair(a: Any, b: Any, op: str, device: Any = None,
 
     Python scalars take the tensor's dtype (a float scalar makes an int tensor float32);
     two tensors promote as PyTorch does; `true_div` makes integer division float."""
+    # fast paths first: they are taken by almost every op in a training step
     a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
     if a_is and b_is:
+        if a.data.dtype == b.data.dtype:
+            if true_div and a.data.dtype.kind != "f":
+                return a.to(backend.default_float_dtype), b.to(backend.default_float_dtype)
+            return a, b
         dtype = _promote(a.dtype, b.dtype)
+    elif a_is and type(b) in _PY_NUMBERS and a.data.dtype.kind == "f":
+        return a, _scalar_tensor(b, a)
+    elif b_is and type(a) in _PY_NUMBERS and b.data.dtype.kind == "f":
+        return _scalar_tensor(a, b), b
     elif a_is:
         dtype = _scalar_dtype(b, a.dtype) if isinstance(b, _SCALARS) else None
     else:
@@ -1035,9 +1044,23 @@ def as_tensor_pair(a: Any, b: Any, op: str, device: Any = None,
                               true_div=true_div)
     if true_div and dtype.kind != "f":
         dtype = backend.default_float_dtype
-    if op != "matmul":  # matmul checks its own (different) shape rule
-        _check_broadcast(op, a.shape if a_is else (), b.shape if b_is else ())
     return _coerce(a, dtype, ref), _coerce(b, dtype, ref)
+
+
+_PY_NUMBERS = frozenset((float, int))
+
+
+def _scalar_tensor(value: float, like: Tensor) -> Tensor:
+    """A Python number as a 0-d tensor of `like`'s (floating) dtype, on its device."""
+    return Tensor._make(get_array_module(like.data).asarray(value, dtype=like.data.dtype))
+
+
+def _checked_pair(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
+    """as_tensor_pair plus the broadcast check, for elementwise work done outside
+    Function.apply (which turns NumPy's broadcast errors into the same message)."""
+    a, b = as_tensor_pair(a, b, op)
+    _check_broadcast(op, a.shape, b.shape)
+    return a, b
 
 
 def _check_broadcast(op: str, *shapes: tuple) -> None:

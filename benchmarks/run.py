@@ -107,7 +107,7 @@ def overhead(lib: Any, device: str, length: int = 200) -> Step:
 # hand-written NumPy floors: the same maths with no framework at all
 def numpy_mlp(batch: int = 64, sizes: tuple = (784, 256, 128, 10)) -> Step:
     rng = np.random.default_rng(0)
-    ws = [rng.uniform(-1, 1, (i, o)).astype(np.float32) / np.sqrt(i)
+    ws = [(rng.uniform(-1, 1, (i, o)) / np.sqrt(i)).astype(np.float32)
           for i, o in zip(sizes[:-1], sizes[1:])]
     bs = [np.zeros(o, np.float32) for o in sizes[1:]]
     vel = [np.zeros_like(p) for p in ws + bs]
@@ -123,7 +123,7 @@ def numpy_mlp(batch: int = 64, sizes: tuple = (784, 256, 128, 10)) -> Step:
         p = np.exp(logits - logits.max(1, keepdims=True))
         p /= p.sum(1, keepdims=True)
         p[np.arange(batch), y] -= 1
-        g = p / batch
+        g = p / np.float32(batch)
         grads = [None] * (2 * len(ws))
         for i in reversed(range(len(ws))):
             grads[i] = acts[i].T @ g
@@ -133,7 +133,7 @@ def numpy_mlp(batch: int = 64, sizes: tuple = (784, 256, 128, 10)) -> Step:
         for param, v, gr in zip(ws + bs, vel, grads):
             v *= 0.9
             v += gr
-            param -= 0.01 * v
+            param -= np.float32(0.01) * v
 
     return step
 

@@ -179,7 +179,7 @@ def steps_for(name: str, quick: bool, device: str) -> tuple[int, int, int]:
     if quick:
         return 1, 2, 1
     big = name.startswith("W4") and not device.startswith("cuda")
-    return (2, 3, 5) if big else (10, 30, 7)
+    return (2, 2, 9) if big else (10, 30, 7)
 
 
 def run_workload(name: str, spec: dict, device: str, quick: bool, with_torch: bool,

@@ -65,8 +65,8 @@ def main() -> None:
             h = h.tanh()
             stages.append((f"after Linear {i} + tanh", h))
 
-    from tinygrad_edu.plots import _pyplot
-    plt = _pyplot()
+    from tinygrad_edu.plots import pyplot, save_figure
+    plt = pyplot()
     colors = np.where(labels > 0, "tab:orange", "tab:blue")
 
     fig, ax = plt.subplots(figsize=(5, 5))
@@ -80,9 +80,7 @@ def main() -> None:
     ax.scatter(points[:, 0], points[:, 1], c=colors, s=8)
     ax.set_title("Decision boundary (black line)")
     path = os.path.join(args.out, "geometric_boundary.png")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"wrote {path}")
+    print("wrote", save_figure(fig, path, dpi=100))
 
     fig, axes = plt.subplots(1, len(stages), figsize=(3 * len(stages), 3.2))
     for ax, (title, t) in zip(axes, stages):
@@ -92,11 +90,8 @@ def main() -> None:
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle("The same points, as each layer transforms the plane")
-    fig.tight_layout()
     path = os.path.join(args.out, "geometric_layers.png")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"wrote {path}")
+    print("wrote", save_figure(fig, path, dpi=100))
 
 
 if __name__ == "__main__":

@@ -61,8 +61,8 @@ def main() -> None:
     print(f"ROC AUC     {auc:.3f}")
 
     try:
-        from tinygrad_edu.plots import _pyplot
-        plt = _pyplot()
+        from tinygrad_edu.plots import pyplot, save_figure
+        plt = pyplot()
     except ImportError:
         return
     fpr, tpr = roc_curve(prob, y_test)
@@ -72,11 +72,8 @@ def main() -> None:
     ax.set(xlabel="false positive rate (1 - specificity)", ylabel="true positive rate "
            "(sensitivity)", title="ROC curve, test set")
     ax.legend(loc="lower right")
-    fig.tight_layout()
     path = os.path.join(args.out, "medical_roc.png")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    print(f"wrote {path}")
+    print("wrote", save_figure(fig, path, dpi=100))
 
 
 if __name__ == "__main__":

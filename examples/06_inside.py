@@ -88,8 +88,8 @@ def main() -> None:
         cnn(x[:1])
     handle.remove()
 
-    from tinygrad_edu.plots import _pyplot
-    plt = _pyplot()
+    from tinygrad_edu.plots import pyplot, save_figure
+    plt = pyplot()
     maps = captured["maps"][0]
     fig, axes = plt.subplots(2, len(maps) // 2 + 1, figsize=(2 * (len(maps) // 2 + 1), 4.2))
     axes = axes.ravel()
@@ -101,11 +101,8 @@ def main() -> None:
     for ax in axes:
         ax.axis("off")
     fig.suptitle("First convolution's feature maps (captured with a forward hook)")
-    fig.tight_layout()
     path = os.path.join(args.out, "inside_feature_maps.png")
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    print(f"wrote {path}")
+    print("wrote", save_figure(fig, path, dpi=90))
 
     filters = first_conv.weight.detach().cpu().numpy()[:, 0]
     fig, axes = plt.subplots(2, len(filters) // 2, figsize=(len(filters), 2.4))
@@ -114,11 +111,8 @@ def main() -> None:
         ax.set_title(str(i), fontsize=8)
         ax.axis("off")
     fig.suptitle("Learned 5x5 filters of the first convolution")
-    fig.tight_layout()
     path = os.path.join(args.out, "inside_filters.png")
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    print(f"wrote {path}")
+    print("wrote", save_figure(fig, path, dpi=90))
 
 
 if __name__ == "__main__":

@@ -165,6 +165,13 @@ class Device:
 CPU = Device("cpu")
 
 
+def cuda_device(index: int | str | None = None) -> str:
+    """The device that `.cuda(index)` means: 'cuda' for None, 'cuda:N' for an int N."""
+    if index is None:
+        return "cuda"
+    return f"cuda:{index}" if isinstance(index, int) else index
+
+
 def get_array_module(array: Any) -> Any:
     """Return `numpy` or `cupy`, whichever owns `array` (numpy for anything that is not CuPy's)."""
     if type(array) is np.ndarray:  # the common case, answered without looking for CuPy

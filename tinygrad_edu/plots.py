@@ -22,6 +22,19 @@ def _pyplot() -> Any:
     return plt
 
 
+def pyplot() -> Any:
+    """matplotlib.pyplot, set up to draw without a screen."""
+    return _pyplot()
+
+
+def save_figure(fig: Any, path: str, dpi: int = 100) -> str:
+    """Lay out, write and close a figure; returns the path."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    _pyplot().close(fig)
+    return path
+
+
 def plot_curves(history: Sequence[dict], path: str) -> None:
     """Loss (train and test) and test accuracy per epoch."""
     plt = _pyplot()
@@ -35,9 +48,7 @@ def plot_curves(history: Sequence[dict], path: str) -> None:
     ax2.set(xlabel="epoch", ylabel="accuracy (%)", title="Test accuracy")
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], path: str,
@@ -56,9 +67,7 @@ def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], path: str,
             ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=8,
                     color="white" if matrix[i, j] > threshold else "black")
     fig.colorbar(im, ax=ax, fraction=0.046)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_misclassified(images: np.ndarray | None, true: np.ndarray, pred: np.ndarray,
@@ -95,6 +104,4 @@ def plot_misclassified(images: np.ndarray | None, true: np.ndarray, pred: np.nda
             ax.set_title(f"{class_names[true[k]]} -> {class_names[pred[k]]}\n"
                          f"({100 * confidence[k]:.0f}%)", fontsize=9)
         fig.suptitle("Most confident errors (true -> predicted)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)

@@ -299,11 +299,7 @@ class Tensor:
         return self.to("cpu")
 
     def cuda(self, device: int | str | None = None) -> Tensor:
-        if device is None:
-            device = "cuda"
-        elif isinstance(device, int):
-            device = f"cuda:{device}"
-        return self.to(device)
+        return self.to(backend.cuda_device(device))
 
     def float(self) -> Tensor:
         return self.to(backend.float32)

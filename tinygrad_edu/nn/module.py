@@ -463,11 +463,7 @@ class Module:
         return self.to("cpu")
 
     def cuda(self, device: int | str | None = None) -> Module:
-        if device is None:
-            device = "cuda"
-        elif isinstance(device, int):
-            device = f"cuda:{device}"
-        return self.to(device)
+        return self.to(backend.cuda_device(device))
 
     def float(self) -> Module:
         """Floating parameters and buffers to float32."""

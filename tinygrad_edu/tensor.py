@@ -910,8 +910,8 @@ class Tensor:
     def gather(self, dim: int, index: Tensor) -> Tensor:
         """out[i][j] = self[index[i][j]][j] (dim 0) etc., as PyTorch's gather."""
         (d,) = reduce.normalize_dims(dim, self.ndim, "gather")
-        idx = index.data if isinstance(index, Tensor) else np.asarray(index)
         xp = get_array_module(self.data)
+        idx = index.data if isinstance(index, Tensor) else xp.asarray(index)
         grids = list(xp.indices(idx.shape, sparse=True))
         grids[d] = idx
         return self[tuple(grids)]

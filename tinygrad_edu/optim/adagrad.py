@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-from ..backend import get_array_module
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -33,35 +32,21 @@ class Adagrad(Optimizer):
                         initial_accumulator_value=initial_accumulator_value, maximize=maximize)
         super().__init__(params, defaults)
 
+    def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        state["step"] = self._step_state()
+        state["sum"] = self._zeros_state(p, float(group["initial_accumulator_value"]))
+
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns `closure()` if given."""
         loss = self._run_closure(closure)
         self._check_grads()
         for group in self.param_groups:
-            lr = float(group["lr"])
-            lr_decay = float(group["lr_decay"])
-            eps = float(group["eps"])
-            weight_decay = float(group["weight_decay"])
+            lr, lr_decay, eps, weight_decay = self._floats(
+                group, "lr", "lr_decay", "eps", "weight_decay")
             maximize = bool(group["maximize"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                data, grad = p.data, p.grad.data
-                xp = get_array_module(data)
-                state = self.state[p]
-                if not state:
-                    state["step"] = self._step_state()
-                    state["sum"] = self._zeros_state(
-                        p, float(group["initial_accumulator_value"]))
+            for p, data, grad, xp, state in self._params_with_grads(group):
                 step = self._increment(state["step"])
-
-                if weight_decay != 0:
-                    g = self._scratch(data, 1)
-                    xp.multiply(data, weight_decay, out=g)
-                    (xp.subtract if maximize else xp.add)(g, grad, out=g)
-                    grad = g
-                elif maximize:
-                    grad = xp.negative(grad, out=self._scratch(data, 1))
+                grad = self._penalized_grad(data, grad, xp, weight_decay, maximize, slot=1)
 
                 clr = lr / (1.0 + (step - 1.0) * lr_decay)
                 tmp = self._scratch(data, 0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Iterable
 
-from ..backend import get_array_module
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -39,41 +38,32 @@ class Adam(Optimizer):
                         weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
         super().__init__(params, defaults)
 
+    def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        state["step"] = self._step_state()
+        state["exp_avg"] = self._zeros_state(p)
+        state["exp_avg_sq"] = self._zeros_state(p)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = self._zeros_state(p)
+
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns `closure()` if given."""
         loss = self._run_closure(closure)
         self._check_grads()
         decoupled = self._decoupled_weight_decay
         for group in self.param_groups:
-            lr = float(group["lr"])
+            lr, eps, weight_decay = self._floats(group, "lr", "eps", "weight_decay")
             beta1, beta2 = (float(b) for b in group["betas"])
-            eps = float(group["eps"])
-            weight_decay = float(group["weight_decay"])
             amsgrad = bool(group["amsgrad"])
             maximize = bool(group["maximize"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                data, grad = p.data, p.grad.data
-                xp = get_array_module(data)
-                state = self.state[p]
-                if not state:
-                    state["step"] = self._step_state()
-                    state["exp_avg"] = self._zeros_state(p)
-                    state["exp_avg_sq"] = self._zeros_state(p)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = self._zeros_state(p)
+            for p, data, grad, xp, state in self._params_with_grads(group):
                 step = self._increment(state["step"])
 
-                if weight_decay != 0 and not decoupled:
-                    g = self._scratch(data, 1)
-                    xp.multiply(data, weight_decay, out=g)
-                    (xp.subtract if maximize else xp.add)(g, grad, out=g)
-                    grad = g
-                elif maximize:
-                    grad = xp.negative(grad, out=self._scratch(data, 1))
-                if weight_decay != 0 and decoupled:
-                    data *= 1.0 - lr * weight_decay
+                if decoupled:
+                    grad = self._penalized_grad(data, grad, xp, 0.0, maximize, slot=1)
+                    if weight_decay != 0:
+                        data *= 1.0 - lr * weight_decay
+                else:
+                    grad = self._penalized_grad(data, grad, xp, weight_decay, maximize, slot=1)
 
                 tmp = self._scratch(data, 0)
                 exp_avg = state["exp_avg"].data

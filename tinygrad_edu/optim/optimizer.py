@@ -8,6 +8,10 @@ momentum buffer, running averages, step count...), created on the first `step()`
 Subclasses implement `step()`. Updates happen in place on the parameter's own array
 (`p.data` stays the same array object), on the parameter's device and in its dtype,
 written with the array library's ufuncs and `out=` so that few temporaries are made.
+The shared part of every `step()` lives here: `_floats` reads a group's options,
+`_params_with_grads` walks the parameters that have a gradient (creating their state
+with the subclass's `_init_state`), and `_penalized_grad` applies `maximize` and the L2
+weight decay; a subclass's `step()` keeps only its own update formula.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import numbers
 from collections import defaultdict
 from itertools import chain
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -202,6 +206,48 @@ class Optimizer:
                     raise ValueError(f"{type(self).__name__}.step: parameter {index} has shape "
                                      f"{p.shape} but its .grad has shape {grad.shape}")
                 index += 1
+
+    @staticmethod
+    def _floats(group: dict[str, Any], *keys: str) -> tuple[float, ...]:
+        """The options `keys` of `group` as Python floats (a NumPy scalar such as np.float64
+        would make float32 arithmetic promote to float64)."""
+        return tuple(float(group[key]) for key in keys)
+
+    def _params_with_grads(self, group: dict[str, Any], with_state: bool = True
+                           ) -> Iterator[tuple[Tensor, Any, Any, Any, dict[str, Any] | None]]:
+        """The parameters of `group` that have a gradient, as (p, data, grad, xp, state).
+
+        `data` is p's own array (update it in place), `grad` its gradient's array (never
+        write to it), `xp` their array module (NumPy or CuPy) and `state` p's state dict;
+        on p's first step `_init_state` fills it. With `with_state=False`, state is None
+        and no state entry is made for p."""
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            data = p.data
+            state = None
+            if with_state:
+                state = self.state[p]
+                if not state:
+                    self._init_state(p, state, group)
+            yield p, data, p.grad.data, backend.get_array_module(data), state
+
+    def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        """Fill the empty state dict of parameter `p` before its first update (subclasses)."""
+
+    def _penalized_grad(self, data: Any, grad: Any, xp: Any, weight_decay: float,
+                        maximize: bool, slot: int) -> Any:
+        """The gradient after `maximize` and the L2 penalty: (-grad if maximize else grad)
+        + weight_decay * data, in the scratch array `slot` (or `grad` itself when neither
+        applies). `grad`, the parameter's own gradient, is never changed."""
+        if weight_decay != 0:
+            g = self._scratch(data, slot)
+            xp.multiply(data, weight_decay, out=g)
+            (xp.subtract if maximize else xp.add)(g, grad, out=g)
+            return g
+        if maximize:
+            return xp.negative(grad, out=self._scratch(data, slot))
+        return grad
 
     def _scratch(self, like: Any, slot: int = 0) -> Any:
         """A reusable work array shaped and typed like `like` (contents undefined).

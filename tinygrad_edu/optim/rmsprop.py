@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-from ..backend import get_array_module
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -41,40 +40,27 @@ class RMSprop(Optimizer):
                         momentum=momentum, centered=centered, maximize=maximize)
         super().__init__(params, defaults)
 
+    def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        state["step"] = self._step_state()
+        state["square_avg"] = self._zeros_state(p)
+
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns `closure()` if given."""
         loss = self._run_closure(closure)
         self._check_grads()
         for group in self.param_groups:
-            lr = float(group["lr"])
-            alpha = float(group["alpha"])
-            eps = float(group["eps"])
-            weight_decay = float(group["weight_decay"])
-            momentum = float(group["momentum"])
+            lr, alpha, eps, weight_decay, momentum = self._floats(
+                group, "lr", "alpha", "eps", "weight_decay", "momentum")
             centered = bool(group["centered"])
             maximize = bool(group["maximize"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                data, grad = p.data, p.grad.data
-                xp = get_array_module(data)
-                state = self.state[p]
-                if not state:
-                    state["step"] = self._step_state()
-                    state["square_avg"] = self._zeros_state(p)
+            for p, data, grad, xp, state in self._params_with_grads(group):
+                # (momentum and centered may be switched on after some steps)
                 if momentum > 0 and "momentum_buffer" not in state:
                     state["momentum_buffer"] = self._zeros_state(p)
                 if centered and "grad_avg" not in state:
                     state["grad_avg"] = self._zeros_state(p)
                 self._increment(state["step"])
-
-                if weight_decay != 0:
-                    g = self._scratch(data, 1)
-                    xp.multiply(data, weight_decay, out=g)
-                    (xp.subtract if maximize else xp.add)(g, grad, out=g)
-                    grad = g
-                elif maximize:
-                    grad = xp.negative(grad, out=self._scratch(data, 1))
+                grad = self._penalized_grad(data, grad, xp, weight_decay, maximize, slot=1)
 
                 tmp = self._scratch(data, 0)
                 square_avg = state["square_avg"].data

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-from ..backend import get_array_module
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -46,31 +45,17 @@ class SGD(Optimizer):
         loss = self._run_closure(closure)
         self._check_grads()
         for group in self.param_groups:
-            lr = float(group["lr"])
-            momentum = float(group["momentum"])
-            dampening = float(group["dampening"])
-            weight_decay = float(group["weight_decay"])
+            lr, momentum, dampening, weight_decay = self._floats(
+                group, "lr", "momentum", "dampening", "weight_decay")
             nesterov = bool(group["nesterov"])
             maximize = bool(group["maximize"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                data, grad = p.data, p.grad.data
-                xp = get_array_module(data)
-
+            for p, data, grad, xp, state in self._params_with_grads(
+                    group, with_state=momentum != 0):  # no state at all without momentum
                 # d_p: the gradient after maximize / weight decay (never p.grad itself changed)
-                if weight_decay != 0:
-                    d_p = self._scratch(data, 0)
-                    xp.multiply(data, weight_decay, out=d_p)
-                    (xp.subtract if maximize else xp.add)(d_p, grad, out=d_p)
-                elif maximize:
-                    d_p = xp.negative(grad, out=self._scratch(data, 0))
-                else:
-                    d_p = grad
+                d_p = self._penalized_grad(data, grad, xp, weight_decay, maximize, slot=0)
 
                 update, scratch = d_p, d_p is not grad
                 if momentum != 0:
-                    state = self.state[p]
                     buf_t = state.get("momentum_buffer")
                     if buf_t is None:
                         buf = xp.array(d_p, dtype=data.dtype, copy=True)

@@ -278,13 +278,18 @@ class Tensor:
         for arg in args:
             if isinstance(arg, Tensor):
                 device, dtype = arg.device, arg.dtype
-            elif isinstance(arg, (str, Device)):
+            elif isinstance(arg, Device) or (isinstance(arg, str)
+                                             and arg.partition(":")[0] in ("cpu", "cuda")):
                 device = arg
-            else:
+            else:  # a dtype, also given by name ("float64")
                 dtype = arg
         out = self
         if dtype is not None:
-            dtype = backend.as_dtype(dtype)
+            try:
+                dtype = backend.as_dtype(dtype)
+            except TypeError:
+                raise TypeError(f"to: unsupported dtype {dtype!r}, and not a device either "
+                                "('cpu', 'cuda', 'cuda:N')") from None
             if dtype != self.dtype:
                 out = ew.Cast.apply(out, dtype=dtype)
         if device is not None:

@@ -4,6 +4,8 @@ import pytest
 
 import tinygrad_edu as tg
 
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the NaNs are on purpose
+
 
 def test_anomaly_in_forward_names_op_and_line():
     x = tg.tensor([1.0, -1.0], requires_grad=True)

@@ -49,11 +49,14 @@ def load_data(name: str, root: str | None) -> tuple[Any, Any]:
 
 
 def build_model(kind: str, sample_shape: tuple, num_classes: int) -> nn.Module:
-    """mlp: flatten -> 256 -> 128 -> classes (ReLU). cnn: the course's CNN, sized to the input:
+    """mlp: flatten -> 256 -> 128 -> classes (ReLU; tabular inputs are standardised by a
+    BatchNorm1d first). cnn: the course's CNN, sized to the input:
     conv 5x5 -> ReLU -> max-pool 2 -> conv 5x5 -> ReLU -> max-pool 2 -> 120 -> 84 -> classes."""
     if kind == "mlp":
         features = math.prod(sample_shape)
-        return nn.Sequential(nn.Flatten(), nn.Linear(features, 256), nn.ReLU(),
+        # tabular columns come in wildly different units: standardise them first
+        scale = [nn.BatchNorm1d(features)] if len(sample_shape) == 1 else []
+        return nn.Sequential(nn.Flatten(), *scale, nn.Linear(features, 256), nn.ReLU(),
                              nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, num_classes))
     if len(sample_shape) != 3:
         raise TrainError(f"model 'cnn' needs images (C, H, W), but this dataset's samples have "

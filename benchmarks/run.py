@@ -13,6 +13,7 @@ load, and the table reports medians and their ratio (> 1 means tinygrad_edu is f
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -246,6 +247,9 @@ def memory_profile(epochs: int, quick: bool) -> list[float]:
     peaks = []
     tracemalloc.start()
     for epoch in range(epochs):
+        # a full collection also empties CPython's free lists (of tuples, floats, ...), which
+        # otherwise fill up slowly over the first thousands of steps and look like growth
+        gc.collect()
         tracemalloc.reset_peak()
         for i, (x, y) in enumerate(loader):
             opt.zero_grad()

@@ -37,7 +37,7 @@ class Net(nn.Module):
 
 def main() -> None:
     args = parse_args(__doc__, dataset=dict(default="digits"),
-                      epochs=dict(type=int, default=15), lr=dict(type=float, default=0.01),
+                      epochs=dict(type=int, default=25), lr=dict(type=float, default=0.03),
                       batch_size=dict(type=int, default=32))
     train_set, test_set = load_data(args.dataset, None)
     if args.quick:

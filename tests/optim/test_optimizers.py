@@ -602,3 +602,91 @@ def test_load_state_dict_keeps_the_optimizers_own_params():
     opt.load_state_dict(other.state_dict())
     assert opt.param_groups[0]["params"][0] is a
     assert opt.param_groups[0]["lr"] == 0.7
+
+
+# ---------------------------------------------------------------------------------------------
+# large parameters: the update runs in flat chunks, in threads (Optimizer._chunked)
+# ---------------------------------------------------------------------------------------------
+CHUNKED_CONFIGS = [
+    (SGD, dict(lr=0.1, momentum=0.9)),
+    (SGD, dict(lr=0.1, momentum=0.5, dampening=0.1, weight_decay=0.1, maximize=True)),
+    (SGD, dict(lr=0.1, momentum=0.9, weight_decay=0.1, nesterov=True)),
+    (SGD, dict(lr=0.1)),
+    (Adam, dict(lr=0.01)),
+    (Adam, dict(lr=0.01, amsgrad=True, weight_decay=0.05, maximize=True)),
+    (AdamW, dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+]
+
+
+@pytest.mark.parametrize("cls,kwargs", CHUNKED_CONFIGS,
+                         ids=[f"{cls.__name__}-{i}" for i, (cls, _) in
+                              enumerate(CHUNKED_CONFIGS)])
+def test_chunked_update_of_a_large_parameter_is_bit_identical(cls, kwargs, monkeypatch):
+    from tinygrad_edu.optim import optimizer as optimizer_module
+
+    rng = np.random.default_rng(7)
+    shape = (1000, 2001)  # 2M elements: above CHUNKED_MIN_SIZE, not a multiple of 3
+    assert np.prod(shape) >= optimizer_module.CHUNKED_MIN_SIZE
+    init = rng.standard_normal(shape).astype(np.float32)
+    grads = [rng.standard_normal(shape).astype(np.float32) for _ in range(3)]
+
+    def train(threads):
+        monkeypatch.setattr(optimizer_module, "THREADS", threads)
+        p = tg.tensor(init, requires_grad=True)
+        array = p.data
+        opt = cls([p], **kwargs)
+        for g in grads:
+            p.grad = tg.tensor(g)
+            opt.step()
+            np.testing.assert_array_equal(p.grad.data, g)  # p.grad never written
+        assert p.data is array and p.dtype == tg.float32
+        return p.data.copy(), {k: v.data.copy() for k, v in opt.state[p].items()}
+
+    single, single_state = train(1)
+    for threads in (2, 3):
+        chunked, chunked_state = train(threads)
+        assert np.array_equal(chunked, single)  # bit for bit, not approximately
+        assert chunked_state.keys() == single_state.keys()
+        for key in single_state:
+            assert chunked_state[key].dtype == single_state[key].dtype, key
+            assert np.array_equal(chunked_state[key], single_state[key]), key
+
+
+def test_chunked_splits_only_large_contiguous_numpy_arrays(monkeypatch):
+    from tinygrad_edu.optim import optimizer as optimizer_module
+
+    monkeypatch.setattr(optimizer_module, "THREADS", 3)
+    n = optimizer_module.CHUNKED_MIN_SIZE + 1
+    calls = []
+
+    def record(a, b, none):
+        calls.append((a.size, np.shares_memory(a, big_a), none))
+        a += b
+
+    big_a, big_b = np.zeros((n,), np.float32), np.ones((n,), np.float32)
+    Optimizer._chunked(record, big_a, big_b, None)
+    sizes = [size for size, _, _ in calls]
+    assert len(sizes) == 3 and sum(sizes) == n and max(sizes) - min(sizes) <= 1
+    assert all(shared and none is None for _, shared, none in calls)  # views of the arrays
+    assert (big_a == 1).all()
+
+    for a, b in [(np.zeros(10, np.float32), np.ones(10, np.float32)),  # small
+                 (np.zeros((2, n), np.float32).T, np.ones((n, 2), np.float32))]:  # not C order
+        calls.clear()
+        big_a = a
+        Optimizer._chunked(record, a, b, None)
+        assert [size for size, _, _ in calls] == [a.size]  # one call on the whole arrays
+
+
+def test_chunked_reraises_an_error_of_a_chunk(monkeypatch):
+    from tinygrad_edu.optim import optimizer as optimizer_module
+
+    monkeypatch.setattr(optimizer_module, "THREADS", 2)
+    a = np.zeros(optimizer_module.CHUNKED_MIN_SIZE, np.float32)
+
+    def fail(chunk):
+        if chunk.size and np.shares_memory(chunk, a[-1:]):
+            raise RuntimeError("chunk failed")
+
+    with pytest.raises(RuntimeError, match="chunk failed"):
+        Optimizer._chunked(fail, a)

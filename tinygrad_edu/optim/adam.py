@@ -55,40 +55,42 @@ class Adam(Optimizer):
             beta1, beta2 = (float(b) for b in group["betas"])
             amsgrad = bool(group["amsgrad"])
             maximize = bool(group["maximize"])
+            l2 = 0.0 if decoupled else weight_decay  # the penalty added to the gradient
             for p, data, grad, xp, state in self._params_with_grads(group):
                 step = self._increment(state["step"])
-
-                if decoupled:
-                    grad = self._penalized_grad(data, grad, xp, 0.0, maximize, slot=1)
-                    if weight_decay != 0:
-                        data *= 1.0 - lr * weight_decay
-                else:
-                    grad = self._penalized_grad(data, grad, xp, weight_decay, maximize, slot=1)
-
-                tmp = self._scratch(data, 0)
-                exp_avg = state["exp_avg"].data
-                exp_avg *= beta1
-                exp_avg += xp.multiply(grad, 1.0 - beta1, out=tmp)
-                exp_avg_sq = state["exp_avg_sq"].data
-                exp_avg_sq *= beta2
-                xp.multiply(grad, grad, out=tmp)
-                tmp *= 1.0 - beta2
-                exp_avg_sq += tmp
-
                 bias_correction1 = 1.0 - beta1 ** step
                 bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
-                second = exp_avg_sq
-                if amsgrad:
-                    if "max_exp_avg_sq" not in state:  # amsgrad switched on after some steps
-                        state["max_exp_avg_sq"] = self._zeros_state(p)
-                    second = state["max_exp_avg_sq"].data
-                    xp.maximum(second, exp_avg_sq, out=second)
-                denom = xp.sqrt(second, out=tmp)
-                denom /= bias_correction2_sqrt
-                denom += eps
-                update = xp.divide(exp_avg, denom, out=tmp)
-                update *= lr / bias_correction1
-                data -= update
+                if amsgrad and "max_exp_avg_sq" not in state:  # amsgrad switched on later
+                    state["max_exp_avg_sq"] = self._zeros_state(p)
+                max_exp_avg_sq = state["max_exp_avg_sq"].data if amsgrad else None
+
+                # the in-place update, on whole arrays or matching chunks (see _chunked);
+                # called right here, so it may read this iteration's variables
+                def update(data, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, tmp, g_tmp):
+                    grad = self._penalize(data, grad, g_tmp, xp, l2, maximize)
+                    if decoupled and weight_decay != 0:
+                        data *= 1.0 - lr * weight_decay
+                    exp_avg *= beta1
+                    exp_avg += xp.multiply(grad, 1.0 - beta1, out=tmp)
+                    exp_avg_sq *= beta2
+                    xp.multiply(grad, grad, out=tmp)
+                    tmp *= 1.0 - beta2
+                    exp_avg_sq += tmp
+
+                    second = exp_avg_sq
+                    if max_exp_avg_sq is not None:
+                        second = xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+                    denom = xp.sqrt(second, out=tmp)
+                    denom /= bias_correction2_sqrt
+                    denom += eps
+                    step = xp.divide(exp_avg, denom, out=tmp)
+                    step *= lr / bias_correction1
+                    data -= step
+
+                self._chunked(update, data, grad, state["exp_avg"].data,
+                              state["exp_avg_sq"].data, max_exp_avg_sq,
+                              self._scratch(data, 0),
+                              self._penalty_scratch(data, l2, maximize, slot=1))
         return loss
 
 

@@ -51,36 +51,45 @@ class SGD(Optimizer):
             maximize = bool(group["maximize"])
             for p, data, grad, xp, state in self._params_with_grads(
                     group, with_state=momentum != 0):  # no state at all without momentum
-                # d_p: the gradient after maximize / weight decay (never p.grad itself changed)
-                d_p = self._penalized_grad(data, grad, xp, weight_decay, maximize, slot=0)
-
-                update, scratch = d_p, d_p is not grad
+                buf = first = None
                 if momentum != 0:
-                    buf_t = state.get("momentum_buffer")
-                    if buf_t is None:
-                        buf = xp.array(d_p, dtype=data.dtype, copy=True)
-                        state["momentum_buffer"] = Tensor._make(buf)
-                    else:
-                        buf = buf_t.data
-                        buf *= momentum
-                        if dampening != 0:
-                            damped = self._scratch(data, 1)
-                            xp.multiply(d_p, 1.0 - dampening, out=damped)
-                            buf += damped
-                        else:
-                            buf += d_p
-                    if nesterov:
-                        update = self._scratch(data, 1)
-                        xp.multiply(buf, momentum, out=update)
-                        update += d_p
-                        scratch = True
-                    else:
-                        update, scratch = buf, False
+                    first = state.get("momentum_buffer") is None
+                    if first:  # filled with the first gradient by update()
+                        state["momentum_buffer"] = Tensor._make(xp.empty_like(data))
+                    buf = state["momentum_buffer"].data
+                # scratch 0 holds d_p (or lr * the update), scratch 1 the damped gradient or
+                # the Nesterov update
+                tmp0 = self._scratch(data, 0)
+                tmp1 = self._scratch(data, 1) if momentum != 0 and (
+                    dampening != 0 or nesterov) else None
 
-                # p -= lr * update, without touching the momentum buffer or p.grad
-                if scratch:
-                    update *= lr
-                else:
-                    update = xp.multiply(update, lr, out=self._scratch(data, 0))
-                data -= update
+                # the in-place update, on whole arrays or matching chunks (see _chunked);
+                # called right here, so it may read this iteration's variables
+                def update(data, grad, buf, tmp0, tmp1):
+                    # d_p: the gradient after maximize / weight decay (p.grad never changes)
+                    d_p = self._penalize(data, grad, tmp0, xp, weight_decay, maximize)
+                    step, scratch = d_p, d_p is not grad
+                    if buf is not None:
+                        if first:
+                            buf[...] = d_p
+                        else:
+                            buf *= momentum
+                            if dampening != 0:
+                                buf += xp.multiply(d_p, 1.0 - dampening, out=tmp1)
+                            else:
+                                buf += d_p
+                        if nesterov:
+                            step = xp.multiply(buf, momentum, out=tmp1)
+                            step += d_p
+                            scratch = True
+                        else:
+                            step, scratch = buf, False
+                    # p -= lr * step, without touching the momentum buffer or p.grad
+                    if scratch:
+                        step *= lr
+                    else:
+                        step = xp.multiply(step, lr, out=tmp0)
+                    data -= step
+
+                self._chunked(update, data, grad, buf, tmp0, tmp1)
         return loss

@@ -26,6 +26,7 @@ from .. import autograd, backend
 from ..autograd import Function
 from ..backend import get_array_module
 from ..ops.conv import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d
+from ..ops.linalg import matmul_arrays
 from ..tensor import Tensor, where
 from ..tensor import pad as _tensor_pad
 
@@ -79,12 +80,18 @@ class Linear(Function):
     def backward(self, g: Tensor) -> tuple:
         x, w = self.inputs[0], self.inputs[1]
         need = self.needs_input_grad
-        gx = g @ w if need[0] else None
-        g2 = g.reshape(-1, w.shape[0])
-        gw = g2.mT @ x.reshape(-1, w.shape[1]) if need[1] else None
-        if not self.has_bias:
-            return gx, gw
-        return gx, gw, (g2.sum(0) if need[2] else None)
+        if not _grad_recording():  # the same formulas straight on the arrays (the hot path)
+            gd = g.data.reshape(-1, w.shape[0])
+            gx = _const(g, matmul_arrays(g.data, w.data)) if need[0] else None
+            gw = _const(g, matmul_arrays(gd.T, x.data.reshape(-1, w.shape[1]))) if need[1] \
+                else None
+            gb = _const(g, gd.sum(0)) if self.has_bias and need[2] else None
+        else:
+            gx = g @ w if need[0] else None
+            g2 = g.reshape(-1, w.shape[0])
+            gw = g2.mT @ x.reshape(-1, w.shape[1]) if need[1] else None
+            gb = g2.sum(0) if self.has_bias and need[2] else None
+        return (gx, gw, gb) if self.has_bias else (gx, gw)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -8,6 +8,15 @@ from .. import backend
 from ..autograd import Function
 
 
+def matmul_arrays(a: Any, b: Any) -> Any:
+    """a @ b on backend arrays."""
+    if a.ndim == 2 and a.size >= 65536 and a.flags.f_contiguous and not a.flags.c_contiguous:
+        # a transposed view on the left (e.g. g^T in a weight gradient): OpenBLAS is about
+        # a quarter slower on it than on a row-major copy, and the copy costs far less
+        a = backend.get_array_module(a).ascontiguousarray(a)
+    return a @ b
+
+
 class Matmul(Function):
     """y = a @ b (NumPy's matmul rules: 1-D operands, batch dims broadcast).
     dL/da = g @ b^T,  dL/db = a^T @ g  (transposing the last two dims; batch dims that were
@@ -21,12 +30,8 @@ class Matmul(Function):
                              f"multiplied ({ka} != {kb})" if a.ndim and b.ndim else
                              "matmul: both arguments need at least 1 dimension, got shapes "
                              f"{tuple(a.shape)} and {tuple(b.shape)}")
-        if a.ndim == 2 and a.size >= 65536 and a.flags.f_contiguous and not a.flags.c_contiguous:
-            # a transposed view on the left (e.g. g^T in a weight gradient): OpenBLAS is about
-            # a quarter slower on it than on a row-major copy, and the copy costs far less
-            a = backend.get_array_module(a).ascontiguousarray(a)
         try:
-            return a @ b
+            return matmul_arrays(a, b)
         except ValueError:
             raise ValueError(f"matmul: batch dimensions of {tuple(a.shape)} and "
                              f"{tuple(b.shape)} cannot be broadcast together") from None

@@ -175,6 +175,15 @@ def time_steps(step: Step, steps: int, sync: Callable[[], None]) -> float:
     return (time.perf_counter() - start) / steps
 
 
+def quiet_pause(quick: bool) -> None:
+    """Let the previous contender's worker threads go to sleep before timing the next one.
+    OpenBLAS (behind NumPy) and OpenMP (behind PyTorch) keep idle threads spinning for a
+    while after each parallel call; on a 2-core machine they would steal a core from whoever
+    runs next and make that library look slower than it is."""
+    if not quick:
+        time.sleep(0.5)
+
+
 def steps_for(name: str, quick: bool, device: str) -> tuple[int, int, int]:
     """(warm-up steps, timed steps per round, rounds)."""
     if quick:
@@ -198,6 +207,7 @@ def run_workload(name: str, spec: dict, device: str, quick: bool, with_torch: bo
     times: dict[str, list[float]] = {k: [] for k in contenders}
     for _ in range(rounds):  # interleaved: each round times every contender once
         for key, (step, sync) in contenders.items():
+            quiet_pause(quick)
             times[key].append(time_steps(step, steps, sync))
     result = {"unit": spec["unit"]}
     for key, ts in times.items():

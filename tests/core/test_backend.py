@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import platform
 import subprocess
 import sys
 from typing import Any
@@ -194,3 +195,11 @@ def test_scatter_add_adds_repeated_indices(device: str) -> None:
     out = xp.zeros(4)
     backend.scatter_add(out, (xp.asarray([0, 2, 0, 0]),), xp.asarray([1.0, 2.0, 3.0, 4.0]))
     np.testing.assert_array_equal(backend.to_numpy(out), [8.0, 0.0, 2.0, 0.0])
+
+
+def test_keep_freed_memory_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TINYGRAD_EDU_KEEP_MEMORY", "0")
+    assert backend.keep_freed_memory() is False
+    monkeypatch.delenv("TINYGRAD_EDU_KEEP_MEMORY")
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert backend.keep_freed_memory() is glibc

@@ -64,13 +64,20 @@ def _data(lib: Any, shape: tuple, classes: int, device: str) -> tuple[Any, Any]:
     return x, y
 
 
-def mlp(lib: Any, device: str, batch: int = 64) -> Step:
-    """W1: 784-256-128-10 ReLU MLP."""
+def _relu_mlp(lib: Any, device: str, sizes: tuple, batch: int) -> Step:
+    """A training step of Linear-ReLU-...-Linear with layer widths `sizes`."""
     lib.manual_seed(0)
     nn = lib.nn
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
-                          nn.Linear(128, 10)).to(device)
-    return _train_step(lib, model, *_data(lib, (batch, 784), 10, device), device)
+    layers: list = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+    model = nn.Sequential(*layers[:-1]).to(device)
+    return _train_step(lib, model, *_data(lib, (batch, sizes[0]), sizes[-1], device), device)
+
+
+def mlp(lib: Any, device: str, batch: int = 64) -> Step:
+    """W1: 784-256-128-10 ReLU MLP."""
+    return _relu_mlp(lib, device, (784, 256, 128, 10), batch)
 
 
 def cnn(lib: Any, device: str, batch: int = 64) -> Step:
@@ -85,11 +92,7 @@ def cnn(lib: Any, device: str, batch: int = 64) -> Step:
 
 def wide(lib: Any, device: str, batch: int = 512) -> Step:
     """W4: 1024-4096-4096-10 ReLU MLP (GEMM-bound)."""
-    lib.manual_seed(0)
-    nn = lib.nn
-    model = nn.Sequential(nn.Linear(1024, 4096), nn.ReLU(), nn.Linear(4096, 4096), nn.ReLU(),
-                          nn.Linear(4096, 10)).to(device)
-    return _train_step(lib, model, *_data(lib, (batch, 1024), 10, device), device)
+    return _relu_mlp(lib, device, (1024, 4096, 4096, 10), batch)
 
 
 def overhead(lib: Any, device: str, length: int = 200) -> Step:

@@ -215,6 +215,7 @@ def to_numpy(array: Any) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 _generators: dict[Device, Any] = {}
 _seed: int | None = None
+_cuda_seed: int | None = None  # set by tg.cuda.manual_seed; otherwise _seed seeds CUDA too
 
 
 def manual_seed(seed: int) -> None:
@@ -230,9 +231,6 @@ def cuda_manual_seed(seed: int) -> None:
         del _generators[device]
     global _cuda_seed
     _cuda_seed = int(seed)
-
-
-_cuda_seed: int | None = None
 
 
 def generator(device: Device) -> Any:

@@ -356,9 +356,6 @@ class Tensor:
     # -----------------------------------------------------------------------------------------
     # arithmetic
     # -----------------------------------------------------------------------------------------
-    def _operand(self, other: Any, op: str) -> tuple[Tensor, Tensor]:
-        return as_tensor_pair(self, other, op)
-
     def __add__(self, other: Any) -> Tensor:
         return ew.Add.apply(*as_tensor_pair(self, other, "add"))
 
@@ -583,18 +580,18 @@ class Tensor:
     # -----------------------------------------------------------------------------------------
     # elementwise functions
     # -----------------------------------------------------------------------------------------
-    def _float(self, op: str) -> Tensor:
+    def _float(self) -> Tensor:
         """Integer tensors are promoted to the default float dtype for float functions."""
         return self if self.is_floating_point() else self.to(backend.default_float_dtype)
 
     def exp(self) -> Tensor:
-        return ew.Exp.apply(self._float("exp"))
+        return ew.Exp.apply(self._float())
 
     def log(self) -> Tensor:
-        return ew.Log.apply(self._float("log"))
+        return ew.Log.apply(self._float())
 
     def sqrt(self) -> Tensor:
-        return ew.Sqrt.apply(self._float("sqrt"))
+        return ew.Sqrt.apply(self._float())
 
     def rsqrt(self) -> Tensor:
         return 1.0 / self.sqrt()
@@ -605,16 +602,16 @@ class Tensor:
     __abs__ = abs
 
     def sin(self) -> Tensor:
-        return ew.Sin.apply(self._float("sin"))
+        return ew.Sin.apply(self._float())
 
     def cos(self) -> Tensor:
-        return ew.Cos.apply(self._float("cos"))
+        return ew.Cos.apply(self._float())
 
     def tanh(self) -> Tensor:
-        return ew.Tanh.apply(self._float("tanh"))
+        return ew.Tanh.apply(self._float())
 
     def sigmoid(self) -> Tensor:
-        return ew.Sigmoid.apply(self._float("sigmoid"))
+        return ew.Sigmoid.apply(self._float())
 
     def relu(self) -> Tensor:
         return ew.Relu.apply(self)
@@ -746,7 +743,7 @@ class Tensor:
         """log(sum(exp(x))) computed as m + log(sum(exp(x - m))) with m = max (finite for big x).
         d/dx = softmax(x)."""
         axes = reduce.normalize_dims(dim, self.ndim, "logsumexp")
-        x = self._float("logsumexp")
+        x = self._float()
         m = x.amax(axes, keepdim=True).detach()
         m = where(m.isfinite(), m, 0.0)
         out = (x - m).exp().sum(axes, keepdim=True).log() + m
@@ -1142,7 +1139,7 @@ def _normalize_index(index: Any, t: Tensor) -> tuple:
 # ---------------------------------------------------------------------------------------------
 def ew_softmax(x: Tensor, dim: int, op: type) -> Tensor:
     (axis,) = reduce.normalize_dims(dim, x.ndim, op.__name__.lower()) if x.ndim else (0,)
-    x = x._float(op.__name__)
+    x = x._float()
     if x.ndim == 0:
         return op.apply(x.reshape(1), dim=0).reshape(())
     return op.apply(x, dim=axis)

@@ -6,6 +6,9 @@
 * Hypothesis profiles, chosen with the environment variable HYPOTHESIS_PROFILE:
   "ci" (the default: few examples, derandomized so every run is reproducible),
   "dev" (more examples, random) and "thorough" (many examples, for a long local run).
+* TINYGRAD_EDU_EMULATE_CUDA=1 runs the "cuda" cases on tests/cupy_emulator.py, a CuPy stand-in
+  on NumPy that enforces CuPy's rules (no implicit NumPy conversion, CuPy's names only,
+  counted device-to-host transfers), for machines without a GPU. It proves nothing about speed.
 """
 
 from __future__ import annotations
@@ -16,6 +19,12 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import tinygrad_edu as tg
+
+EMULATED_CUDA = os.environ.get("TINYGRAD_EDU_EMULATE_CUDA") == "1"
+if EMULATED_CUDA:
+    import cupy_emulator
+
+    cupy_emulator.install()
 
 _COMMON = {
     "deadline": None,  # gradchecks vary in cost; timing belongs in benchmarks/
@@ -29,6 +38,14 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 CUDA_AVAILABLE = tg.cuda.is_available()
 _NO_CUDA = "CUDA is not available here: " + ("" if CUDA_AVAILABLE else tg.cuda.unavailable_reason())
+
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if EMULATED_CUDA:
+        return "cuda: EMULATED (tests/cupy_emulator.py on NumPy, no GPU)"
+    return "cuda: " + ("available" if CUDA_AVAILABLE else _NO_CUDA)
+
 
 DEVICES = [
     pytest.param("cpu", id="cpu"),

@@ -545,13 +545,13 @@ class Tensor:
         """Copy `src` into this tensor's memory (broadcasting, converting dtype and device)."""
         self._check_writable("copy_")
         src_data = src.data if isinstance(src, Tensor) else src
-        src_data = backend.to_device(src_data, self.device)
         xp = get_array_module(self.data)
+        src_data = xp.asarray(backend.to_device(src_data, self.device))
         try:
-            xp.copyto(self.data, xp.asarray(src_data), casting="unsafe")
+            xp.copyto(self.data, src_data, casting="unsafe")
         except ValueError:
-            raise RuntimeError(f"copy_: cannot copy a tensor of shape "
-                               f"{tuple(np.shape(src_data))} into shape {self.shape}") from None
+            raise RuntimeError(f"copy_: cannot copy a tensor of shape {src_data.shape} "
+                               f"into shape {self.shape}") from None
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:

@@ -397,6 +397,10 @@ class MaxPool2d(Function):
         xp = get_array_module(x)
         win = geo.padded_windows(x, -math.inf)
         offsets = geo.kernel[0] * geo.kernel[1]
+        self.geo, self.in_shape = geo, x.shape
+        if xp is not np:  # on the GPU, one NaN-aware pass: no device-to-host check for NaNs
+            out, self.index = self._nan_aware_max(win, xp)
+            return out
         out = win[:, :, 0, 0].copy()
         # index: which kernel offset (kh * kW + kw) holds the maximum of each window
         index = xp.zeros(out.shape, dtype=np.int8 if offsets < 128 else np.int64)
@@ -406,12 +410,13 @@ class MaxPool2d(Function):
             xp.maximum(out, candidate, out=out)  # (propagates NaN)
             index += better * (k - index)  # arithmetic select: much faster than where()
         if offsets > 1 and bool(xp.isnan(out).any()):
-            index = self._nan_index(win, xp)
-        self.geo, self.index, self.in_shape = geo, index, x.shape
+            index = self._nan_aware_max(win, xp)[1]
+        self.index = index
         return out
 
-    def _nan_index(self, win: Any, xp: Any) -> Any:
-        """The index again where NaNs appear: PyTorch picks `val > max or isnan(val)`."""
+    @staticmethod
+    def _nan_aware_max(win: Any, xp: Any) -> tuple[Any, Any]:
+        """(max, index) where NaNs may appear: PyTorch picks `val > max or isnan(val)`."""
         k_w = win.shape[3]
         best = win[:, :, 0, 0].copy()
         index = xp.zeros(best.shape, dtype=np.int64)
@@ -420,7 +425,7 @@ class MaxPool2d(Function):
             better = (candidate > best) | xp.isnan(candidate)
             best = xp.where(better, candidate, best)
             index = xp.where(better, k, index)
-        return index
+        return best, index
 
     def backward(self, g: Tensor) -> Tensor:
         return MaxPool2dBackward.apply(g, geo=self.geo, index=self.index, in_shape=self.in_shape)

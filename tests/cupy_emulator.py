@@ -1,0 +1,529 @@
+"""An emulated CuPy on NumPy: runs the "cuda" half of the test suite on a machine without a GPU.
+
+It is not a GPU and proves nothing about speed. It checks the rules that real CuPy enforces
+and that code written with NumPy in mind breaks most often:
+
+* device arrays are their own type, `cupy.ndarray`, not NumPy arrays;
+* converting one to NumPy implicitly raises CuPy's TypeError (`np.asarray(x)`, `np.array(x)`,
+  indexing a NumPy array with it, `np.lib.stride_tricks`, `np.add.at` ...), and so does any
+  NumPy function called on it: code must ask the backend for `xp` instead;
+* a NumPy array is refused as an operand of a device op, as CuPy refuses it; it is accepted
+  only where CuPy accepts host data (`asarray`, `array`, indices, values assigned with `[]=`);
+* only the names that CuPy 14.2 has exist (`cupy_api.json`, recorded from the real package);
+  reductions and scalar indexing give 0-d device arrays, not NumPy scalars; CuPy's random
+  `Generator` has only CuPy's methods;
+* every device-to-host transfer (`get`, `asnumpy`, `item`, `float`, `bool`, printing, boolean
+  masks, `nonzero`) is counted in `transfers()`, and raises `cupyx.DeviceSynchronized` inside
+  `with cupyx.allow_synchronize(False)`, as real CuPy does.
+
+CUDA C kernels (ElementwiseKernel, RawKernel, ReductionKernel) cannot run here: calling one
+raises NotImplementedError. `cupy.fuse` runs the Python function unfused.
+
+Use: `TINYGRAD_EDU_EMULATE_CUDA=1 python -m pytest` (see tests/conftest.py), or `install()`
+before tinygrad_edu first asks for CuPy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import operator
+import sys
+import types
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+from numpy.lib import stride_tricks as _np_stride_tricks
+
+API: dict[str, list[str]] = json.loads(Path(__file__).with_name("cupy_api.json").read_text())
+_CUPY_NAMES = set(API["cupy"])
+_NDARRAY_NAMES = set(API["ndarray"])
+
+IMPLICIT_CONVERSION = ("Implicit conversion to a NumPy array is not allowed. "
+                       "Please use `.get()` to construct a NumPy array explicitly.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Transfers (device -> host synchronisations)
+# ---------------------------------------------------------------------------------------------
+class DeviceSynchronized(RuntimeError):
+    """Raised on a device synchronisation inside `cupyx.allow_synchronize(False)`."""
+
+
+_sync = {"count": 0, "allowed": True}
+
+
+def transfers() -> int:
+    """How many device-to-host transfers (synchronisations) have happened so far."""
+    return _sync["count"]
+
+
+def _synchronize(what: str) -> None:
+    if not _sync["allowed"]:
+        raise DeviceSynchronized(f"synchronization ({what}) inside cupyx.allow_synchronize(False)")
+    _sync["count"] += 1
+
+
+@contextlib.contextmanager
+def allow_synchronize(allow: bool) -> Iterator[None]:
+    previous = _sync["allowed"]
+    _sync["allowed"] = allow
+    try:
+        yield
+    finally:
+        _sync["allowed"] = previous
+
+
+# ---------------------------------------------------------------------------------------------
+# Moving values across the boundary
+# ---------------------------------------------------------------------------------------------
+def _wrap(value: Any) -> Any:
+    """NumPy results -> device arrays (NumPy scalars become 0-d arrays, as CuPy returns)."""
+    if isinstance(value, np.ndarray):
+        out = object.__new__(ndarray)
+        out._a = value
+        return out
+    if isinstance(value, np.generic):
+        return _wrap(np.asarray(value))
+    if isinstance(value, (tuple, list)):
+        return type(value)(_wrap(v) for v in value)
+    return value
+
+
+def _unwrap(value: Any, host_ok: bool = False) -> Any:
+    """Device arrays -> their NumPy buffer; a NumPy array is refused unless `host_ok`."""
+    if isinstance(value, ndarray):
+        return value._a
+    if isinstance(value, np.ndarray):
+        if host_ok:
+            return value
+        raise TypeError(f"Unsupported type {type(value)}: a NumPy array cannot be an operand "
+                        "of a CuPy function (move it to the device with cupy.asarray)")
+    if isinstance(value, (tuple, list)):
+        return type(value)(_unwrap(v, host_ok) for v in value)
+    if isinstance(value, slice):
+        return slice(_unwrap(value.start), _unwrap(value.stop), _unwrap(value.step))
+    return value
+
+
+def _has_bool_mask(key: Any) -> bool:
+    keys = key if isinstance(key, tuple) else (key,)
+    return any(isinstance(k, ndarray) and k.dtype == np.bool_ for k in keys)
+
+
+def _call(np_func: Callable, args: tuple, kwargs: dict, host_ok: bool = False) -> Any:
+    out = kwargs.get("out")
+    result = np_func(*_unwrap(args, host_ok),
+                     **{k: _unwrap(v, host_ok) for k, v in kwargs.items()})
+    if isinstance(out, ndarray) and result is out._a:
+        return out
+    return _wrap(result)
+
+
+# ---------------------------------------------------------------------------------------------
+# cupy.ndarray
+# ---------------------------------------------------------------------------------------------
+class _DeviceHandle:
+    """What `array.device` gives: a CUDA device with an `id`."""
+
+    def __init__(self, index: int = 0) -> None:
+        self.id = index
+
+    def synchronize(self) -> None:
+        _synchronize("Device.synchronize")
+
+    def use(self) -> None:
+        pass
+
+    def __enter__(self) -> _DeviceHandle:
+        if self.id >= DEVICE_COUNT:
+            raise RuntimeError(f"cudaErrorInvalidDevice: invalid device ordinal {self.id}")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"<CUDA Device {self.id}>"
+
+
+DEVICE_COUNT = 1
+_SYNCING_METHODS = {"item": "ndarray.item", "tolist": "ndarray.tolist", "nonzero": "nonzero"}
+
+
+class ndarray:  # noqa: N801 - CuPy's name
+    """A device array: a NumPy buffer that refuses to be used as a NumPy array."""
+
+    __slots__ = ("_a", "__weakref__")
+    __array_priority__ = 100
+    __hash__ = None  # type: ignore[assignment]
+
+    def __new__(cls, shape: Any, dtype: Any = float, order: str = "C") -> ndarray:
+        return _wrap(np.empty(shape, dtype=dtype, order=order))
+
+    # -- what NumPy must not do with it --------------------------------------------------------
+    def __array__(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        raise TypeError(IMPLICIT_CONVERSION)
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        # CuPy runs np.<ufunc>(device, scalar) as cupy.<ufunc>: this is how `np.float32(2) * x`
+        # works. NumPy arrays among the inputs are refused by _unwrap, as CuPy refuses them.
+        if method == "__call__" and ufunc.__name__ in _CUPY_NAMES:
+            return _call(ufunc, inputs, kwargs)
+        raise TypeError(f"numpy.{ufunc.__name__}.{method} was called on a CuPy array; "
+                        f"use cupy's (the backend's xp) instead")
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        raise TypeError(f"numpy.{func.__name__} was called on a CuPy array; use the array "
+                        f"module of the data (xp.{func.__name__}) instead")
+
+    # -- attributes and methods ----------------------------------------------------------------
+    @property
+    def device(self) -> _DeviceHandle:
+        return _DeviceHandle(0)
+
+    @property
+    def T(self) -> ndarray:  # noqa: N802
+        return _wrap(self._a.T)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._a.shape
+
+    @shape.setter
+    def shape(self, value: Any) -> None:
+        self._a.shape = value
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._a.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self._a.ndim
+
+    @property
+    def size(self) -> int:
+        return self._a.size
+
+    def get(self, stream: Any = None, order: str = "C", out: Any = None) -> np.ndarray:
+        _synchronize("ndarray.get")
+        return np.array(self._a, order=order, copy=True)
+
+    def set(self, arr: np.ndarray, stream: Any = None) -> None:
+        self._a[...] = arr
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in _NDARRAY_NAMES or name.startswith("__"):
+            raise AttributeError(f"'cupy.ndarray' object has no attribute {name!r}")
+        value = getattr(self._a, name)
+        if not callable(value):
+            return _wrap(value) if isinstance(value, np.ndarray) else value
+        what = _SYNCING_METHODS.get(name)
+
+        def method(*args: Any, **kwargs: Any) -> Any:
+            if what:
+                _synchronize(what)
+            result = _call(value, args, kwargs)
+            if name in ("item", "tolist"):
+                return result.tolist() if isinstance(result, ndarray) else result
+            return result
+
+        return method
+
+    # -- Python protocol -----------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._a)
+
+    def __iter__(self) -> Iterator[ndarray]:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(len(self)))
+
+    def __getitem__(self, key: Any) -> ndarray:
+        if _has_bool_mask(key):
+            _synchronize("boolean-mask indexing")
+        return _wrap(self._a[_unwrap(key, host_ok=True)])
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if _has_bool_mask(key):
+            _synchronize("boolean-mask assignment")
+        self._a[_unwrap(key, host_ok=True)] = _unwrap(value, host_ok=True)
+
+    def __bool__(self) -> bool:
+        _synchronize("bool(array)")
+        return bool(self._a)
+
+    def __float__(self) -> float:
+        _synchronize("float(array)")
+        return float(self._a)
+
+    def __int__(self) -> int:
+        _synchronize("int(array)")
+        return int(self._a)
+
+    def __complex__(self) -> complex:
+        _synchronize("complex(array)")
+        return complex(self._a)
+
+    def __format__(self, spec: str) -> str:
+        _synchronize("format(array)")
+        return format(self._a[()] if self.ndim == 0 else self._a, spec)
+
+    def __repr__(self) -> str:
+        _synchronize("repr(array)")
+        return repr(self._a)
+
+    def __str__(self) -> str:
+        _synchronize("str(array)")
+        return str(self._a)
+
+    def __copy__(self) -> ndarray:
+        return _wrap(self._a.copy())
+
+    def __deepcopy__(self, memo: dict) -> ndarray:
+        return _wrap(self._a.copy())
+
+    def __reduce__(self) -> tuple:
+        _synchronize("pickle")
+        return (_from_host, (np.array(self._a),))
+
+    def __neg__(self) -> ndarray:
+        return _wrap(-self._a)
+
+    def __pos__(self) -> ndarray:
+        return _wrap(+self._a)
+
+    def __abs__(self) -> ndarray:
+        return _wrap(abs(self._a))
+
+    def __invert__(self) -> ndarray:
+        return _wrap(~self._a)
+
+
+def _from_host(array: np.ndarray) -> ndarray:
+    return _wrap(np.array(array, copy=True))
+
+
+def _operand(value: Any) -> Any:
+    if isinstance(value, ndarray):
+        return value._a
+    if isinstance(value, (np.generic, int, float, complex, bool)):
+        return value
+    raise TypeError(f"Unsupported type {type(value)}")
+
+
+def _binary(fn: Callable) -> Callable:
+    def op(self: ndarray, other: Any) -> Any:
+        try:
+            other = _operand(other)
+        except TypeError:
+            if isinstance(other, np.ndarray):
+                raise
+            return NotImplemented
+        return _wrap(fn(self._a, other))
+    return op
+
+
+def _reflected(fn: Callable) -> Callable:
+    def op(self: ndarray, other: Any) -> Any:
+        return _wrap(fn(_operand(other), self._a))
+    return op
+
+
+def _inplace(fn: Callable) -> Callable:
+    def op(self: ndarray, other: Any) -> ndarray:
+        fn(self._a, _operand(other))
+        return self
+    return op
+
+
+for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or",
+              "xor", "lshift", "rshift"):
+    _fn = getattr(operator, _name + "_" if _name in ("and", "or") else _name)
+    setattr(ndarray, f"__{_name}__", _binary(_fn))
+    setattr(ndarray, f"__r{_name}__", _reflected(_fn))
+    setattr(ndarray, f"__i{_name}__", _inplace(getattr(operator, f"i{_name}")))
+for _name in ("lt", "le", "gt", "ge", "eq", "ne"):
+    setattr(ndarray, f"__{_name}__", _binary(getattr(operator, _name)))
+setattr(ndarray, "__divmod__", _binary(divmod))
+ndarray.__module__ = "cupy"
+
+
+# ---------------------------------------------------------------------------------------------
+# ufuncs and module functions
+# ---------------------------------------------------------------------------------------------
+class ufunc:  # noqa: N801 - CuPy's name
+    def __init__(self, np_ufunc: np.ufunc) -> None:
+        self._u = np_ufunc
+        self.name, self.nin, self.nout, self.nargs = (
+            np_ufunc.__name__, np_ufunc.nin, np_ufunc.nout, np_ufunc.nargs)
+        self.__name__ = self.name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _call(self._u, args, kwargs)
+
+    def reduce(self, *args: Any, **kwargs: Any) -> Any:
+        return _call(self._u.reduce, args, kwargs)
+
+    def accumulate(self, *args: Any, **kwargs: Any) -> Any:
+        return _call(self._u.accumulate, args, kwargs)
+
+    def outer(self, *args: Any, **kwargs: Any) -> Any:
+        return _call(self._u.outer, args, kwargs)
+
+    def at(self, a: ndarray, indices: Any, b: Any = None) -> None:
+        args = (_unwrap(indices, host_ok=True),) + (() if b is None else (_unwrap(b),))
+        self._u.at(_unwrap(a), *args)
+
+
+def _function(np_func: Callable, host_ok: bool = False, syncs: str = "") -> Callable:
+    def function(*args: Any, **kwargs: Any) -> Any:
+        if syncs:
+            _synchronize(syncs)
+        return _call(np_func, args, kwargs, host_ok)
+    function.__name__ = getattr(np_func, "__name__", "function")
+    return function
+
+
+def _module(name: str, names: set[str], source: Any, overrides: dict[str, Any]) -> types.ModuleType:
+    """A module whose attributes are `overrides`, else NumPy's `source` ones wrapped, limited
+    to the `names` that real CuPy has."""
+    module = types.ModuleType(name, f"Emulated {name} (tests/cupy_emulator.py)")
+    module.__dict__.update(overrides)
+
+    def __getattr__(attr: str) -> Any:  # noqa: N807 - PEP 562 module attribute hook
+        if attr not in names or not hasattr(source, attr):
+            raise AttributeError(f"module {name!r} has no attribute {attr!r}"
+                                 + ("" if attr not in names else " in the CuPy emulator"))
+        value = getattr(source, attr)
+        if isinstance(value, np.ufunc):
+            value = ufunc(value)
+        elif callable(value) and not isinstance(value, type):
+            value = _function(value, syncs=_SYNCING_FUNCTIONS.get(attr, ""))
+        setattr(module, attr, value)
+        return value
+
+    module.__getattr__ = __getattr__  # type: ignore[method-assign]
+    return module
+
+
+_SYNCING_FUNCTIONS = {"nonzero": "nonzero", "argwhere": "argwhere", "flatnonzero": "flatnonzero",
+                      "unique": "unique", "extract": "extract", "compress": "compress"}
+
+
+def asarray(a: Any, dtype: Any = None, order: Any = None, **kwargs: Any) -> ndarray:
+    if isinstance(a, ndarray):
+        return a if dtype is None or np.dtype(dtype) == a.dtype else a.astype(dtype)
+    return _wrap(np.array(_unwrap(a, host_ok=True), dtype=dtype, order=order or "K", copy=True))
+
+
+def array(obj: Any, dtype: Any = None, copy: bool = True, order: str = "K", subok: bool = False,
+          ndmin: int = 0, **kwargs: Any) -> ndarray:
+    if isinstance(obj, ndarray) and not copy:
+        return asarray(obj, dtype)
+    return _wrap(np.array(_unwrap(obj, host_ok=True), dtype=dtype, order=order, copy=True,
+                          ndmin=ndmin))
+
+
+def asnumpy(a: Any, stream: Any = None, order: str = "C", out: Any = None, **kwargs: Any) -> Any:
+    if isinstance(a, ndarray):
+        return a.get(order=order)
+    return np.asarray(a, order=order)
+
+
+def get_array_module(*args: Any) -> types.ModuleType:
+    return cupy if any(isinstance(a, ndarray) for a in args) else np
+
+
+def fuse(*args: Any, **kwargs: Any) -> Any:
+    """`@cupy.fuse` or `@cupy.fuse(...)`: here the function runs as it is, unfused."""
+    if len(args) == 1 and callable(args[0]) and not kwargs:
+        return args[0]
+    return lambda fn: fn
+
+
+class _Kernel:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.name = kwargs.get("name", "kernel")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"the CuPy emulator cannot run the CUDA kernel {self.name!r}")
+
+
+class _Generator:
+    """cupy.random.Generator: NumPy's generator, limited to the methods CuPy's has."""
+
+    def __init__(self, seed: Any = None) -> None:
+        self._rng = np.random.default_rng(seed)
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in API["Generator"]:
+            raise AttributeError(f"'cupy.random.Generator' object has no attribute {name!r}")
+        if name == "uniform":  # CuPy's takes a dtype, NumPy's does not
+            def uniform(low: float = 0.0, high: float = 1.0, size: Any = None,
+                        dtype: Any = np.float64) -> ndarray:
+                return _wrap(self._rng.uniform(low, high, size).astype(dtype))
+            return uniform
+        return _function(getattr(self._rng, name))
+
+
+def _default_rng(seed: Any = None) -> _Generator:
+    return seed if isinstance(seed, _Generator) else _Generator(seed)
+
+
+class _MemoryPool:
+    def used_bytes(self) -> int:
+        return 0
+
+    def total_bytes(self) -> int:
+        return 0
+
+    def free_all_blocks(self) -> None:
+        pass
+
+
+_runtime = types.SimpleNamespace(
+    getDeviceCount=lambda: DEVICE_COUNT,
+    getDeviceProperties=lambda i: {"name": b"CuPy emulator on NumPy", "totalGlobalMem": 0},
+)
+cuda = types.ModuleType("cupy.cuda", "Emulated cupy.cuda")
+cuda.__dict__.update(runtime=_runtime, Device=_DeviceHandle, is_available=lambda: True,
+                     get_device_id=lambda: 0)
+stride_tricks = _module("cupy.lib.stride_tricks", set(API["lib.stride_tricks"]),
+                        _np_stride_tricks, {})
+lib = types.ModuleType("cupy.lib")
+lib.stride_tricks = stride_tricks  # type: ignore[attr-defined]
+random = _module("cupy.random", set(API["random"]), np.random,
+                 {"default_rng": _default_rng, "Generator": _Generator})
+linalg = _module("cupy.linalg", set(API["linalg"]), np.linalg, {})
+
+cupy = _module("cupy", _CUPY_NAMES, np, {
+    "__version__": "14.2.0+emulated", "ndarray": ndarray, "ufunc": ufunc, "asarray": asarray,
+    "array": array, "asnumpy": asnumpy, "get_array_module": get_array_module, "fuse": fuse,
+    "ElementwiseKernel": _Kernel, "RawKernel": _Kernel, "ReductionKernel": _Kernel,
+    "get_default_memory_pool": _MemoryPool, "get_default_pinned_memory_pool": _MemoryPool,
+    "cuda": cuda, "random": random, "lib": lib, "linalg": linalg, "emulated": True,
+})
+
+
+def _scatter(np_ufunc: np.ufunc) -> Callable:
+    def scatter(a: ndarray, slices: Any, value: Any) -> None:
+        np_ufunc.at(_unwrap(a), _unwrap(slices, host_ok=True), _unwrap(value))
+    return scatter
+
+
+cupyx = types.ModuleType("cupyx", "Emulated cupyx")
+cupyx.__dict__.update(scatter_add=_scatter(np.add), scatter_max=_scatter(np.maximum),
+                      scatter_min=_scatter(np.minimum), allow_synchronize=allow_synchronize,
+                      DeviceSynchronized=DeviceSynchronized, errstate=np.errstate)
+
+MODULES = {"cupy": cupy, "cupy.cuda": cuda, "cupy.random": random, "cupy.lib": lib,
+           "cupy.lib.stride_tricks": stride_tricks, "cupy.linalg": linalg, "cupyx": cupyx}
+
+
+def install() -> None:
+    """Make `import cupy` and `import cupyx` give this emulator (call before tinygrad_edu
+    first asks for CuPy)."""
+    sys.modules.update(MODULES)

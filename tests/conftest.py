@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from typing import Callable, ContextManager
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -59,3 +61,15 @@ def device(request: pytest.FixtureRequest) -> str:
 
     Session-scoped (it holds only a string) so that Hypothesis' @given tests may use it."""
     return request.param
+
+
+@pytest.fixture
+def no_host_sync(device: str) -> Callable[[], ContextManager[None]]:
+    """`with no_host_sync():` fails the test if the code inside reads values back from the GPU
+    (a device-to-host synchronisation), using CuPy's `cupyx.allow_synchronize(False)`, real or
+    emulated. On the CPU there is nothing to check and the code simply runs."""
+    if device == "cpu":
+        return contextlib.nullcontext
+    import cupyx  # noqa: PLC0415 - only where CuPy (or its emulator) is present
+
+    return lambda: cupyx.allow_synchronize(False)

@@ -502,9 +502,18 @@ def _check_finite(op: str, phase: str, data: Any, trace: list | None) -> None:
     raise AnomalyError(f"{op} produced {kind} in its {phase} pass{where}")
 
 
+def checks_values(array: Any) -> bool:
+    """Whether to run an input check that must read `array`'s values (class indices in range,
+    probabilities in [0, 1], indices in bounds). Always on the CPU. On the GPU only inside
+    detect_anomaly(): reading values back stalls the GPU (a device-to-host synchronisation)
+    in every training step. Unchecked on the GPU, a bad value gives NaN, never an error."""
+    return type(array) is np.ndarray or _state.anomaly
+
+
 class detect_anomaly:
     """Inside, the first op whose forward or backward produces NaN/Inf raises AnomalyError
-    naming the op, the phase, and the line of user code that created it."""
+    naming the op, the phase, and the line of user code that created it. On the GPU it also
+    turns on the input checks that must read values (see `checks_values`)."""
 
     def __enter__(self) -> detect_anomaly:
         self.prev = _state.anomaly

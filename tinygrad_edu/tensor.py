@@ -1110,7 +1110,7 @@ def _normalize_index(index: Any, t: Tensor) -> tuple:
             if item.dtype.kind not in "iu":
                 raise IndexError(f"getitem: tensors used as indices must be integer or bool, "
                                  f"got {item.dtype}")
-            if item.size and dim < t.ndim:
+            if item.size and dim < t.ndim and autograd.checks_values(item):
                 lo, hi = int(item.min()), int(item.max())
                 if lo < -t.shape[dim] or hi >= t.shape[dim]:
                     raise IndexError(f"getitem: index {hi if hi >= t.shape[dim] else lo} is out "

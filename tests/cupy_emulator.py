@@ -9,6 +9,7 @@ and that code written with NumPy in mind breaks most often:
   NumPy function called on it: code must ask the backend for `xp` instead;
 * a NumPy array is refused as an operand of a device op, as CuPy refuses it; it is accepted
   only where CuPy accepts host data (`asarray`, `array`, indices, values assigned with `[]=`);
+* out-of-bounds integer-array indices wrap around, as CuPy's do, instead of raising;
 * only the names that CuPy 14.2 has exist (`cupy_api.json`, recorded from the real package);
   reductions and scalar indexing give 0-d device arrays, not NumPy scalars; CuPy's random
   `Generator` has only CuPy's methods;
@@ -105,6 +106,35 @@ def _unwrap(value: Any, host_ok: bool = False) -> Any:
     if isinstance(value, slice):
         return slice(_unwrap(value.start), _unwrap(value.stop), _unwrap(value.step))
     return value
+
+
+def _wrapped_key(key: Any, shape: tuple[int, ...]) -> Any:
+    """CuPy wraps out-of-bounds integer-array indices around instead of raising (see
+    "Differences between CuPy and NumPy"); Python int indices are still checked."""
+    keys = key if isinstance(key, tuple) else (key,)
+    if not any(isinstance(k, (ndarray, np.ndarray, list)) for k in keys):
+        return key
+    out, axis = [], 0
+    for position, k in enumerate(keys):
+        if k is None:
+            out.append(k)
+            continue
+        if k is Ellipsis:
+            axis = len(shape) - sum(1 for rest in keys[position + 1:]
+                                    if rest is not None and rest is not Ellipsis)
+            out.append(k)
+            continue
+        k = _unwrap(k, host_ok=True)
+        if isinstance(k, list):
+            k = np.asarray(k)
+        if isinstance(k, np.ndarray) and k.dtype == np.bool_:
+            axis += k.ndim
+        else:
+            if isinstance(k, np.ndarray) and k.dtype.kind in "iu" and axis < len(shape):
+                k = np.mod(k, shape[axis]) if shape[axis] else k
+            axis += 1
+        out.append(k)
+    return tuple(out) if isinstance(key, tuple) else out[0]
 
 
 def _has_bool_mask(key: Any) -> bool:
@@ -244,12 +274,12 @@ class ndarray:  # noqa: N801 - CuPy's name
     def __getitem__(self, key: Any) -> ndarray:
         if _has_bool_mask(key):
             _synchronize("boolean-mask indexing")
-        return _wrap(self._a[_unwrap(key, host_ok=True)])
+        return _wrap(self._a[_wrapped_key(key, self.shape)])
 
     def __setitem__(self, key: Any, value: Any) -> None:
         if _has_bool_mask(key):
             _synchronize("boolean-mask assignment")
-        self._a[_unwrap(key, host_ok=True)] = _unwrap(value, host_ok=True)
+        self._a[_wrapped_key(key, self.shape)] = _unwrap(value, host_ok=True)
 
     def __bool__(self) -> bool:
         _synchronize("bool(array)")

@@ -1089,13 +1089,16 @@ def _normalize_index(index: Any, t: Tensor) -> tuple:
     out = []
     dim = 0  # which dim of t the current index entry addresses
     for item in index:
+        check = True  # whether to check integer indices against the bounds
         if isinstance(item, Tensor):
             if item.device != t.device:
                 raise RuntimeError(f"getitem: indices are on {item.device} but the tensor is "
                                    f"on {t.device}")
             item = item.data
+            check = autograd.checks_values(item)  # on the GPU, only under detect_anomaly
         elif isinstance(item, (list, np.ndarray)):
-            item = xp.asarray(item)
+            item = np.asarray(item)  # host values: checked below before they move
+            check = True
         elif isinstance(item, (bool, np.bool_)):
             item = xp.asarray(item)
         if hasattr(item, "dtype") and hasattr(item, "shape"):
@@ -1104,18 +1107,20 @@ def _normalize_index(index: Any, t: Tensor) -> tuple:
                     raise IndexError(f"getitem: boolean mask of shape {item.shape} does not "
                                      f"match the indexed dims {t.shape[dim:dim + item.ndim]} of "
                                      f"a tensor of shape {t.shape}")
-                out.extend(item.nonzero())
+                out.extend(xp.asarray(i) for i in item.nonzero())
                 dim += item.ndim
                 continue
             if item.dtype.kind not in "iu":
                 raise IndexError(f"getitem: tensors used as indices must be integer or bool, "
                                  f"got {item.dtype}")
-            if item.size and dim < t.ndim and autograd.checks_values(item):
+            if item.size and dim < t.ndim and check:
                 lo, hi = int(item.min()), int(item.max())
                 if lo < -t.shape[dim] or hi >= t.shape[dim]:
                     raise IndexError(f"getitem: index {hi if hi >= t.shape[dim] else lo} is out "
                                      f"of bounds for dim {dim} with size {t.shape[dim]}")
+            out.append(xp.asarray(item))
             dim += 1
+            continue
         elif isinstance(item, (int, np.integer)):
             if dim >= t.ndim or not -t.shape[dim] <= item < t.shape[dim]:
                 size = t.shape[dim] if dim < t.ndim else "(none)"

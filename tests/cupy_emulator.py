@@ -557,3 +557,24 @@ def install() -> None:
     """Make `import cupy` and `import cupyx` give this emulator (call before tinygrad_edu
     first asks for CuPy)."""
     sys.modules.update(MODULES)
+
+
+def main(argv: list[str]) -> None:
+    """`python tests/cupy_emulator.py -m MODULE ARGS...` or `... SCRIPT.py ARGS...`: run a
+    program (the training command, an example) with the emulator standing in for CuPy."""
+    import runpy  # noqa: PLC0415
+
+    if not argv or (argv[0] == "-m" and len(argv) < 2):
+        raise SystemExit("usage: python tests/cupy_emulator.py (-m MODULE | SCRIPT) [ARGS...]")
+    install()
+    if argv[0] == "-m":
+        sys.argv = [argv[1], *argv[2:]]
+        runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+    else:
+        sys.argv = list(argv)
+        sys.path.insert(0, str(Path(argv[0]).resolve().parent))
+        runpy.run_path(argv[0], run_name="__main__")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

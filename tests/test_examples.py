@@ -25,12 +25,20 @@ def test_all_examples_are_listed():
                         "05_tabular_medical.py", "06_inside.py"]
 
 
+def python_for(device: str) -> list[str]:
+    """The interpreter command; under TINYGRAD_EDU_EMULATE_CUDA=1 the cuda runs go through
+    tests/cupy_emulator.py, which stands in for CuPy in the child process too."""
+    if device != "cpu" and os.environ.get("TINYGRAD_EDU_EMULATE_CUDA") == "1":
+        return [sys.executable, str(ROOT / "tests" / "cupy_emulator.py")]
+    return [sys.executable]
+
+
 @pytest.mark.parametrize("script", EXAMPLES)
-def test_example_runs_quick(script, tmp_path):
+def test_example_runs_quick(script, device, tmp_path):
     env = dict(os.environ, MPLBACKEND="Agg")
-    result = subprocess.run([sys.executable, str(ROOT / "examples" / script), "--quick",
-                             "--out", str(tmp_path)], capture_output=True, text=True,
-                            timeout=300, env=env, cwd=tmp_path)
+    result = subprocess.run([*python_for(device), str(ROOT / "examples" / script), "--quick",
+                             "--device", device, "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert result.stdout.strip()
     for name in PICTURES.get(script, []):

@@ -86,6 +86,9 @@ def evaluate(model: nn.Module, loader: DataLoader, device: str, loss_fn: Any
     return total / max(count, 1), np.concatenate(probs), np.concatenate(targets)
 
 
+PROGRESS_EVERY = 20  # steps between updates of the progress bar's loss (each reads the GPU)
+
+
 def _progress(loader: DataLoader, epoch: int, epochs: int, quiet: bool) -> Any:
     try:
         from tqdm import tqdm
@@ -131,19 +134,22 @@ def train(args: argparse.Namespace) -> dict:
     for epoch in range(start_epoch, args.epochs + 1):
         bar = _progress(train_loader, epoch, args.epochs, args.quiet)
         started = time.perf_counter()
-        running, seen = 0.0, 0
-        for x, y in train_loader:
+        loss_sum, seen = tg.zeros((), device=device), 0  # summed on the device: reading the
+        for step, (x, y) in enumerate(train_loader, 1):  # loss back every step would stall a GPU
             x, y = x.to(device), y.to(device)
             optimizer.zero_grad()
             loss = loss_fn(model(x), y)
             loss.backward()
             optimizer.step()
-            running += loss.item() * len(y)
+            with tg.no_grad():
+                loss_sum += loss * len(y)
             seen += len(y)
             if bar is not None:
                 bar.update(len(y))
-                bar.set_postfix(loss=f"{running / seen:.4f}",
-                                rate=f"{seen / (time.perf_counter() - started):,.0f}/s")
+                if step % PROGRESS_EVERY == 0 or seen == len(train_loader.dataset):
+                    bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}",
+                                    rate=f"{seen / (time.perf_counter() - started):,.0f}/s")
+        running = loss_sum.item()
         seconds = time.perf_counter() - started
         if bar is not None:
             bar.close()

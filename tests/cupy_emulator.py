@@ -560,14 +560,19 @@ def install() -> None:
 
 
 def main(argv: list[str]) -> None:
-    """`python tests/cupy_emulator.py -m MODULE ARGS...` or `... SCRIPT.py ARGS...`: run a
-    program (the training command, an example) with the emulator standing in for CuPy."""
+    """`python tests/cupy_emulator.py -m MODULE ARGS...`, `... -c CODE` or `... SCRIPT.py
+    ARGS...`: run a program (the training command, an example) with the emulator standing in
+    for CuPy."""
     import runpy  # noqa: PLC0415
 
-    if not argv or (argv[0] == "-m" and len(argv) < 2):
-        raise SystemExit("usage: python tests/cupy_emulator.py (-m MODULE | SCRIPT) [ARGS...]")
+    if not argv or (argv[0] in ("-m", "-c") and len(argv) < 2):
+        raise SystemExit("usage: python tests/cupy_emulator.py (-m MODULE | -c CODE | SCRIPT) "
+                         "[ARGS...]")
     install()
-    if argv[0] == "-m":
+    if argv[0] == "-c":
+        sys.argv = ["-c", *argv[2:]]
+        exec(compile(argv[1], "<string>", "exec"), {"__name__": "__main__"})
+    elif argv[0] == "-m":
         sys.argv = [argv[1], *argv[2:]]
         runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
     else:

@@ -350,6 +350,13 @@ def test_mixing_devices_names_both() -> None:
             op(a, b.mT if op is operator.matmul else b)
     with unchanged(a, b), pytest.raises(RuntimeError, match=names("cpu", "cuda:0")):
         tg.cat([a, b])
+    with unchanged(a, b), pytest.raises(RuntimeError, match=names("cpu", "cuda:0")):
+        tg.stack([a, b])
+    c = tg.ones(2, 3, device="cuda")
+    for inplace in (c.add_, c.sub_, c.mul_, c.div_):
+        with unchanged(a, c), pytest.raises(RuntimeError, match=names(
+                inplace.__name__, "same device", "cuda:0", "cpu")):
+            inplace(a.detach())
     with unchanged(a, b), pytest.raises(RuntimeError, match=names("getitem", "cpu", "cuda")):
         b[tg.tensor([0], device="cpu")]
     with unchanged(a, b), pytest.raises(RuntimeError, match=names("cuda:0", "cpu")):

@@ -9,7 +9,8 @@ and that code written with NumPy in mind breaks most often:
   NumPy function called on it: code must ask the backend for `xp` instead;
 * a NumPy array is refused as an operand of a device op, as CuPy refuses it; it is accepted
   only where CuPy accepts host data (`asarray`, `array`, indices, values assigned with `[]=`);
-* out-of-bounds integer-array indices wrap around, as CuPy's do, instead of raising;
+* out-of-bounds integer-array indices wrap around, as CuPy's do, instead of raising (in
+  indexing, assignment and the scatter functions);
 * only the names that CuPy 14.2 has exist (`cupy_api.json`, recorded from the real package);
   reductions and scalar indexing give 0-d device arrays, not NumPy scalars; CuPy's random
   `Generator` has only CuPy's methods;
@@ -404,7 +405,7 @@ class ufunc:  # noqa: N801 - CuPy's name
         return _call(self._u.outer, args, kwargs)
 
     def at(self, a: ndarray, indices: Any, b: Any = None) -> None:
-        args = (_unwrap(indices, host_ok=True),) + (() if b is None else (_unwrap(b),))
+        args = (_wrapped_key(indices, a.shape),) + (() if b is None else (_unwrap(b),))
         self._u.at(_unwrap(a), *args)
 
 
@@ -540,7 +541,7 @@ cupy = _module("cupy", _CUPY_NAMES, np, {
 
 def _scatter(np_ufunc: np.ufunc) -> Callable:
     def scatter(a: ndarray, slices: Any, value: Any) -> None:
-        np_ufunc.at(_unwrap(a), _unwrap(slices, host_ok=True), _unwrap(value))
+        np_ufunc.at(_unwrap(a), _wrapped_key(slices, a.shape), _unwrap(value))
     return scatter
 
 

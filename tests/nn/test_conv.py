@@ -1,6 +1,7 @@
 """conv2d and pooling: forward against naive NumPy loops (and PyTorch where installed),
-float64 gradchecks over Hypothesis-generated geometries, second derivatives, ties, errors,
-and a float32 training step."""
+float64 gradchecks over Hypothesis-generated geometries, second derivatives, ties, NaNs,
+errors and a float32 training step, on every device (the `device` fixture); and the hot paths
+(forward + backward of each op) without a device-to-host synchronisation on the GPU."""
 
 from __future__ import annotations
 
@@ -67,6 +68,11 @@ def _t(array: np.ndarray, requires_grad: bool = False, device: str = "cpu") -> t
     return tg.tensor(array, dtype=tg.float64, requires_grad=requires_grad, device=device)
 
 
+def _host(t: tg.Tensor) -> np.ndarray:
+    """A tensor's values as a NumPy array, whatever its device."""
+    return tg.backend.to_numpy(t.detach().data)
+
+
 @st.composite
 def conv_cases(draw: st.DrawFn) -> dict:
     groups = draw(st.sampled_from([1, 2]))
@@ -106,22 +112,23 @@ def _conv_kwargs(case: dict) -> dict:
 # conv2d
 # ---------------------------------------------------------------------------------------------
 @settings(max_examples=25, deadline=None)
-@given(conv_cases())
-def test_conv2d_forward_matches_loop_reference(case: dict) -> None:
+@given(case=conv_cases())
+def test_conv2d_forward_matches_loop_reference(case: dict, device: str) -> None:
     x, w, b = _conv_arrays(case)
     kw = _conv_kwargs(case)
-    out = F.conv2d(_t(x), _t(w), None if b is None else _t(b), **kw)
+    out = F.conv2d(_t(x, device=device), _t(w, device=device),
+                   None if b is None else _t(b, device=device), **kw)
     ref = conv2d_reference(x, w, b, **kw)
-    assert out.shape == ref.shape
-    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-10, atol=1e-10)
+    assert out.shape == ref.shape and out.device == tg.Device(device)
+    np.testing.assert_allclose(_host(out), ref, rtol=1e-10, atol=1e-10)
 
 
 @settings(max_examples=20, deadline=None)
-@given(conv_cases())
-def test_conv2d_gradcheck(case: dict) -> None:
+@given(case=conv_cases())
+def test_conv2d_gradcheck(case: dict, device: str) -> None:
     x, w, b = _conv_arrays(case)
     kw = _conv_kwargs(case)
-    inputs = [_t(x, True), _t(w, True)] + ([] if b is None else [_t(b, True)])
+    inputs = [_t(a, True, device) for a in (x, w, b) if a is not None]
     assert gradcheck(lambda *a: F.conv2d(*a, **kw), inputs)
 
 
@@ -130,21 +137,21 @@ def test_conv2d_gradcheck(case: dict) -> None:
     {"stride": 2, "padding": 1},
     {"stride": (2, 1), "padding": (1, 0), "dilation": (1, 2), "groups": 2},
 ])
-def test_conv2d_gradgradcheck(kw: dict) -> None:
+def test_conv2d_gradgradcheck(kw: dict, device: str) -> None:
     rng = np.random.default_rng(0)
-    x = _t(rng.standard_normal((1, 2, 4, 4)), True)
-    w = _t(rng.standard_normal((2, 2 // kw.get("groups", 1), 2, 2)), True)
-    b = _t(rng.standard_normal(2), True)
+    x = _t(rng.standard_normal((1, 2, 4, 4)), True, device)
+    w = _t(rng.standard_normal((2, 2 // kw.get("groups", 1), 2, 2)), True, device)
+    b = _t(rng.standard_normal(2), True, device)
     assert gradgradcheck(lambda a, c, d: F.conv2d(a, c, d, **kw), (x, w, b))
 
 
-def test_conv2d_helper_functions_are_each_others_derivatives() -> None:
+def test_conv2d_helper_functions_are_each_others_derivatives(device: str) -> None:
     """Conv2dInputGrad and Conv2dWeightGrad themselves pass gradcheck (third-order safety)."""
     rng = np.random.default_rng(1)
     geo = conv_ops.ConvGeometry((2, 3), (2, 1), (1, 1), (1, 2), 1, (5, 6), (3, 4))
-    g = _t(rng.standard_normal((2, 3, 3, 4)), True)
-    w = _t(rng.standard_normal((3, 2, 2, 3)), True)
-    x = _t(rng.standard_normal((2, 2, 5, 6)), True)
+    g = _t(rng.standard_normal((2, 3, 3, 4)), True, device)
+    w = _t(rng.standard_normal((3, 2, 2, 3)), True, device)
+    x = _t(rng.standard_normal((2, 2, 5, 6)), True, device)
     assert gradcheck(lambda a, c: conv_ops.Conv2dInputGrad.apply(a, c, geo=geo), (g, w))
     assert gradcheck(lambda a, c: conv_ops.Conv2dWeightGrad.apply(a, c, geo=geo,
                                                                   kernel_shape=(3, 2, 2, 3)),
@@ -174,78 +181,90 @@ def test_conv2d_matches_torch(device: str) -> None:
             np.testing.assert_allclose(mine.grad.cpu().numpy(), theirs.grad.numpy(), atol=1e-9)
 
 
-def test_conv2d_unbatched_input() -> None:
+def test_conv2d_unbatched_input(device: str) -> None:
     rng = np.random.default_rng(3)
     x, w = rng.standard_normal((2, 5, 5)), rng.standard_normal((3, 2, 3, 3))
-    out = F.conv2d(_t(x), _t(w), padding=1)
+    out = F.conv2d(_t(x, device=device), _t(w, device=device), padding=1)
     assert out.shape == (3, 5, 5)
-    np.testing.assert_allclose(out.numpy(), conv2d_reference(x[None], w, None, (1, 1), (1, 1),
+    np.testing.assert_allclose(_host(out), conv2d_reference(x[None], w, None, (1, 1), (1, 1),
                                                              (1, 1), 1)[0], atol=1e-12)
 
 
-def test_conv2d_skips_input_gradient_for_first_layer(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_conv2d_skips_input_gradient_for_first_layer(monkeypatch: pytest.MonkeyPatch,
+                                                     device: str) -> None:
     def fail(*args: object, **kwargs: object) -> None:
         raise AssertionError("the input gradient was computed although nobody needs it")
 
     monkeypatch.setattr(conv_ops.Conv2dInputGrad, "forward", fail)
     rng = np.random.default_rng(4)
-    x = _t(rng.standard_normal((2, 1, 6, 6)))
-    w = _t(rng.standard_normal((4, 1, 3, 3)), True)
+    x = _t(rng.standard_normal((2, 1, 6, 6)), device=device)
+    w = _t(rng.standard_normal((4, 1, 3, 3)), True, device)
     F.conv2d(x, w, padding=1).sum().backward()
     assert x.grad is None
     # d(sum of outputs)/dW[o, 0, kh, kw] = sum of the input pixels that offset ever sees
-    padded = _pad_np(x.numpy(), 1, 1)
+    padded = _pad_np(_host(x), 1, 1)
     for kh, kw in itertools.product(range(3), range(3)):
-        np.testing.assert_allclose(w.grad.numpy()[:, 0, kh, kw],
+        np.testing.assert_allclose(_host(w.grad)[:, 0, kh, kw],
                                    padded[:, 0, kh:kh + 6, kw:kw + 6].sum(), rtol=1e-10)
 
 
-def test_conv2d_keeps_float32() -> None:
+def test_conv2d_keeps_float32(device: str) -> None:
     rng = np.random.default_rng(5)
-    x = tg.tensor(rng.standard_normal((2, 3, 6, 6)), dtype=tg.float32, requires_grad=True)
-    w = tg.tensor(rng.standard_normal((4, 3, 3, 3)), dtype=tg.float32, requires_grad=True)
-    b = tg.zeros(4, requires_grad=True)
+    x = tg.tensor(rng.standard_normal((2, 3, 6, 6)), dtype=tg.float32, requires_grad=True,
+                  device=device)
+    w = tg.tensor(rng.standard_normal((4, 3, 3, 3)), dtype=tg.float32, requires_grad=True,
+                  device=device)
+    b = tg.zeros(4, requires_grad=True, device=device)
     out = F.conv2d(x, w, b, stride=2, padding=1)
     out.sum().backward()
     assert out.dtype == tg.float32
     assert x.grad.dtype == w.grad.dtype == b.grad.dtype == tg.float32
 
 
-def test_conv2d_errors() -> None:
-    x = tg.zeros(2, 3, 8, 8)
-    w = tg.zeros(16, 1, 3, 3)
+def test_conv2d_errors(device: str) -> None:
+    def zeros(*shape: int, dtype: object = tg.float32) -> tg.Tensor:
+        return tg.zeros(*shape, dtype=dtype, device=device)
+
+    x = zeros(2, 3, 8, 8)
+    w = zeros(16, 1, 3, 3)
     with pytest.raises(ValueError, match=r"conv2d: input has 3 channels but weight expects 1 "
                                          r"\(weight shape \(16, 1, 3, 3\)\)"):
         F.conv2d(x, w)
     with pytest.raises(ValueError, match="3-D .* or 4-D"):
-        F.conv2d(tg.zeros(3, 8), w)
+        F.conv2d(zeros(3, 8), w)
     with pytest.raises(ValueError, match="groups=2 must divide the 3 output channels"):
-        F.conv2d(tg.zeros(1, 4, 5, 5), tg.zeros(3, 2, 3, 3), groups=2)
+        F.conv2d(zeros(1, 4, 5, 5), zeros(3, 2, 3, 3), groups=2)
     with pytest.raises(ValueError, match="input has 3 channels but weight expects 4"):
-        F.conv2d(x, tg.zeros(4, 2, 3, 3), groups=2)
+        F.conv2d(x, zeros(4, 2, 3, 3), groups=2)
     with pytest.raises(ValueError, match="output size .* too small"):
-        F.conv2d(tg.zeros(1, 1, 2, 2), tg.zeros(1, 1, 3, 3))
+        F.conv2d(zeros(1, 1, 2, 2), zeros(1, 1, 3, 3))
     with pytest.raises(TypeError, match="input is float64 but weight is float32"):
-        F.conv2d(tg.zeros(1, 1, 4, 4, dtype=tg.float64), tg.zeros(1, 1, 3, 3))
+        F.conv2d(zeros(1, 1, 4, 4, dtype=tg.float64), zeros(1, 1, 3, 3))
     with pytest.raises(ValueError, match="stride must be >= 1"):
-        F.conv2d(tg.zeros(1, 1, 4, 4), tg.zeros(1, 1, 3, 3), stride=0)
+        F.conv2d(zeros(1, 1, 4, 4), zeros(1, 1, 3, 3), stride=0)
     with pytest.raises(ValueError, match="'same' is not supported for strided"):
-        F.conv2d(tg.zeros(1, 1, 4, 4), tg.zeros(1, 1, 3, 3), stride=2, padding="same")
+        F.conv2d(zeros(1, 1, 4, 4), zeros(1, 1, 3, 3), stride=2, padding="same")
     with pytest.raises(ValueError, match=r"bias must have shape \(1,\)"):
-        F.conv2d(tg.zeros(1, 1, 4, 4), tg.zeros(1, 1, 3, 3), tg.zeros(2))
+        F.conv2d(zeros(1, 1, 4, 4), zeros(1, 1, 3, 3), zeros(2))
     with pytest.raises(TypeError, match="floating point"):
-        F.conv2d(tg.zeros(1, 1, 4, 4, dtype=tg.int64), tg.zeros(1, 1, 3, 3))
+        F.conv2d(zeros(1, 1, 4, 4, dtype=tg.int64), zeros(1, 1, 3, 3))
+    if device != "cpu":
+        with pytest.raises(RuntimeError, match=r"Conv2d: .*same device.*cpu and cuda"):
+            F.conv2d(tg.zeros(1, 1, 4, 4), zeros(1, 1, 3, 3))
 
 
-def test_im2col_col2im_are_adjoint() -> None:
-    """<im2col(x), c> == <x, col2im(c)> for a strided, dilated, padded geometry."""
+def test_im2col_col2im_are_adjoint(device: str) -> None:
+    """<im2col(x), c> == <x, col2im(c)> for a strided, dilated, padded geometry; the arrays
+    stay on the device (CuPy's as_strided on the GPU)."""
     rng = np.random.default_rng(6)
     geo = conv_ops.ConvGeometry((3, 2), (2, 3), (1, 2), (2, 1), 1, (7, 8), (2, 4))
     x = rng.standard_normal((2, 3, 7, 8))
-    cols = conv_ops.im2col(x, geo)
+    cols = conv_ops.im2col(_t(x, device=device).data, geo)
+    assert tg.backend.device_of(cols) == tg.Device(device)
     c = rng.standard_normal(cols.shape)
-    back = conv_ops.col2im(c.reshape(2, 3, 3, 2, 2, 4), x.shape, geo.kernel, geo.stride,
-                           geo.padding, geo.dilation)
+    back = conv_ops.col2im(_t(c, device=device).data.reshape(2, 3, 3, 2, 2, 4), x.shape,
+                           geo.kernel, geo.stride, geo.padding, geo.dilation)
+    cols, back = tg.backend.to_numpy(cols), tg.backend.to_numpy(back)
     assert math.isclose(float((cols * c).sum()), float((x * back).sum()), rel_tol=1e-12)
 
 
@@ -272,52 +291,52 @@ def pool_cases(draw: st.DrawFn, dilation: bool = True) -> dict:
 
 
 @settings(max_examples=25, deadline=None)
-@given(pool_cases())
-def test_max_pool2d_forward_and_gradcheck(case: dict) -> None:
+@given(case=pool_cases())
+def test_max_pool2d_forward_and_gradcheck(case: dict, device: str) -> None:
     x = np.random.default_rng(case["seed"]).standard_normal(case["shape"])
     kw = {k: case[k] for k in ("stride", "padding", "dilation")}
-    out = F.max_pool2d(_t(x), case["kernel"], **kw)
-    np.testing.assert_array_equal(out.numpy(), pool_reference(x, case["kernel"], mode="max",
-                                                               **kw))
-    assert gradcheck(lambda a: F.max_pool2d(a, case["kernel"], **kw), (_t(x, True),))
+    out = F.max_pool2d(_t(x, device=device), case["kernel"], **kw)
+    np.testing.assert_array_equal(_host(out), pool_reference(x, case["kernel"], mode="max",
+                                                              **kw))
+    assert gradcheck(lambda a: F.max_pool2d(a, case["kernel"], **kw), (_t(x, True, device),))
 
 
 @settings(max_examples=25, deadline=None)
-@given(pool_cases(dilation=False))
-def test_avg_pool2d_forward_and_gradcheck(case: dict) -> None:
+@given(case=pool_cases(dilation=False))
+def test_avg_pool2d_forward_and_gradcheck(case: dict, device: str) -> None:
     x = np.random.default_rng(case["seed"]).standard_normal(case["shape"])
     kw = {k: case[k] for k in ("stride", "padding")}
-    out = F.avg_pool2d(_t(x), case["kernel"], **kw)
-    np.testing.assert_allclose(out.numpy(), pool_reference(x, case["kernel"], dilation=(1, 1),
-                                                           mode="avg", **kw), atol=1e-12)
-    assert gradcheck(lambda a: F.avg_pool2d(a, case["kernel"], **kw), (_t(x, True),))
+    out = F.avg_pool2d(_t(x, device=device), case["kernel"], **kw)
+    np.testing.assert_allclose(_host(out), pool_reference(x, case["kernel"], dilation=(1, 1),
+                                                          mode="avg", **kw), atol=1e-12)
+    assert gradcheck(lambda a: F.avg_pool2d(a, case["kernel"], **kw), (_t(x, True, device),))
 
 
-def test_pool_stride_defaults_to_kernel() -> None:
-    x = _t(np.arange(16.0).reshape(1, 1, 4, 4))
+def test_pool_stride_defaults_to_kernel(device: str) -> None:
+    x = _t(np.arange(16.0).reshape(1, 1, 4, 4), device=device)
     assert F.max_pool2d(x, 2).tolist() == [[[[5.0, 7.0], [13.0, 15.0]]]]
     assert F.avg_pool2d(x, 2).tolist() == [[[[2.5, 4.5], [10.5, 12.5]]]]
 
 
-def test_max_pool2d_ties_go_to_first_maximum() -> None:
-    x = _t(np.ones((1, 1, 4, 4)), True)
+def test_max_pool2d_ties_go_to_first_maximum(device: str) -> None:
+    x = _t(np.ones((1, 1, 4, 4)), True, device)
     F.max_pool2d(x, 2).sum().backward()
     expected = np.zeros((4, 4))
     expected[::2, ::2] = 1
-    np.testing.assert_array_equal(x.grad.numpy()[0, 0], expected)
+    np.testing.assert_array_equal(_host(x.grad)[0, 0], expected)
     # overlapping windows (stride 1): every window picks its own top-left pixel
-    y = _t(np.ones((1, 1, 3, 3)), True)
+    y = _t(np.ones((1, 1, 3, 3)), True, device)
     F.max_pool2d(y, 2, stride=1).sum().backward()
-    np.testing.assert_array_equal(y.grad.numpy()[0, 0], [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(_host(y.grad)[0, 0], [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
 
 
-def test_max_pool2d_overlapping_windows_add_up() -> None:
+def test_max_pool2d_overlapping_windows_add_up(device: str) -> None:
     x = np.zeros((1, 1, 3, 3))
     x[0, 0, 1, 1] = 5.0
-    X = _t(x, True)
+    X = _t(x, True, device)
     F.max_pool2d(X, 2, stride=1).sum().backward()  # all four windows pick the centre
-    assert X.grad.numpy()[0, 0, 1, 1] == 4.0
-    assert X.grad.numpy().sum() == 4.0
+    assert _host(X.grad)[0, 0, 1, 1] == 4.0
+    assert _host(X.grad).sum() == 4.0
 
 
 @pytest.mark.parametrize("kw", [
@@ -345,16 +364,42 @@ def test_max_pool2d_matches_torch(kw: dict, device: str) -> None:
     np.testing.assert_allclose(X.grad.cpu().numpy(), tx.grad.numpy(), atol=1e-12)
 
 
-def test_max_pool2d_nan_propagates_like_torch() -> None:
-    torch = pytest.importorskip("torch")
+def _nan_input() -> np.ndarray:
     x = np.arange(16.0).reshape(1, 1, 4, 4)
-    x[0, 0, 0, 1] = np.nan
-    x[0, 0, 3, 2] = np.nan
-    x[0, 0, 2, 2] = np.nan
-    ref, ref_idx = torch.nn.functional.max_pool2d(torch.tensor(x), 2, return_indices=True)
-    out, idx = F.max_pool2d(_t(x), 2, return_indices=True)
-    np.testing.assert_array_equal(out.numpy(), ref.numpy())  # NaNs compare equal here
-    np.testing.assert_array_equal(idx.numpy(), ref_idx.numpy())
+    x[0, 0, 0, 1] = x[0, 0, 3, 2] = x[0, 0, 2, 2] = np.nan
+    return x
+
+
+def test_max_pool2d_nan_is_the_maximum_as_in_torch(device: str) -> None:
+    """A NaN wins its window (PyTorch's `val > max or isnan(val)`: the last NaN in scan order);
+    its gradient goes there. The expected values are PyTorch's (torch 2.x, checked below)."""
+    X = _t(_nan_input(), True, device)
+    out, idx = F.max_pool2d(X, 2, return_indices=True)
+    out.sum().backward()
+    np.testing.assert_array_equal(_host(out)[0, 0], [[np.nan, 7.0], [13.0, np.nan]])
+    np.testing.assert_array_equal(_host(idx)[0, 0], [[1, 7], [13, 14]])
+    np.testing.assert_array_equal(_host(X.grad)[0, 0], [[0, 1, 0, 0], [0, 0, 0, 1],
+                                                         [0, 0, 0, 0], [0, 1, 1, 0]])
+    # overlapping windows: a NaN wins every window it lies in
+    out = F.max_pool2d(_t(_nan_input(), device=device), 3, stride=1, padding=1)
+    np.testing.assert_array_equal(_host(out), pool_reference(_nan_input(), (3, 3), (1, 1),
+                                                             (1, 1), (1, 1), "max"))
+
+
+def test_max_pool2d_nan_propagates_like_torch(device: str) -> None:
+    torch = pytest.importorskip("torch")
+    x = _nan_input()
+    for kw in ({"kernel_size": 2}, {"kernel_size": 3, "stride": 1, "padding": 1,
+                                    "ceil_mode": True}):
+        tx = torch.tensor(x, requires_grad=True)
+        ref, ref_idx = torch.nn.functional.max_pool2d(tx, return_indices=True, **kw)
+        ref.sum().backward()
+        X = _t(x, True, device)
+        out, idx = F.max_pool2d(X, return_indices=True, **kw)
+        out.sum().backward()
+        np.testing.assert_array_equal(_host(out), ref.detach().numpy())  # NaNs compare equal
+        np.testing.assert_array_equal(_host(idx), ref_idx.numpy())
+        np.testing.assert_array_equal(_host(X.grad), tx.grad.numpy())
 
 
 @pytest.mark.parametrize("kw", [
@@ -384,8 +429,8 @@ def test_avg_pool2d_options_match_torch(kw: dict, device: str) -> None:
     {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
     {"kernel_size": 2, "stride": 1, "divisor_override": 3},
 ])
-def test_avg_pool2d_options_gradcheck(kw: dict) -> None:
-    x = _t(np.random.default_rng(9).standard_normal((1, 2, 5, 6)), True)
+def test_avg_pool2d_options_gradcheck(kw: dict, device: str) -> None:
+    x = _t(np.random.default_rng(9).standard_normal((1, 2, 5, 6)), True, device)
     assert gradcheck(lambda a: F.avg_pool2d(a, **kw), (x,))
 
 
@@ -408,21 +453,49 @@ def _adaptive_reference(x: np.ndarray, out_hw: tuple) -> np.ndarray:
     ((5, 7), (None, 3), (5, 3)),
     ((3, 4), (5, 6), (5, 6)),  # upsampling: bins overlap
 ])
-def test_adaptive_avg_pool2d(in_hw: tuple, output_size: object, out_hw: tuple) -> None:
+def test_adaptive_avg_pool2d(in_hw: tuple, output_size: object, out_hw: tuple,
+                             device: str) -> None:
     x = np.random.default_rng(10).standard_normal((2, 2) + in_hw)
-    out = F.adaptive_avg_pool2d(_t(x), output_size)
-    assert out.shape == (2, 2) + out_hw
-    np.testing.assert_allclose(out.numpy(), _adaptive_reference(x, out_hw), atol=1e-12)
-    assert gradcheck(lambda a: F.adaptive_avg_pool2d(a, output_size), (_t(x[:1, :1], True),))
+    out = F.adaptive_avg_pool2d(_t(x, device=device), output_size)
+    assert out.shape == (2, 2) + out_hw and out.device == tg.Device(device)
+    np.testing.assert_allclose(_host(out), _adaptive_reference(x, out_hw), atol=1e-12)
+    assert gradcheck(lambda a: F.adaptive_avg_pool2d(a, output_size),
+                     (_t(x[:1, :1], True, device),))
 
 
-def test_adaptive_avg_pool2d_matches_torch() -> None:
+def test_adaptive_avg_pool2d_matches_torch(device: str) -> None:
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(11).standard_normal((2, 3, 9, 7))
     for size in (1, 2, 4, (3, 5), (9, 2)):
         ref = torch.nn.functional.adaptive_avg_pool2d(torch.tensor(x), size)
-        np.testing.assert_allclose(F.adaptive_avg_pool2d(_t(x), size).numpy(), ref.numpy(),
-                                   atol=1e-12)
+        out = F.adaptive_avg_pool2d(_t(x, device=device), size)
+        np.testing.assert_allclose(_host(out), ref.numpy(), atol=1e-12)
+
+
+def test_pool_constants_move_to_the_device_once(monkeypatch: pytest.MonkeyPatch,
+                                                device: str) -> None:
+    """The avg-pool divisor and the adaptive-pool matrices are built on the host and copied to
+    the input's device (in its dtype) once per geometry, not in every step: a host-to-device
+    copy waits for the GPU's queue."""
+    moved: list = []
+    to_device = tg.backend.to_device
+
+    def counting(array: np.ndarray, target: tg.Device) -> object:
+        moved.append((array.shape, array.dtype, target))
+        return to_device(array, target)
+
+    monkeypatch.setattr(tg.backend, "to_device", counting)
+    conv_ops._device_constant.cache_clear()
+    x = tg.randn(1, 2, 7, 5, device=device, requires_grad=True)
+    for _ in range(3):
+        F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False).sum().backward()
+        F.adaptive_avg_pool2d(x, (3, 2)).sum().backward()
+    assert sorted(moved, key=str) == sorted([((4, 3), np.dtype("float32"), tg.Device(device)),
+                                             ((3, 7), np.dtype("float32"), tg.Device(device)),
+                                             ((2, 5), np.dtype("float32"), tg.Device(device))],
+                                            key=str)
+    F.avg_pool2d(x.double(), 3, stride=2, padding=1, count_include_pad=False)
+    assert moved[-1][1] == np.dtype("float64")  # a new dtype is a new constant
 
 
 @pytest.mark.parametrize("fn", [
@@ -431,29 +504,32 @@ def test_adaptive_avg_pool2d_matches_torch() -> None:
     lambda a: F.avg_pool2d(a, 2, stride=1, padding=1),
     lambda a: F.adaptive_avg_pool2d(a, (2, 3)),
 ])
-def test_pool_gradgradcheck(fn: object) -> None:
-    x = _t(np.random.default_rng(12).standard_normal((1, 2, 4, 5)), True)
+def test_pool_gradgradcheck(fn: object, device: str) -> None:
+    x = _t(np.random.default_rng(12).standard_normal((1, 2, 4, 5)), True, device)
     assert gradgradcheck(fn, (x,))
 
 
-def test_pool_unbatched_input() -> None:
+def test_pool_unbatched_input(device: str) -> None:
     x = np.random.default_rng(13).standard_normal((2, 4, 4))
-    assert F.max_pool2d(_t(x), 2).shape == (2, 2, 2)
-    assert F.avg_pool2d(_t(x), 2).shape == (2, 2, 2)
-    assert F.adaptive_avg_pool2d(_t(x), 3).shape == (2, 3, 3)
-    np.testing.assert_array_equal(F.max_pool2d(_t(x), 2).numpy(),
+    X = _t(x, device=device)
+    assert F.max_pool2d(X, 2).shape == (2, 2, 2)
+    assert F.avg_pool2d(X, 2).shape == (2, 2, 2)
+    assert F.adaptive_avg_pool2d(X, 3).shape == (2, 3, 3)
+    out, idx = F.max_pool2d(X, 2, return_indices=True)
+    assert idx.shape == (2, 2, 2) and idx.device == tg.Device(device)
+    np.testing.assert_array_equal(_host(out),
                                   pool_reference(x[None], (2, 2), (2, 2), (0, 0), (1, 1),
                                                  "max")[0])
 
 
-def test_pool_errors() -> None:
-    x = tg.zeros(1, 1, 4, 4)
+def test_pool_errors(device: str) -> None:
+    x = tg.zeros(1, 1, 4, 4, device=device)
     with pytest.raises(ValueError, match="padding should be at most half"):
         F.max_pool2d(x, 2, padding=2)
     with pytest.raises(ValueError, match="3-D .* or 4-D"):
-        F.avg_pool2d(tg.zeros(4, 4), 2)
+        F.avg_pool2d(tg.zeros(4, 4, device=device), 2)
     with pytest.raises(ValueError, match="output size .* too small"):
-        F.max_pool2d(tg.zeros(1, 1, 2, 2), 3)
+        F.max_pool2d(tg.zeros(1, 1, 2, 2, device=device), 3)
     with pytest.raises(ValueError, match="kernel_size must be >= 1"):
         F.avg_pool2d(x, 0)
     with pytest.raises(TypeError, match="kernel_size must be an int or a pair"):
@@ -461,26 +537,30 @@ def test_pool_errors() -> None:
     with pytest.raises(ValueError, match="output_size must be >= 1"):
         F.adaptive_avg_pool2d(x, 0)
     with pytest.raises(TypeError, match="floating point"):
-        F.max_pool2d(tg.zeros(1, 1, 4, 4, dtype=tg.int64), 2)
+        F.max_pool2d(tg.zeros(1, 1, 4, 4, dtype=tg.int64, device=device), 2)
+    with pytest.raises(ValueError, match="divisor_override must be a non-zero int"):
+        F.avg_pool2d(x, 2, divisor_override=0)
 
 
 # ---------------------------------------------------------------------------------------------
 # a whole training step in float32
 # ---------------------------------------------------------------------------------------------
-def test_cnn_training_step_keeps_every_array_float32() -> None:
+def test_cnn_training_step_keeps_every_array_float32(device: str) -> None:
     """conv -> relu -> maxpool -> conv -> relu -> avgpool -> linear -> cross_entropy with
     float32 inputs and int64 labels: no op output or gradient is ever float64."""
     rng = np.random.default_rng(14)
-    x = tg.tensor(rng.standard_normal((4, 1, 12, 12)), dtype=tg.float32)
-    y = tg.tensor(rng.integers(0, 10, 4))
+    x = tg.tensor(rng.standard_normal((4, 1, 12, 12)), dtype=tg.float32, device=device)
+    y = tg.tensor(rng.integers(0, 10, 4), device=device)
     assert y.dtype == tg.int64
-    params = [tg.tensor(rng.standard_normal(s) * 0.3, dtype=tg.float32, requires_grad=True)
+    params = [tg.tensor(rng.standard_normal(s) * 0.3, dtype=tg.float32, requires_grad=True,
+                        device=device)
               for s in ((8, 1, 3, 3), (8,), (16, 8, 3, 3), (16,), (10, 16 * 3 * 3), (10,))]
     seen: list = []
 
     def observer(name: str, phase: str, start: float, end: float, data: object) -> None:
-        if data is not None and np.asarray(data).dtype.kind == "f":
-            seen.append((name, phase, np.asarray(data).dtype))
+        dtype = getattr(data, "dtype", None)  # the array's own dtype: no copy to the host
+        if dtype is not None and dtype.kind == "f":
+            seen.append((name, phase, dtype))
 
     autograd._state.observers.append(observer)
     try:
@@ -497,4 +577,43 @@ def test_cnn_training_step_keeps_every_array_float32() -> None:
     assert not bad
     for p in params:
         assert p.grad is not None and p.grad.dtype == tg.float32
-        assert np.isfinite(p.grad.numpy()).all()
+        assert p.grad.device == tg.Device(device)
+        assert np.isfinite(_host(p.grad)).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# hot paths without a device-to-host synchronisation
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("fn", [
+    pytest.param(lambda x, w, b: F.conv2d(x, w, b, padding=1), id="conv-bias"),
+    pytest.param(lambda x, w, b: F.conv2d(x, w, stride=2, padding=(1, 0), dilation=(1, 2)),
+                 id="conv-nobias-strided"),
+    pytest.param(lambda x, w, b: F.conv2d(x, w[:, :2], b, groups=2, padding="same"),
+                 id="conv-groups-same"),
+    pytest.param(lambda x, w, b: F.conv2d(x, w[:, :, :2, :2], padding="same"),
+                 id="conv-same-even-kernel"),
+    pytest.param(lambda x, w, b: F.max_pool2d(x, 2), id="maxpool"),
+    pytest.param(lambda x, w, b: F.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True),
+                 id="maxpool-overlap-ceil"),
+    pytest.param(lambda x, w, b: F.max_pool2d(x, 2, stride=1, dilation=2,
+                                              return_indices=True)[0], id="maxpool-indices"),
+    pytest.param(lambda x, w, b: F.avg_pool2d(x, 2), id="avgpool"),
+    pytest.param(lambda x, w, b: F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True,
+                                              count_include_pad=False), id="avgpool-divisor"),
+    pytest.param(lambda x, w, b: F.avg_pool2d(x, 2, stride=1, divisor_override=3),
+                 id="avgpool-override"),
+    pytest.param(lambda x, w, b: F.adaptive_avg_pool2d(x, 1), id="adaptive-global"),
+    pytest.param(lambda x, w, b: F.adaptive_avg_pool2d(x, (3, 2)), id="adaptive-divisible"),
+    pytest.param(lambda x, w, b: F.adaptive_avg_pool2d(x, (4, 5)), id="adaptive-matrices"),
+])
+def test_forward_and_backward_do_not_sync(fn: object, device: str, no_host_sync: object) -> None:
+    """Forward, backward and a double backward stay on the device: no value is read back."""
+    x = tg.randn(2, 4, 6, 6, device=device, requires_grad=True)
+    w = tg.randn(4, 4, 3, 3, device=device, requires_grad=True)
+    b = tg.randn(4, device=device, requires_grad=True)
+    with no_host_sync():
+        out = fn(x, w, b)
+        (gx,) = tg.autograd.grad((out * out).sum(), (x,), create_graph=True)
+        (gx * gx).sum().backward()
+    assert out.device == gx.device == x.grad.device == tg.Device(device)
+    assert np.isfinite(_host(out)).all() and np.isfinite(_host(x.grad)).all()

@@ -11,7 +11,7 @@ import warnings
 from typing import Any, Sequence
 
 from .. import backend
-from ..autograd import no_grad
+from ..autograd import checks_values, no_grad
 from ..tensor import Tensor, empty, tensor, where, zeros
 from . import functional as F
 from . import init
@@ -353,12 +353,14 @@ class _BatchNorm(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
-        factor = 0.0 if self.momentum is None else self.momentum
+        factor: Any = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             with no_grad():
                 self.num_batches_tracked.add_(1)
-            if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.item())
+            if self.momentum is None:  # cumulative moving average: factor 1 / batches seen,
+                # kept as a 0-d array on the device (reading the count back would stall the GPU)
+                stats = self.running_mean if self.running_mean is not None else input
+                factor = (1.0 / self.num_batches_tracked.data).astype(stats.dtype)
         # batch statistics in training, or when there are no running estimates to use
         use_batch_stats = self.training or (self.running_mean is None
                                             and self.running_var is None)
@@ -503,14 +505,22 @@ class Embedding(Module):
             kind = input.dtype if isinstance(input, Tensor) else type(input).__name__
             raise TypeError(f"Embedding: expected indices as an integer tensor (int64/int32), "
                             f"got {kind}")
-        if input.numel():
+        if input.device != self.weight.device:
+            raise RuntimeError(f"Embedding: indices are on {input.device} but weight is on "
+                               f"{self.weight.device}")
+        checked = checks_values(input.data)
+        if checked and input.numel():  # reads the values back: on the GPU only when asked
             low, high = int(input.data.min()), int(input.data.max())
             if low < 0 or high >= self.num_embeddings:
                 bad = low if low < 0 else high
                 raise IndexError(f"Embedding: index {bad} is out of range for "
                                  f"num_embeddings={self.num_embeddings} (indices of shape "
                                  f"{tuple(input.shape)})")
-        rows = self.weight[input]
+        if checked:
+            rows = self.weight[input]
+        else:  # unchecked (GPU): an out-of-range index looks up row 0 and gives a row of NaN
+            valid = (input >= 0) & (input < self.num_embeddings)
+            rows = where(valid.unsqueeze(-1), self.weight[where(valid, input, 0)], math.nan)
         if self.padding_idx is not None and rows.requires_grad:
             # same values, but the rows looked up at padding_idx pass no gradient back
             keep = (input != self.padding_idx).unsqueeze(-1)

@@ -29,9 +29,10 @@ g / divisor over the window with col2im.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
@@ -487,13 +488,17 @@ class MaxPool2dGather(Function):
         return MaxPool2dBackward.apply(g, geo=self.geo, index=self.index, in_shape=self.in_shape)
 
 
-def _avg_divisor(geo: PoolGeometry, count_include_pad: bool, divisor_override: int | None,
-                 xp: Any, dtype: Any) -> Any:
-    """The number each window sum is divided by: kH*kW, or (PyTorch's rules) the window's size
-    clipped to the padded input (count_include_pad) or to the input itself; a (H_out, W_out)
-    array when it varies, else a Python number."""
-    if divisor_override is not None:
-        return divisor_override
+@functools.lru_cache(maxsize=128)
+def _device_constant(build: Callable[..., np.ndarray], args: tuple, dtype: np.dtype,
+                     device: backend.Device) -> Any:
+    """`build(*args)` (a NumPy array made on the host) as `dtype` on `device`, made once per
+    (args, dtype, device) and reused: a host-to-device copy waits for the GPU's queue, so it
+    must not happen in every training step. The result is shared: never modify it in place."""
+    return backend.to_device(build(*args).astype(dtype), device)
+
+
+def _avg_counts(geo: PoolGeometry, count_include_pad: bool) -> np.ndarray:
+    """(H_out, W_out) host array: how many pixels of each window the mean divides by."""
     counts = []
     for size, k, s, p, o in zip(geo.in_hw, geo.kernel, geo.stride, geo.padding, geo.out_hw):
         start = np.arange(o) * s - p
@@ -501,10 +506,21 @@ def _avg_divisor(geo: PoolGeometry, count_include_pad: bool, divisor_override: i
         if not count_include_pad:
             start, end = np.maximum(start, 0), np.minimum(end, size)
         counts.append(end - start)
-    divisor = np.outer(counts[0], counts[1])
+    return np.outer(counts[0], counts[1])
+
+
+def _avg_divisor(geo: PoolGeometry, count_include_pad: bool, divisor_override: int | None,
+                 like: Any) -> Any:
+    """The number each window sum is divided by: kH*kW, or (PyTorch's rules) the window's size
+    clipped to the padded input (count_include_pad) or to the input itself; a (H_out, W_out)
+    array on the device and of the dtype of `like` when it varies, else a Python number."""
+    if divisor_override is not None:
+        return divisor_override
+    divisor = _avg_counts(geo, count_include_pad)  # small, on the host: no device data read
     if (divisor == geo.kernel[0] * geo.kernel[1]).all():
         return geo.kernel[0] * geo.kernel[1]
-    return xp.asarray(divisor.astype(dtype))
+    return _device_constant(_avg_counts, (geo, count_include_pad), like.dtype,
+                            backend.device_of(like))
 
 
 class AvgPool2d(Function):
@@ -582,19 +598,18 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
                                          or divisor_override == 0):
         raise ValueError(f"avg_pool2d: divisor_override must be a non-zero int, got "
                          f"{divisor_override!r}")
-    xp = get_array_module(input.data)
-    divisor = _avg_divisor(geo, count_include_pad, divisor_override, xp, input.dtype)
+    divisor = _avg_divisor(geo, count_include_pad, divisor_override, input.data)
     return AvgPool2d.apply(input, geo=geo, divisor=divisor)
 
 
-def _adaptive_matrix(size: int, out: int, xp: Any, dtype: Any) -> Any:
-    """(out, size) averaging matrix: row i has 1/(end - start) on [start, end) with
+def _adaptive_matrix(size: int, out: int) -> np.ndarray:
+    """(out, size) host averaging matrix: row i has 1/(end - start) on [start, end) with
     start = floor(i * size / out), end = ceil((i + 1) * size / out) (PyTorch's bins)."""
     m = np.zeros((out, size))
     for i in range(out):
         start, end = (i * size) // out, -(-((i + 1) * size) // out)
         m[i, start:end] = 1.0 / (end - start)
-    return xp.asarray(m.astype(dtype))
+    return m
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
@@ -621,9 +636,9 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
         return avg_pool2d(input, kernel, kernel)
     from ..tensor import Tensor as _Tensor  # noqa: PLC0415 - avoids an import cycle
 
-    xp = get_array_module(input.data)
-    a_h = _Tensor._make(_adaptive_matrix(h, out_h, xp, input.dtype))
-    a_w = _Tensor._make(_adaptive_matrix(w, out_w, xp, input.dtype).T)
+    device = backend.device_of(input.data)  # the matrices are made once per size and device
+    a_h = _Tensor._make(_device_constant(_adaptive_matrix, (h, out_h), input.dtype, device))
+    a_w = _Tensor._make(_device_constant(_adaptive_matrix, (w, out_w), input.dtype, device).T)
     return a_h @ input @ a_w
 
 

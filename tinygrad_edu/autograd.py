@@ -399,7 +399,8 @@ def _observed_backward(fn: Function, grad: Tensor) -> Any:
     start = time.perf_counter()
     in_grads = fn.backward(grad)
     end = time.perf_counter()
-    first = in_grads[0] if isinstance(in_grads, tuple) else in_grads
+    grads = in_grads if isinstance(in_grads, tuple) else (in_grads,)
+    first = next((g for g in grads if g is not None), None)  # what the profiler measures
     for observer in _state.observers:
         observer(type(fn).__name__, "backward", start, end, None if first is None else first.data)
     return in_grads

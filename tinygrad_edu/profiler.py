@@ -8,6 +8,12 @@
 
 Every Function's forward and backward is timed. With no profiler active, ops pay only one
 check of an empty list.
+
+On a GPU an op only queues its kernels and returns: the time measured is the launch, and the
+kernel's own time lands on whichever later op waits for it. `profile(synchronize=True)` calls
+`tg.cuda.synchronize()` after every op whose result is on a GPU, so each op's time includes
+its kernels (slower, but honest per op). It never synchronises for CPU ops, and the default
+`synchronize=False` never synchronises at all.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import autograd
+from . import autograd, backend
 
 
 @dataclass
@@ -53,7 +59,8 @@ class OpStats:
 
 
 class profile:
-    """Context manager that records every op's forward and backward calls."""
+    """Context manager that records every op's forward and backward calls (see the module
+    docstring for `synchronize`)."""
 
     def __init__(self, synchronize: bool = False) -> None:
         self.events: list[Event] = []
@@ -61,10 +68,8 @@ class profile:
         self.t0 = 0.0
 
     def _record(self, name: str, phase: str, start: float, end: float, data: Any) -> None:
-        if self.synchronize:  # on the GPU, wait for the kernel so the time is the op's own
-            from .backend import cuda
-
-            cuda.synchronize()
+        if self.synchronize and backend.device_of(data).type == "cuda":
+            backend.cuda.synchronize()  # wait for the op's kernels: the time is the op's own
             end = time.perf_counter()
         nbytes = int(getattr(data, "nbytes", 0) or 0)
         self.events.append(Event(name, phase, start, end, nbytes))

@@ -4,7 +4,9 @@
     tg.viz.draw_graph(loss, "graph.svg", params=dict(model.named_parameters()))
 
 One box per op (its name, output shape and dtype), one ellipse per leaf that requires grad
-(a parameter's name when `params` is given), arrows in the direction data flows.
+(a parameter's name when `params` is given), arrows in the direction data flows. Tensors on a
+GPU also show their device ("cuda:0"). Drawing reads only shapes, dtypes and devices, never
+values, so it costs no GPU synchronisation.
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ def _shape(shape: tuple) -> str:
     return "(" + ", ".join(str(n) for n in shape) + ")"
 
 
+def _describe(t: Tensor) -> str:
+    """Shape and dtype, e.g. `(2, 3) float32`, then the device when it is not the CPU."""
+    device = t.device
+    return f"{_shape(t.shape)} {t.dtype}" + ("" if device.type == "cpu" else f" {device}")
+
+
 def graph_of(tensor: Tensor, params: dict[str, Tensor] | None = None
              ) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """Nodes {node_id: label} and edges [(from, to)] of the graph that produced `tensor`."""
@@ -31,7 +39,7 @@ def graph_of(tensor: Tensor, params: dict[str, Tensor] | None = None
         node = f"leaf{id(t)}"
         if node not in nodes:
             name = names.get(id(t), "leaf")
-            nodes[node] = f"{name}\n{_shape(t.shape)} {t.dtype}"
+            nodes[node] = f"{name}\n{_describe(t)}"
         return node
 
     if tensor.grad_fn is None:
@@ -50,7 +58,7 @@ def graph_of(tensor: Tensor, params: dict[str, Tensor] | None = None
                                "calling backward() or pass retain_graph=True")
         out = fn._output_ref()
         node = f"op{id(fn)}"
-        detail = f"\n{_shape(out.shape)} {out.dtype}" if out is not None else ""
+        detail = f"\n{_describe(out)}" if out is not None else ""
         nodes[node] = type(fn).__name__ + detail
         for t in fn.inputs:
             if t.grad_fn is not None:

@@ -1,4 +1,8 @@
-"""Dataset, TensorDataset, Subset, random_split, DataLoader and default_collate."""
+"""Dataset, TensorDataset, Subset, random_split, DataLoader and default_collate.
+
+Most tests run on both devices: a TensorDataset of "cuda" tensors gives "cuda" batches, gathered
+on the GPU with one index array per batch, while the epoch order is always a host array.
+"""
 
 from collections import namedtuple
 
@@ -16,14 +20,32 @@ from tinygrad_edu.data import (
 )
 
 
-def numbered(n: int) -> TensorDataset:
-    """Sample i is (i as float32 row [i, i], i as int64)."""
+def numbered(n: int, device: str = "cpu") -> TensorDataset:
+    """Sample i is (i as float32 row [i, i], i as int64), on `device`."""
     x = np.repeat(np.arange(n, dtype=np.float32)[:, None], 2, axis=1)
-    return TensorDataset(tg.from_numpy(x), tg.from_numpy(np.arange(n, dtype=np.int64)))
+    return TensorDataset(tg.from_numpy(x).to(device),
+                         tg.from_numpy(np.arange(n, dtype=np.int64)).to(device))
+
+
+def host(t: tg.Tensor) -> np.ndarray:
+    """A tensor's values as a NumPy array, read back explicitly from any device."""
+    return tg.backend.to_numpy(t.data).copy()
 
 
 def epoch_labels(loader) -> list[np.ndarray]:
-    return [y.numpy().copy() for _, y in loader]
+    return [host(y) for _, y in loader]
+
+
+def count_calls(monkeypatch, module, name: str) -> list:
+    """Record the arguments of every call to `module.name` (the function still runs)."""
+    calls, original = [], getattr(module, name)
+
+    def spy(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, spy)
+    return calls
 
 
 class ListDataset(Dataset):
@@ -44,11 +66,12 @@ class ListDataset(Dataset):
 # ---------------------------------------------------------------------------------------------
 # TensorDataset / Subset
 # ---------------------------------------------------------------------------------------------
-def test_tensor_dataset_items_and_len():
-    ds = numbered(5)
+def test_tensor_dataset_items_and_len(device):
+    ds = numbered(5, device)
     assert len(ds) == 5
     x, y = ds[3]
-    assert x.numpy().tolist() == [3.0, 3.0] and y.item() == 3
+    assert x.device == tg.device(device) and y.device == tg.device(device)
+    assert x.tolist() == [3.0, 3.0] and y.item() == 3
     assert ds[-1][1].item() == 4
 
 
@@ -61,28 +84,56 @@ def test_tensor_dataset_rejects_mismatched_lengths():
         TensorDataset()
 
 
-def test_subset_maps_indices_and_checks_range():
-    ds = numbered(10)
+def test_subset_maps_indices_and_checks_range(device):
+    ds = numbered(10, device)
     sub = Subset(ds, [7, 2, 9])
     assert len(sub) == 3
     assert [sub[i][1].item() for i in range(3)] == [7, 2, 9]
     x, y = sub.get_batch(np.array([2, 0]))
-    assert y.numpy().tolist() == [9, 7]
-    with pytest.raises(IndexError):
+    assert x.device == y.device == tg.device(device)
+    assert host(y).tolist() == [9, 7] and host(x).tolist() == [[9.0, 9.0], [7.0, 7.0]]
+    with pytest.raises(IndexError, match="Subset"):
         Subset(ds, [0, 10])
+    with pytest.raises(IndexError, match="Subset.get_batch"):
+        sub.get_batch(np.array([3]))
+    # indices given as a tensor on the device are read back explicitly (a one-off setup step)
+    assert Subset(ds, tg.tensor([4, 1]).to(device)).indices.tolist() == [4, 1]
+
+
+def test_get_batch_checks_its_indices(device):
+    ds = numbered(4, device)
+    with pytest.raises(IndexError, match="TensorDataset.get_batch: index 4 is out of range"):
+        ds.get_batch(np.array([0, 4]))
+    with pytest.raises(IndexError, match="index -5"):
+        ds.get_batch(np.array([-5]))
+    with pytest.raises(TypeError, match="1-D integer"):
+        ds.get_batch(np.array([0.5]))
+    with pytest.raises(TypeError, match="1-D integer"):
+        ds.get_batch(np.zeros((1, 1), np.int64))
+    x, y = ds.get_batch(np.array([-1, 0], dtype=np.int32))
+    assert host(y).tolist() == [3, 0] and y.dtype == tg.int64
+    # indices already on the data's device: checked only where reading them back is allowed
+    on_device = tg.tensor([1, 9]).to(device)
+    if device == "cpu":
+        with pytest.raises(IndexError, match="index 9"):
+            ds.get_batch(on_device)
+    with tg.autograd.detect_anomaly(), pytest.raises(IndexError, match="index 9"):
+        ds.get_batch(on_device)
+    assert host(ds.get_batch(tg.tensor([2, 1]).to(device))[1]).tolist() == [2, 1]
 
 
 # ---------------------------------------------------------------------------------------------
 # DataLoader
 # ---------------------------------------------------------------------------------------------
-def test_order_without_shuffle_and_len():
-    loader = DataLoader(numbered(10), batch_size=3)
+def test_order_without_shuffle_and_len(device):
+    loader = DataLoader(numbered(10, device), batch_size=3)
     assert len(loader) == 4
     batches = list(loader)
-    assert [b[1].numpy().tolist() for b in batches] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
+    assert [host(b[1]).tolist() for b in batches] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
     x, y = batches[0]
     assert x.shape == (3, 2) and x.dtype == tg.float32 and y.dtype == tg.int64
-    assert x.numpy()[:, 0].tolist() == [0.0, 1.0, 2.0]
+    assert x.device == y.device == tg.device(device)
+    assert host(x)[:, 0].tolist() == [0.0, 1.0, 2.0]
 
 
 def test_drop_last():
@@ -106,9 +157,9 @@ def test_iter_next_enumerate():
     assert [i for i, _ in enumerate(loader)] == [0, 1, 2]
 
 
-def test_shuffle_is_a_permutation_and_changes_every_epoch():
+def test_shuffle_is_a_permutation_and_changes_every_epoch(device):
     tg.manual_seed(0)
-    loader = DataLoader(numbered(50), batch_size=8, shuffle=True)
+    loader = DataLoader(numbered(50, device), batch_size=8, shuffle=True)
     first = np.concatenate(epoch_labels(loader))
     second = np.concatenate(epoch_labels(loader))
     assert sorted(first.tolist()) == list(range(50))
@@ -117,10 +168,10 @@ def test_shuffle_is_a_permutation_and_changes_every_epoch():
     assert not np.array_equal(first, second)
 
 
-def test_shuffle_keeps_samples_and_labels_together():
-    loader = DataLoader(numbered(20), batch_size=6, shuffle=True, seed=3)
+def test_shuffle_keeps_samples_and_labels_together(device):
+    loader = DataLoader(numbered(20, device), batch_size=6, shuffle=True, seed=3)
     for x, y in loader:
-        np.testing.assert_array_equal(x.numpy()[:, 1], y.numpy().astype(np.float32))
+        np.testing.assert_array_equal(host(x)[:, 1], host(y).astype(np.float32))
 
 
 def test_seed_makes_the_epoch_sequence_reproducible():
@@ -135,8 +186,8 @@ def test_seed_makes_the_epoch_sequence_reproducible():
     assert not np.array_equal(a[0], c[0])
 
 
-def test_manual_seed_makes_shuffling_reproducible():
-    loader = DataLoader(numbered(30), batch_size=30, shuffle=True)
+def test_manual_seed_makes_shuffling_reproducible(device):
+    loader = DataLoader(numbered(30, device), batch_size=30, shuffle=True)
     tg.manual_seed(7)
     first = epoch_labels(loader)[0]
     tg.manual_seed(7)
@@ -147,32 +198,33 @@ def test_manual_seed_makes_shuffling_reproducible():
     assert not np.array_equal(first, other)
 
 
-def test_fast_path_batches_by_index_not_sample_by_sample():
+def test_fast_path_batches_by_index_not_sample_by_sample(device):
     class NoItems(TensorDataset):
         def __getitem__(self, index):
             raise AssertionError("the fast path must not fetch samples one by one")
 
-    base = numbered(10)
+    base = numbered(10, device)
     loader = DataLoader(NoItems(*base.tensors), batch_size=4, shuffle=True, seed=0)
     assert sorted(np.concatenate(epoch_labels(loader)).tolist()) == list(range(10))
 
 
-def test_fast_path_equals_sample_by_sample_path():
-    ds = numbered(11)
+def test_fast_path_equals_sample_by_sample_path(device):
+    ds = numbered(11, device)
     fast = list(DataLoader(ds, batch_size=4, shuffle=True, seed=5))
     slow = list(DataLoader(ds, batch_size=4, shuffle=True, seed=5, collate_fn=default_collate))
     assert len(fast) == len(slow) == 3
     for (fx, fy), (sx, sy) in zip(fast, slow):
         assert fx.shape == sx.shape and fx.dtype == sx.dtype and fy.dtype == sy.dtype
-        np.testing.assert_array_equal(fx.numpy(), sx.numpy())
-        np.testing.assert_array_equal(fy.numpy(), sy.numpy())
+        assert fx.device == sx.device == tg.device(device)
+        np.testing.assert_array_equal(host(fx), host(sx))
+        np.testing.assert_array_equal(host(fy), host(sy))
 
 
-def test_loader_over_random_split_subsets_uses_fast_path():
-    train, _ = random_split(numbered(20), [15, 5], generator=0)
+def test_loader_over_random_split_subsets_uses_fast_path(device):
+    train, _ = random_split(numbered(20, device), [15, 5], generator=0)
     x, y = next(iter(DataLoader(train, batch_size=15)))
-    assert x.shape == (15, 2)
-    np.testing.assert_array_equal(y.numpy(), train.indices)
+    assert x.shape == (15, 2) and x.device == y.device == tg.device(device)
+    np.testing.assert_array_equal(host(y), train.indices)
 
 
 def test_dataset_without_fast_path_is_collated():
@@ -226,14 +278,78 @@ def test_empty_dataset():
     assert list(loader) == []
 
 
-def test_batches_stay_on_the_tensors_device(device):
+def test_batches_stay_on_the_tensors_device(device, no_host_sync):
     ds = TensorDataset(tg.arange(10).to(device), tg.ones(10, 3).to(device))
-    y, x = next(iter(DataLoader(ds, batch_size=4, shuffle=True, seed=0)))
+    with no_host_sync():  # building batches never reads values back from the GPU
+        y, x = next(iter(DataLoader(ds, batch_size=4, shuffle=True, seed=0)))
+        slow = next(iter(DataLoader(ds, batch_size=4, collate_fn=default_collate)))
     assert y.device == tg.device(device) and x.device == tg.device(device)
     assert x.shape == (4, 3) and len(set(y.cpu().numpy().tolist())) == 4
-    slow = next(iter(DataLoader(ds, batch_size=4, collate_fn=default_collate)))
     assert slow[0].device == tg.device(device)
     assert slow[0].cpu().numpy().tolist() == [0, 1, 2, 3]
+
+
+def test_device_batches_take_one_index_copy_per_batch(device, monkeypatch, no_host_sync):
+    """A TensorDataset of two GPU tensors: each batch is two gathers on the GPU that share ONE
+    host-to-device copy of the batch's indices (not one per tensor, nor one per sample)."""
+    ds = TensorDataset(tg.arange(10).to(device), tg.ones(10, 3).to(device))
+    loader = DataLoader(ds, batch_size=4, shuffle=True, seed=0)
+    moves = count_calls(monkeypatch, tg.backend, "to_device")
+    getitems = count_calls(monkeypatch, ds, "__getitem__")
+    with no_host_sync():
+        batches = list(loader)
+    assert len(batches) == 3 and getitems == []
+    expected = len(batches) if device == "cuda" else 0  # on the CPU nothing moves
+    assert len(moves) == expected
+    assert all(isinstance(args[0], np.ndarray) and args[1] == tg.device(device)
+               for args in moves)
+    assert all(t.device == tg.device(device) for batch in batches for t in batch)
+
+
+def test_cpu_batch_to_device_is_one_copy_per_tensor(device, monkeypatch, no_host_sync):
+    """The PyTorch pattern: a CPU dataset gives CPU batches, the loop moves each with .to()."""
+    loader = DataLoader(numbered(6), batch_size=4, shuffle=True, seed=1)
+    moves = count_calls(monkeypatch, tg.backend, "to_device")
+    per_batch = []
+    with no_host_sync():
+        for x, y in loader:
+            assert x.device == tg.device("cpu")
+            before = len(moves)
+            x, y = x.to(device), y.to(device)
+            per_batch.append(len(moves) - before)
+            assert x.device == y.device == tg.device(device)
+    assert per_batch == ([2, 2] if device == "cuda" else [0, 0])  # x and y, once each
+    assert len(moves) == sum(per_batch)  # building the CPU batches moved nothing
+
+
+def test_order_is_drawn_on_the_cpu_for_every_device(device):
+    """The epoch order comes from tg's seeded CPU generator whatever device holds the data: the
+    same seed gives the same batches on every device, and the device's own generator (which
+    dropout and randn use) is left alone."""
+    tg.manual_seed(5)
+    on_cpu = epoch_labels(DataLoader(numbered(12), batch_size=5, shuffle=True))
+    after_cpu = tg.rand(2).tolist()
+    tg.manual_seed(5)
+    on_device = epoch_labels(DataLoader(numbered(12, device), batch_size=5, shuffle=True))
+    assert tg.rand(2).tolist() == after_cpu  # the loader drew from the CPU generator, once
+    for a, b in zip(on_cpu, on_device, strict=True):
+        np.testing.assert_array_equal(a, b)
+    if device == "cuda":  # ... and not from the GPU's generator
+        tg.manual_seed(5)
+        fresh = tg.rand(3, device="cuda").tolist()
+        tg.manual_seed(5)
+        list(DataLoader(numbered(12, device), batch_size=5, shuffle=True))
+        assert tg.rand(3, device="cuda").tolist() == fresh
+
+
+def test_collate_keeps_device_and_refuses_mixed_devices(device):
+    a, b = tg.tensor([1.0, 2.0]).to(device), tg.tensor([3.0, 4.0]).to(device)
+    out = default_collate([(a, 0), (b, 1)])
+    assert out[0].device == tg.device(device) and host(out[0]).tolist() == [[1, 2], [3, 4]]
+    assert out[1].device == tg.device("cpu")  # Python numbers are host data
+    if device != "cpu":
+        with pytest.raises(RuntimeError, match="different devices"):
+            default_collate([a, tg.tensor([0.0, 0.0])])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -287,12 +403,25 @@ def test_collate_errors():
 # ---------------------------------------------------------------------------------------------
 # random_split
 # ---------------------------------------------------------------------------------------------
-def test_random_split_lengths_disjoint_and_complete():
-    a, b = random_split(numbered(10), [6, 4], generator=1)
+def test_random_split_lengths_disjoint_and_complete(device):
+    a, b = random_split(numbered(10, device), [6, 4], generator=1)
     assert (len(a), len(b)) == (6, 4)
+    assert isinstance(a.indices, np.ndarray)  # subset indices are host data
     ia, ib = set(a.indices.tolist()), set(b.indices.tolist())
     assert not ia & ib and ia | ib == set(range(10))
-    assert a[0][1].item() == a.indices[0]
+    x, y = a[0]
+    assert y.device == tg.device(device) and y.item() == a.indices[0]
+    assert x.tolist() == [float(a.indices[0])] * 2
+
+
+def test_random_split_same_split_on_every_device(device):
+    tg.manual_seed(4)
+    on_cpu = [p.indices.tolist() for p in random_split(numbered(9), [0.5, 0.5])]
+    tg.manual_seed(4)
+    parts = random_split(numbered(9, device), [0.5, 0.5])
+    assert [p.indices.tolist() for p in parts] == on_cpu
+    x, y = next(iter(DataLoader(parts[1], batch_size=9)))
+    assert y.device == tg.device(device) and host(y).tolist() == on_cpu[1]
 
 
 def test_random_split_fractions_as_pytorch():

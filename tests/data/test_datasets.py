@@ -88,18 +88,24 @@ def test_mnist_test_split_and_torchvision_layout(tmp_path):
     assert "Test" in repr(test)
 
 
-def test_mnist_fast_batch_equals_items(tmp_path):
+def test_mnist_fast_batch_equals_items(tmp_path, device):
     make_idx_split(tmp_path, "train", n=7)
     ds = MNIST(tmp_path)
     idx = np.array([5, 0, 3])
     x, y = ds.get_batch(idx)
     assert x.shape == (3, 1, 4, 3) and y.dtype == tg.int64
+    assert x.device == y.device == tg.device("cpu")  # file datasets live in host memory
     for row, i in enumerate(idx):
         xi, yi = ds[int(i)]
         np.testing.assert_array_equal(x.numpy()[row], xi.numpy())
         assert y.numpy()[row] == yi
     batches = list(DataLoader(ds, batch_size=4, shuffle=True, seed=0))
     assert [b[0].shape[0] for b in batches] == [4, 3]
+    # the training loop moves each batch to the device: same values there
+    xd, yd = x.to(device), y.to(device)
+    assert xd.device == yd.device == tg.device(device)
+    np.testing.assert_array_equal(xd.cpu().numpy(), x.numpy())
+    assert yd.tolist() == y.tolist()
 
 
 def test_transform_gets_numpy_image_and_disables_fast_path(tmp_path):

@@ -1,4 +1,9 @@
-"""Transforms: values, layouts, and reproducible randomness."""
+"""Transforms: values, layouts, and reproducible randomness.
+
+The tensor transforms (Normalize, the flips and crops of a Tensor) run on the tensor's device and
+keep it there; their random choices come from tg's CPU generator, so they are the same on every
+device and never read anything back from the GPU.
+"""
 
 import numpy as np
 import pytest
@@ -9,6 +14,11 @@ from tinygrad_edu.data import transforms as T
 
 def image_hwc(h=4, w=5, c=3, seed=0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, size=(h, w, c), dtype=np.uint8)
+
+
+def host(t: tg.Tensor) -> np.ndarray:
+    """A tensor's values as a NumPy array, read back explicitly from any device."""
+    return tg.backend.to_numpy(t.data)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -40,50 +50,60 @@ def test_to_tensor_keeps_float_values_and_copies():
     assert img[0, 0] == 0.5  # the dataset's array is not shared
 
 
-def test_to_tensor_errors():
+def test_to_tensor_errors(device):
     with pytest.raises(TypeError, match="uint8"):
         T.ToTensor()(np.zeros((2, 2), dtype=np.int32))
     with pytest.raises(TypeError, match="already a Tensor"):
-        T.ToTensor()(tg.zeros(1, 2, 2))
+        T.ToTensor()(tg.zeros(1, 2, 2, device=device))
     with pytest.raises(ValueError, match="shape"):
         T.ToTensor()(np.zeros((1, 2, 2, 3), dtype=np.uint8))
+    raw = tg.zeros(2, 2, device=device).data  # a bare NumPy or CuPy array
+    if device == "cpu":
+        assert T.ToTensor()(raw).shape == (1, 2, 2)
+    else:  # ToTensor converts images read from files, in host memory
+        with pytest.raises(TypeError, match=r"host memory, got an array on cuda:0"):
+            T.ToTensor()(raw)
 
 
 # ---------------------------------------------------------------------------------------------
 # Normalize
 # ---------------------------------------------------------------------------------------------
-def test_normalize_per_channel_chw_and_nchw():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_normalize_per_channel_chw_and_nchw(device, dtype, no_host_sync):
     rng = np.random.default_rng(1)
-    x = rng.random((3, 4, 5), dtype=np.float32)
+    x = rng.random((3, 4, 5)).astype(dtype)
     mean, std = (0.1, 0.5, 0.9), (0.2, 0.25, 2.0)
-    m = np.array(mean, np.float32)[:, None, None]
-    s = np.array(std, np.float32)[:, None, None]
+    m = np.array(mean, dtype)[:, None, None]
+    s = np.array(std, dtype)[:, None, None]
     norm = T.Normalize(mean, std)
-    out = norm(tg.tensor(x))
-    np.testing.assert_allclose(out.numpy(), (x - m) / s, rtol=1e-6)
-    assert out.dtype == tg.float32
-    batch = rng.random((2, 3, 4, 5), dtype=np.float32)
-    np.testing.assert_allclose(norm(tg.tensor(batch)).numpy(), (batch - m) / s, rtol=1e-6)
+    batch = rng.random((2, 3, 4, 5)).astype(dtype)
+    xt, bt = tg.tensor(x, device=device), tg.tensor(batch, device=device)
+    with no_host_sync():
+        out, out_batch = norm(xt), norm(bt)
+    assert out.dtype == out_batch.dtype == np.dtype(dtype)
+    assert out.device == out_batch.device == tg.device(device)
+    np.testing.assert_allclose(host(out), (x - m) / s, rtol=1e-6)
+    np.testing.assert_allclose(host(out_batch), (batch - m) / s, rtol=1e-6)
 
 
-def test_normalize_does_not_modify_input_unless_inplace():
-    x = tg.ones(1, 2, 2)
+def test_normalize_does_not_modify_input_unless_inplace(device):
+    x = tg.ones(1, 2, 2, device=device)
     out = T.Normalize(0.5, 0.25)(x)
-    assert out.numpy().tolist() == [[[2.0, 2.0], [2.0, 2.0]]]
-    assert x.numpy().tolist() == [[[1.0, 1.0], [1.0, 1.0]]]
+    assert out.tolist() == [[[2.0, 2.0], [2.0, 2.0]]]
+    assert x.tolist() == [[[1.0, 1.0], [1.0, 1.0]]]
     same = T.Normalize([0.5], [0.5], inplace=True)(x)
-    assert same is x and x.numpy()[0, 0, 0] == 1.0
+    assert same is x and x.device == tg.device(device) and x.tolist()[0][0][0] == 1.0
 
 
-def test_normalize_errors():
+def test_normalize_errors(device):
     with pytest.raises(ValueError, match="channels"):
-        T.Normalize((0.5, 0.5), (1.0, 1.0))(tg.zeros(3, 2, 2))
+        T.Normalize((0.5, 0.5), (1.0, 1.0))(tg.zeros(3, 2, 2, device=device))
     with pytest.raises(ValueError, match="zeros"):
         T.Normalize(0.0, (1.0, 0.0))
     with pytest.raises(TypeError, match="float"):
-        T.Normalize(0.0, 1.0)(tg.zeros(1, 2, 2, dtype=tg.int64))
+        T.Normalize(0.0, 1.0)(tg.zeros(1, 2, 2, dtype=tg.int64, device=device))
     with pytest.raises(ValueError, match="shape"):
-        T.Normalize(0.0, 1.0)(tg.zeros(4))
+        T.Normalize(0.0, 1.0)(tg.zeros(4, device=device))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,16 +197,53 @@ def test_crop_reproducible_with_manual_seed():
         np.testing.assert_array_equal(u, v)
 
 
-def test_tensor_transforms_run_on_the_tensors_device(device):
+def test_tensor_transforms_run_on_the_tensors_device(device, no_host_sync):
     x = np.arange(2 * 3 * 4 * 4, dtype=np.float32).reshape(2, 3, 4, 4)
     t = tg.tensor(x).to(device)
-    out = T.Normalize((1.0, 2.0, 3.0), (2.0, 4.0, 8.0))(t)
+    with no_host_sync():
+        out = T.Normalize((1.0, 2.0, 3.0), (2.0, 4.0, 8.0))(t)
+        flipped = T.RandomHorizontalFlip(p=1.0)(t)
+        cropped = T.RandomCrop(4, padding=1, padding_mode="reflect")(t)
     assert out.device == tg.device(device)
     expected = (x - np.array([1, 2, 3], np.float32)[:, None, None]) / np.array(
         [2, 4, 8], np.float32)[:, None, None]
     np.testing.assert_allclose(out.cpu().numpy(), expected, rtol=1e-6)
-    flipped = T.RandomHorizontalFlip(p=1.0)(t)
     assert flipped.device == tg.device(device)
     np.testing.assert_array_equal(flipped.cpu().numpy(), x[..., ::-1])
-    cropped = T.RandomCrop(4, padding=1, padding_mode="reflect")(t)
     assert cropped.device == tg.device(device) and cropped.shape == (2, 3, 4, 4)
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="reflect")
+    windows = [padded[..., i:i + 4, j:j + 4] for i in range(3) for j in range(3)]
+    assert any(np.array_equal(cropped.cpu().numpy(), w) for w in windows)
+
+
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "symmetric"])
+def test_crop_padding_modes_match_numpy_on_every_device(device, mode):
+    x = np.arange(1, 10, dtype=np.float32).reshape(1, 3, 3)
+    crop = T.RandomCrop(5, padding=1, padding_mode=mode, fill=-1.0)  # the whole padded image
+    out = crop(tg.tensor(x, device=device))
+    assert out.device == tg.device(device)
+    widths = ((0, 0), (1, 1), (1, 1))
+    expected = (np.pad(x, widths, constant_values=-1.0) if mode == "constant"
+                else np.pad(x, widths, mode=mode))
+    np.testing.assert_array_equal(host(out), expected)
+
+
+def test_random_transforms_make_the_same_choices_on_every_device(device, no_host_sync):
+    """The coin flips and crop offsets come from tg's CPU generator (a host decision, no read
+    from the GPU), so a seed gives the same augmented images on every device."""
+    x = np.arange(2 * 6 * 6, dtype=np.float32).reshape(2, 1, 6, 6)
+    pipeline = T.Compose([T.RandomCrop(4, padding=1), T.RandomHorizontalFlip(),
+                          T.Normalize(3.0, 2.0)])
+
+    def run(on: str) -> list[np.ndarray]:
+        tg.manual_seed(21)
+        t = tg.tensor(x, device=on)
+        with no_host_sync():
+            outs = [pipeline(t) for _ in range(6)]
+        assert all(o.device == tg.device(on) for o in outs)
+        return [host(o) for o in outs]
+
+    on_cpu, on_device = run("cpu"), run(device)
+    assert len({o.tobytes() for o in on_cpu}) > 1  # the choices vary between calls
+    for a, b in zip(on_cpu, on_device, strict=True):
+        np.testing.assert_array_equal(a, b)

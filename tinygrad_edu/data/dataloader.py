@@ -12,6 +12,13 @@ One epoch works like this:
 3. each slice becomes a batch: with one fancy-indexing operation when the dataset supports the
    fast batch protocol (`dataset.get_batch(indices)`, see `dataset.py`), otherwise by fetching
    the samples one by one and stacking them with `collate_fn` (`default_collate`).
+
+Devices: batches are on the device the dataset's data is on. A dataset of NumPy arrays or CPU
+tensors gives CPU batches, which the training loop moves with `x.to(device)` (one copy per
+tensor per batch, as in PyTorch); a `TensorDataset` of GPU tensors gives GPU batches, gathered
+on the GPU. The order is always drawn on the CPU (from the loader's own generator, or from tg's
+seeded CPU generator): it is a small host array, so the same seed gives the same batches on
+every device, and a CPU dataset never touches the GPU.
 """
 
 from __future__ import annotations
@@ -157,6 +164,7 @@ class DataLoader:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _epoch_order(self) -> np.ndarray:
+        """This epoch's order of sample indices: a host int64 array (see the module docstring)."""
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n, dtype=np.int64)

@@ -15,6 +15,14 @@ operation (`data[indices]`). It returns `NotImplemented` when it cannot (for exa
 per-sample transform has to run), and the loader then falls back to `dataset[i]` one by one.
 `TensorDataset`, `Subset` (when the dataset below it can) and the datasets in
 `tinygrad_edu.datasets` (when they have no transform) implement it.
+
+Devices
+-------
+Indices are host (NumPy) arrays: the DataLoader draws its epoch order on the CPU, as PyTorch's
+samplers do, so a seed gives the same batches whichever device holds the data. A
+`TensorDataset` of GPU tensors copies each batch's small index array to the GPU once (shared by
+all its tensors on that device; an asynchronous host-to-device copy, never a read back) and
+gathers the batch there, so its batches are GPU tensors.
 """
 
 from __future__ import annotations
@@ -26,7 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from .. import autograd, backend
+from ..backend import Device
 from ..tensor import Tensor, from_numpy
 
 
@@ -44,12 +53,45 @@ class Dataset:
         return NotImplemented
 
 
-def take(tensor: Tensor, indices: np.ndarray) -> Tensor:
-    """Rows `indices` of `tensor` as a new Tensor (one fancy-indexing op on its device)."""
-    array = tensor.data
-    if backend.get_array_module(array) is not np:
-        indices = backend.to_device(indices, backend.device_of(array))
-    return Tensor._make(array[indices])
+def _host_array(values: Any) -> np.ndarray:
+    """`values` (a Tensor, a NumPy or device array, a sequence) as a NumPy array; device data is
+    read back explicitly with `backend.to_numpy`."""
+    if isinstance(values, Tensor):
+        values = values.data
+    return np.asarray(backend.to_numpy(values))
+
+
+def check_batch_indices(indices: Any, n: int, where: str) -> Any:
+    """`indices` for `get_batch`: a 1-D integer array (host, or on a device) of positions in
+    [-n, n). Host indices are bounds-checked for free; device ones only where
+    `autograd.checks_values` allows the read (CuPy wraps out-of-range indices around)."""
+    if isinstance(indices, Tensor):
+        indices = indices.data
+    if not hasattr(indices, "dtype") or not hasattr(indices, "shape"):
+        indices = np.asarray(indices)  # a sequence of ints
+    if indices.ndim != 1 or (indices.dtype.kind not in "iu" and indices.size):
+        raise TypeError(f"{where}: indices must be a 1-D integer array, got {indices.dtype} "
+                        f"array of shape {tuple(indices.shape)}")
+    if indices.size and autograd.checks_values(indices):
+        lo, hi = int(indices.min()), int(indices.max())
+        if lo < -n or hi >= n:
+            raise IndexError(f"{where}: index {hi if hi >= n else lo} is out of range for a "
+                             f"dataset of {n} samples")
+    return indices.astype(np.int64, copy=False) if indices.dtype.kind != "i" else indices
+
+
+def take(tensors: Sequence[Tensor], indices: Any) -> tuple[Tensor, ...]:
+    """Rows `indices` of each tensor, each one fancy-indexing op on that tensor's device. The
+    index array is moved to each device once, not once per tensor."""
+    on_device: dict[Device, Any] = {}
+    out = []
+    for tensor in tensors:
+        device = tensor.device
+        if device not in on_device:
+            on_device[device] = (indices if backend.device_of(indices) == device
+                                 else backend.to_device(indices, device))
+        out.append(Tensor._make(tensor.data[on_device[device]]))
+    return tuple(out)
 
 
 class TensorDataset(Dataset):
@@ -87,14 +129,16 @@ class TensorDataset(Dataset):
         return self.tensors[0].shape[0]
 
     def get_batch(self, indices: np.ndarray) -> tuple[Tensor, ...]:
-        return tuple(take(t, indices) for t in self.tensors)
+        """The rows `indices` of every tensor, on that tensor's device."""
+        return take(self.tensors, check_batch_indices(indices, len(self),
+                                                      "TensorDataset.get_batch"))
 
 
 class Subset(Dataset):
     """The samples of `dataset` at positions `indices`, in that order."""
 
     def __init__(self, dataset: Any, indices: Sequence[int]) -> None:
-        index_array = np.asarray(indices)
+        index_array = _host_array(indices)
         if index_array.size == 0:
             index_array = index_array.astype(np.int64)
         if index_array.ndim != 1 or index_array.dtype.kind not in "iu":
@@ -115,9 +159,12 @@ class Subset(Dataset):
         return len(self.indices)
 
     def get_batch(self, indices: np.ndarray) -> Any:
+        """The batch of the dataset below at the positions `self.indices[indices]` (host
+        indices; device ones are read back explicitly)."""
         get_batch = getattr(self.dataset, "get_batch", None)
         if get_batch is None:
             return NotImplemented
+        indices = check_batch_indices(_host_array(indices), len(self), "Subset.get_batch")
         return get_batch(self.indices[indices])
 
 

@@ -60,6 +60,10 @@ class ToTensor:
             raise TypeError("ToTensor: the input is already a Tensor; ToTensor converts NumPy "
                             "images (H, W[, C]), so put it before the tensor transforms")
         if not isinstance(pic, np.ndarray):
+            if backend.device_of(pic).type != "cpu":
+                raise TypeError(f"ToTensor: expected a NumPy image (H, W[, C]) in host memory, "
+                                f"got an array on {backend.device_of(pic)}; wrap it with "
+                                "tg.tensor and use the tensor transforms instead")
             if not hasattr(pic, "__array_interface__"):  # e.g. a PIL image converts itself
                 raise TypeError(f"ToTensor: expected a NumPy image, got {type(pic).__name__}")
             pic = np.asarray(pic)

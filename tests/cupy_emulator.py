@@ -88,8 +88,10 @@ def _wrap(value: Any) -> Any:
         return out
     if isinstance(value, np.generic):
         return _wrap(np.asarray(value))
-    if isinstance(value, (tuple, list)):
-        return type(value)(_wrap(v) for v in value)
+    if isinstance(value, list):
+        return [_wrap(v) for v in value]
+    if isinstance(value, tuple):  # NumPy's named results (QRResult, ...) become plain tuples
+        return tuple(_wrap(v) for v in value)
     return value
 
 

@@ -1,5 +1,6 @@
 """Module machinery: registration, traversal, modes, devices/dtypes, state_dict, hooks,
-containers and printing, compared with PyTorch where it is installed."""
+containers and printing, compared with PyTorch where it is installed; moving models between
+devices, state_dicts across devices, and zero_grad without host syncs."""
 
 from __future__ import annotations
 
@@ -51,6 +52,11 @@ def mlp() -> nn.Sequential:
     return nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
 
 
+def _np(t: tg.Tensor) -> np.ndarray:
+    """A tensor's values as a host NumPy array, from any device."""
+    return tg.backend.to_numpy(t.detach().data)
+
+
 # ---------------------------------------------------------------------------------------------
 # Parameter
 # ---------------------------------------------------------------------------------------------
@@ -74,6 +80,21 @@ def test_parameter_ops_give_plain_tensors_and_make_still_works():
     assert isinstance(made, nn.Parameter) and made.shape == (3,) and not made.requires_grad
     (p * p).sum().backward()
     np.testing.assert_array_equal(p.grad.numpy(), [2.0, 2.0])
+
+
+def test_parameter_on_a_device_shares_memory_and_deepcopies_there(device):
+    t = tg.tensor([1.0, 2.0], device=device)
+    p = nn.Parameter(t)
+    assert p.data is t.data and p.device == tg.Device(device) and p.requires_grad
+    (p * p).sum().backward()
+    clone = copy.deepcopy(p)
+    assert isinstance(clone, nn.Parameter) and clone.device == tg.Device(device)
+    assert clone.grad.device == tg.Device(device)
+    with tg.no_grad():
+        clone.fill_(5.0)
+    clone.grad.zero_()
+    np.testing.assert_array_equal(_np(p), [1.0, 2.0])
+    np.testing.assert_array_equal(_np(p.grad), [2.0, 4.0])
 
 
 def test_parameter_of_integers_cannot_require_grad():
@@ -212,15 +233,20 @@ def test_train_eval_propagate_to_every_descendant():
         net.train("no")
 
 
-def test_zero_grad_to_none_and_to_zeros():
-    model = nn.Linear(3, 2)
-    model(tg.ones(4, 3)).sum().backward()
-    assert model.weight.grad is not None
-    model.zero_grad(set_to_none=False)
-    assert model.weight.grad is not None and float(model.weight.grad.abs().sum()) == 0.0
-    model(tg.ones(4, 3)).sum().backward()
-    np.testing.assert_allclose(model.bias.grad.numpy(), [4.0, 4.0])
-    model.zero_grad()
+def test_zero_grad_to_none_and_to_zeros(device, no_host_sync):
+    model = nn.Linear(3, 2).to(device)
+    x = tg.ones(4, 3, device=device)
+    model(x).sum().backward()
+    grad = model.weight.grad
+    assert grad is not None
+    with no_host_sync():
+        model.zero_grad(set_to_none=False)
+    assert model.weight.grad is grad and grad.device == tg.Device(device)  # zeroed in place
+    assert float(model.weight.grad.abs().sum()) == 0.0
+    model(x).sum().backward()
+    np.testing.assert_allclose(_np(model.bias.grad), [4.0, 4.0])
+    with no_host_sync():
+        model.zero_grad()
     assert model.weight.grad is None and model.bias.grad is None
 
 
@@ -245,12 +271,12 @@ def test_apply_visits_children_first_then_self_like_pytorch():
 # ---------------------------------------------------------------------------------------------
 # devices and dtypes
 # ---------------------------------------------------------------------------------------------
-def test_to_dtype_keeps_parameter_identity_and_int_buffers():
-    model = mlp()
-    model(tg.randn(5, 4)).sum().backward()
+def test_to_dtype_keeps_parameter_identity_and_int_buffers(device):
+    model = mlp().to(device)
+    model(tg.randn(5, 4, device=device)).sum().backward()
     params_before = list(model.parameters())
     buffers_before = list(model.buffers())
-    values = [p.detach().numpy().copy() for p in params_before]
+    values = [_np(p).copy() for p in params_before]
     assert model.double() is model
     assert all(a is b for a, b in zip(model.parameters(), params_before))
     assert all(a is b for a, b in zip(model.buffers(), buffers_before))
@@ -258,9 +284,10 @@ def test_to_dtype_keeps_parameter_identity_and_int_buffers():
     assert all(p.grad.dtype == tg.float64 for p in model.parameters())
     assert model[1].running_mean.dtype == tg.float64
     assert model[1].num_batches_tracked.dtype == tg.int64  # only floating tensors change
+    assert all(t.device == tg.Device(device) for t in model.state_dict().values())
     for p, v in zip(model.parameters(), values):
-        np.testing.assert_array_equal(p.detach().numpy(), v.astype(np.float64))
-    assert model(tg.randn(5, 4, dtype=tg.float64)).dtype == tg.float64
+        np.testing.assert_array_equal(_np(p), v.astype(np.float64))
+    assert model(tg.randn(5, 4, dtype=tg.float64, device=device)).dtype == tg.float64
     model.to(dtype=tg.float32)
     assert model[0].weight.dtype == tg.float32
     with pytest.raises(TypeError, match="floating point"):
@@ -268,15 +295,33 @@ def test_to_dtype_keeps_parameter_identity_and_int_buffers():
 
 
 def test_to_device_moves_parameters_in_place(device):
+    tg.manual_seed(3)
     model = mlp()
-    weight = model[0].weight
+    model(tg.randn(6, 4)).sum().backward()  # gradients and running statistics on the CPU
+    weight, running_mean = model[0].weight, model[1].running_mean
+    before = {k: _np(v).copy() for k, v in model.state_dict().items()}
+    grad_before = _np(weight.grad).copy()
+    params = list(model.parameters())
     assert model.to(device) is model
+    assert list(model.parameters()) == params  # the same objects: an optimizer keeps working
     assert model[0].weight is weight and weight.device == tg.Device(device)
-    assert model[1].running_var.device == tg.Device(device)
-    out = model(tg.randn(3, 4, device=device))
+    assert weight.grad.device == tg.Device(device)
+    np.testing.assert_array_equal(_np(weight.grad), grad_before)
+    assert model[1].running_mean is running_mean
+    for name, buf in model.named_buffers():
+        assert buf.device == tg.Device(device), name
+    assert model[1].num_batches_tracked.dtype == tg.int64
+    for key, value in model.state_dict().items():  # moved, not changed
+        np.testing.assert_array_equal(_np(value), before[key])
+    out = model(tg.randn(3, 4, device=device))  # training: the running stats move, on device
     assert out.device == tg.Device(device)
+    assert running_mean.device == tg.Device(device)
+    assert not np.array_equal(_np(running_mean), before["1.running_mean"])
+    assert model[1].num_batches_tracked.item() == 2
     model.cpu()
-    assert weight.device == tg.Device("cpu")
+    assert weight.device == running_mean.device == weight.grad.device == tg.Device("cpu")
+    model.to(device, tg.float64)
+    assert weight.device == tg.Device(device) and weight.dtype == tg.float64
 
 
 # ---------------------------------------------------------------------------------------------
@@ -294,33 +339,60 @@ def test_state_dict_keys_detached_and_sharing_memory():
     assert kept["0.weight"] is model[0].weight
 
 
-def test_state_dict_round_trip_is_bit_exact_including_batchnorm_buffers():
+def test_state_dict_round_trip_is_bit_exact_including_batchnorm_buffers(device):
     tg.manual_seed(0)
-    model = mlp()
+    model = mlp().to(device)
     for _ in range(2):
-        model(tg.randn(6, 4)).sum().backward()
+        model(tg.randn(6, 4, device=device)).sum().backward()
     snapshot = {k: v.clone() for k, v in model.state_dict().items()}
     assert snapshot["1.num_batches_tracked"].item() == 2
-    other = mlp()
+    other = mlp().to(device)
     result = other.load_state_dict(snapshot)
     assert result.missing_keys == [] and result.unexpected_keys == []
     assert repr(result) == "<All keys matched successfully>"
     for key, value in other.state_dict().items():
-        assert value.dtype == snapshot[key].dtype
-        np.testing.assert_array_equal(value.numpy(), snapshot[key].numpy())
+        assert value.dtype == snapshot[key].dtype and value.device == tg.Device(device)
+        np.testing.assert_array_equal(_np(value), _np(snapshot[key]))
     # copied in place: the loaded model's tensors are still its own
     assert other.state_dict()["0.weight"].data is not snapshot["0.weight"].data
-    x = tg.randn(3, 4)
+    x = tg.randn(3, 4, device=device)
     model.eval(), other.eval()
-    np.testing.assert_array_equal(model(x).detach().numpy(), other(x).detach().numpy())
+    np.testing.assert_array_equal(_np(model(x)), _np(other(x)))
+
+
+def test_state_dict_across_devices(device):
+    """A CPU checkpoint loads into a model on `device` and back, bit for bit; the loaded
+    model's tensors stay where they were (load_state_dict copies into them)."""
+    tg.manual_seed(1)
+    cpu_model = mlp()
+    cpu_model(tg.randn(6, 4)).sum().backward()  # running statistics away from their defaults
+    model = mlp().to(device)
+    weight = model[0].weight
+    model.load_state_dict(cpu_model.state_dict())
+    assert model[0].weight is weight
+    for key, value in model.state_dict().items():
+        assert value.device == tg.Device(device), key
+        np.testing.assert_array_equal(_np(value), _np(cpu_model.state_dict()[key]))
+    x = np.random.default_rng(2).standard_normal((3, 4)).astype(np.float32)
+    model.eval(), cpu_model.eval()
+    np.testing.assert_allclose(_np(model(tg.tensor(x, device=device))),
+                               _np(cpu_model(tg.tensor(x))), rtol=1e-6, atol=1e-7)
+    model.train()
+    model(tg.randn(6, 4, device=device)).sum().backward()  # train on the device
+    back = mlp()
+    back.load_state_dict(model.state_dict())  # the device checkpoint into a CPU model
+    for key, value in back.state_dict().items():
+        assert value.device == tg.Device("cpu"), key
+        np.testing.assert_array_equal(_np(value), _np(model.state_dict()[key]))
+    assert back[1].num_batches_tracked.item() == 2
 
 
 def _values(model: nn.Module) -> dict:
-    return {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    return {k: _np(v).copy() for k, v in model.state_dict().items()}
 
 
-def test_load_state_dict_errors_name_keys_and_shapes_and_change_nothing():
-    model = mlp()
+def test_load_state_dict_errors_name_keys_and_shapes_and_change_nothing(device):
+    model = mlp().to(device)
     before = _values(model)
     good = {k: v.clone() + 1 for k, v in model.state_dict().items()}
 
@@ -336,7 +408,7 @@ def test_load_state_dict_errors_name_keys_and_shapes_and_change_nothing():
         model.load_state_dict(unexpected)
 
     wrong = dict(good)
-    wrong["0.weight"] = tg.zeros(9, 4)
+    wrong["0.weight"] = tg.zeros(9, 4)  # on the CPU: shapes are checked across devices too
     with pytest.raises(RuntimeError) as err:
         model.load_state_dict(wrong, strict=False)  # shape mismatches fail even when not strict
     assert ("size mismatch for 0.weight: copying a param with shape (9, 4) from checkpoint, "
@@ -403,11 +475,12 @@ def test_load_state_dict_from_pytorch_values():
                                atol=1e-6)
 
 
-def test_deepcopy_gives_an_independent_model():
-    model = mlp()
+def test_deepcopy_gives_an_independent_model(device):
+    model = mlp().to(device)
     clone = copy.deepcopy(model)
     assert isinstance(clone[0].weight, nn.Parameter) and clone[0].weight.requires_grad
     assert clone[0].weight is not model[0].weight
+    assert all(t.device == tg.Device(device) for t in clone.state_dict().values())
     with tg.no_grad():
         clone[0].weight.fill_(0.0)
     assert float(model[0].weight.abs().sum()) > 0

@@ -1,4 +1,5 @@
-"""nn.utils: gradient clipping, parameters <-> vector, parameter counting."""
+"""nn.utils: gradient clipping, parameters <-> vector, parameter counting, on every device;
+clipping reads nothing back from the GPU (the total norm stays a device tensor, as PyTorch)."""
 
 from __future__ import annotations
 
@@ -21,70 +22,91 @@ from tinygrad_edu.nn.utils import (
 )
 
 
-def params_with_grads(grads: list[np.ndarray], dtype=np.float32) -> list[nn.Parameter]:
+def params_with_grads(grads: list[np.ndarray], dtype=np.float32,
+                      device: str = "cpu") -> list[nn.Parameter]:
     params = []
     for g in grads:
-        p = nn.Parameter(tg.zeros(*g.shape, dtype=dtype))
-        p.grad = tg.tensor(g.astype(dtype))
+        p = nn.Parameter(tg.zeros(*g.shape, dtype=dtype, device=device))
+        p.grad = tg.tensor(g.astype(dtype), device=device)
         params.append(p)
     return params
+
+
+def _np(t: tg.Tensor) -> np.ndarray:
+    """A tensor's values as a host NumPy array, from any device."""
+    return tg.backend.to_numpy(t.detach().data)
 
 
 GRADS = [np.array([[3.0, -4.0], [0.5, 0.0]]), np.array([12.0, -1.5, 2.0])]
 
 
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, math.inf])
-def test_clip_grad_norm_returns_total_norm_and_scales(norm_type):
-    params = params_with_grads(GRADS, np.float64)
+def test_clip_grad_norm_returns_total_norm_and_scales(norm_type, device, no_host_sync):
+    params = params_with_grads(GRADS, np.float64, device)
+    grads = [p.grad for p in params]
     flat = np.concatenate([g.ravel() for g in GRADS])
     total = np.linalg.norm(flat, ord=norm_type)
     max_norm = 2.0
-    result = clip_grad_norm_(params, max_norm, norm_type=norm_type)
+    with no_host_sync():
+        result = clip_grad_norm_(params, max_norm, norm_type=norm_type)
     assert isinstance(result, tg.Tensor) and result.shape == ()
+    assert result.device == tg.Device(device) and result.dtype == tg.float64
     assert result.item() == pytest.approx(total, rel=1e-12)
     coef = max_norm / (total + 1e-6)
-    for p, g in zip(params, GRADS):
-        np.testing.assert_allclose(p.grad.numpy(), g * coef, rtol=1e-12)
-    clipped = np.concatenate([p.grad.numpy().ravel() for p in params])
+    for p, g, before in zip(params, GRADS, grads):
+        assert p.grad is before  # scaled in place
+        np.testing.assert_allclose(_np(p.grad), g * coef, rtol=1e-12)
+    clipped = np.concatenate([_np(p.grad).ravel() for p in params])
     assert np.linalg.norm(clipped, ord=norm_type) == pytest.approx(max_norm, rel=1e-5)
 
 
-def test_clip_grad_norm_below_the_limit_changes_nothing():
-    params = params_with_grads(GRADS)
-    total = clip_grad_norm_(params, max_norm=100.0)
+def test_clip_grad_norm_below_the_limit_changes_nothing(device, no_host_sync):
+    params = params_with_grads(GRADS, device=device)
+    with no_host_sync():
+        total = clip_grad_norm_(params, max_norm=100.0)
+    assert total.dtype == tg.float32 and total.device == tg.Device(device)
     assert total.item() == pytest.approx(np.linalg.norm(np.concatenate(
         [g.ravel() for g in GRADS])), rel=1e-6)
     for p, g in zip(params, GRADS):
-        np.testing.assert_array_equal(p.grad.numpy(), g.astype(np.float32))
+        np.testing.assert_array_equal(_np(p.grad), g.astype(np.float32))
 
 
-def test_clip_grad_norm_skips_missing_grads_and_accepts_a_single_tensor():
-    p = nn.Parameter(tg.zeros(2))
-    p.grad = tg.tensor([3.0, 4.0])
-    no_grad = nn.Parameter(tg.zeros(3))
+def test_clip_grad_norm_skips_missing_grads_and_accepts_a_single_tensor(device):
+    p = nn.Parameter(tg.zeros(2, device=device))
+    p.grad = tg.tensor([3.0, 4.0], device=device)
+    no_grad = nn.Parameter(tg.zeros(3, device=device))
     assert clip_grad_norm_([p, no_grad], 1.0).item() == pytest.approx(5.0)
-    np.testing.assert_allclose(p.grad.numpy(), [0.6, 0.8], rtol=1e-5)
-    p.grad = tg.tensor([3.0, 4.0])
+    np.testing.assert_allclose(_np(p.grad), [0.6, 0.8], rtol=1e-5)
+    p.grad = tg.tensor([3.0, 4.0], device=device)
     assert clip_grad_norm_(p, 10.0).item() == pytest.approx(5.0)
+    p.grad = tg.zeros(0, device=device)  # an empty gradient has norm 0
+    assert clip_grad_norm_(p, 10.0).item() == 0.0
     assert clip_grad_norm_([no_grad], 1.0).item() == 0.0
     with pytest.raises(TypeError, match="model.parameters"):
         clip_grad_norm_(nn.Linear(2, 2), 1.0)
 
 
-def test_clip_grad_norm_nonfinite():
-    p = nn.Parameter(tg.zeros(2))
-    p.grad = tg.tensor([float("nan"), 1.0])
-    with pytest.raises(RuntimeError, match="non-finite"):
+def test_clip_grad_norm_nonfinite(device, no_host_sync):
+    p = nn.Parameter(tg.zeros(2, device=device))
+    p.grad = tg.tensor([float("nan"), 1.0], device=device)
+    with pytest.raises(RuntimeError, match=r"clip_grad_norm_: the total norm of order 2.0 of "
+                                           r"the gradients is non-finite \(nan\)"):
         clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
-    assert math.isnan(clip_grad_norm_([p], 1.0).item())
+    np.testing.assert_array_equal(_np(p.grad), [np.nan, 1.0])  # the failed call changed nothing
+    with no_host_sync():  # not asked to check: nothing is read back, and (as PyTorch) the
+        total = clip_grad_norm_([p], 1.0)  # gradients become nan
+    assert math.isnan(total.item()) and np.isnan(_np(p.grad)).all()
+    p.grad = tg.tensor([float("inf"), 1.0], device=device)
+    with pytest.raises(RuntimeError, match=r"non-finite \(inf\)"):
+        clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
 
 
 @given(hnp.arrays(np.float64, st.integers(1, 6), elements=st.floats(-100, 100)),
        hnp.arrays(np.float64, (2, 3), elements=st.floats(-100, 100)),
        st.floats(0.1, 50.0), st.sampled_from([1.0, 2.0, math.inf]))
-def test_clip_grad_norm_matches_pytorch(g1, g2, max_norm, norm_type):
+def test_clip_grad_norm_matches_pytorch(device, g1, g2, max_norm, norm_type):
     torch = pytest.importorskip("torch")
-    params = params_with_grads([g1, g2], np.float64)
+    params = params_with_grads([g1, g2], np.float64, device)
     tparams = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in (g1, g2)]
     for tp, g in zip(tparams, (g1, g2)):
         tp.grad = torch.from_numpy(g.copy())
@@ -92,56 +114,77 @@ def test_clip_grad_norm_matches_pytorch(g1, g2, max_norm, norm_type):
     ttotal = torch.nn.utils.clip_grad_norm_(tparams, max_norm, norm_type)
     assert total.item() == pytest.approx(ttotal.item(), rel=1e-12, abs=1e-12)
     for p, tp in zip(params, tparams):
-        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(_np(p.grad), tp.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
-def test_clip_grad_value():
-    params = params_with_grads(GRADS)
-    assert clip_grad_value_(params, 1.0) is None
+def test_clip_grad_value(device, no_host_sync):
+    params = params_with_grads(GRADS, device=device)
+    with no_host_sync():
+        assert clip_grad_value_(params, 1.0) is None
     for p, g in zip(params, GRADS):
-        np.testing.assert_array_equal(p.grad.numpy(), np.clip(g, -1, 1).astype(np.float32))
+        np.testing.assert_array_equal(_np(p.grad), np.clip(g, -1, 1).astype(np.float32))
+        assert p.grad.device == tg.Device(device)
     with pytest.raises(ValueError, match="non-negative"):
         clip_grad_value_(params, -1.0)
 
 
-def test_clip_after_a_real_backward(device):
+def test_clip_after_a_real_backward(device, no_host_sync):
     tg.manual_seed(0)
     model = nn.Linear(10, 5).to(device)
-    (model(tg.randn(8, 10, device=device)) * 100).sum().backward()
+    x = tg.randn(8, 10, device=device)
+    with no_host_sync():  # a training step's forward, backward and clipping
+        (model(x) * 100).sum().backward()
     before = math.sqrt(sum(float((p.grad * p.grad).sum()) for p in model.parameters()))
-    total = clip_grad_norm_(model.parameters(), 1.0)
+    with no_host_sync():
+        total = clip_grad_norm_(model.parameters(), 1.0)
     assert total.device == tg.Device(device)
     assert total.item() == pytest.approx(before, rel=1e-5)
     after = math.sqrt(sum(float((p.grad * p.grad).sum()) for p in model.parameters()))
     assert after == pytest.approx(1.0, rel=1e-4)
 
 
-def test_parameters_to_vector_round_trip():
+def test_parameters_to_vector_round_trip(device, no_host_sync):
     tg.manual_seed(1)
-    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2, bias=False))
-    vec = parameters_to_vector(model.parameters())
-    assert vec.shape == (3 * 4 + 4 + 4 * 2,)
-    expected = np.concatenate([p.detach().numpy().ravel() for p in model.parameters()])
-    np.testing.assert_array_equal(vec.detach().numpy(), expected)
-    new = tg.arange(vec.shape[0], dtype=tg.float32)
-    weight = model[0].weight
-    vector_to_parameters(new, model.parameters())
-    assert model[0].weight is weight and weight.requires_grad
-    np.testing.assert_array_equal(parameters_to_vector(model.parameters()).detach().numpy(),
-                                  new.numpy())
-    np.testing.assert_array_equal(model[2].weight.detach().numpy(),
-                                  np.arange(16, 24).reshape(2, 4))
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2, bias=False)).to(device)
+    with no_host_sync():
+        vec = parameters_to_vector(model.parameters())
+    assert vec.shape == (3 * 4 + 4 + 4 * 2,) and vec.device == tg.Device(device)
+    expected = np.concatenate([_np(p).ravel() for p in model.parameters()])
+    np.testing.assert_array_equal(_np(vec), expected)
+    new = tg.arange(vec.shape[0], dtype=tg.float32, device=device)
+    weight, data = model[0].weight, model[0].weight.data
+    with no_host_sync():
+        vector_to_parameters(new, model.parameters())
+    assert model[0].weight is weight and weight.data is data and weight.requires_grad
+    np.testing.assert_array_equal(_np(parameters_to_vector(model.parameters())), _np(new))
+    np.testing.assert_array_equal(_np(model[2].weight), np.arange(16, 24).reshape(2, 4))
     with pytest.raises(ValueError, match="has 23 elements but the parameters have 24"):
-        vector_to_parameters(tg.zeros(23), model.parameters())
+        vector_to_parameters(tg.zeros(23, device=device), model.parameters())
     with pytest.raises(TypeError, match="Tensor"):
         vector_to_parameters(np.zeros(24), model.parameters())
 
 
-def test_parameters_to_vector_is_differentiable():
-    a, b = nn.Parameter(tg.ones(2, 2)), nn.Parameter(tg.ones(3))
-    (parameters_to_vector([a, b]) * tg.arange(7, dtype=tg.float32)).sum().backward()
-    np.testing.assert_array_equal(a.grad.numpy(), [[0, 1], [2, 3]])
-    np.testing.assert_array_equal(b.grad.numpy(), [4, 5, 6])
+def test_parameters_to_vector_is_differentiable(device):
+    a, b = nn.Parameter(tg.ones(2, 2, device=device)), nn.Parameter(tg.ones(3, device=device))
+    (parameters_to_vector([a, b]) * tg.arange(7, dtype=tg.float32, device=device)).sum().backward()
+    np.testing.assert_array_equal(_np(a.grad), [[0, 1], [2, 3]])
+    np.testing.assert_array_equal(_np(b.grad), [4, 5, 6])
+    assert tg.autograd.gradcheck(lambda u, v: parameters_to_vector([u, v]) * 2.0,
+                                 (tg.randn(2, 2, dtype=tg.float64, device=device,
+                                           requires_grad=True),
+                                  tg.randn(3, dtype=tg.float64, device=device,
+                                           requires_grad=True)))
+
+
+def test_parameters_on_two_devices_are_refused():
+    if not tg.cuda.is_available():
+        pytest.skip("needs a CUDA device (or the emulator) besides the CPU")
+    params = [nn.Parameter(tg.ones(2)), nn.Parameter(tg.ones(2, device="cuda"))]
+    with pytest.raises(TypeError, match="parameters_to_vector: found parameters on different "
+                                        "devices: cpu, cuda:0"):
+        parameters_to_vector(params)
+    with pytest.raises(TypeError, match="vector_to_parameters: found parameters on different"):
+        vector_to_parameters(tg.zeros(4), params)
 
 
 def test_count_parameters():

@@ -508,7 +508,9 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
 # utilities
 # ---------------------------------------------------------------------------------------------
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
-    """(*) integer class indices -> (*, num_classes) int64 tensor with a 1 at each index."""
+    """(*) integer class indices -> (*, num_classes) int64 tensor with a 1 at each index.
+    num_classes=-1 takes the largest index + 1, which reads it back from the GPU (as PyTorch);
+    pass num_classes in a training loop on the GPU."""
     _check_tensor(tensor, "tensor", "one_hot")
     if tensor.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expects an integer (index) tensor, got {tensor.dtype}")
@@ -520,7 +522,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         num_classes = int(data.max()) + 1
     if num_classes < 1 and data.size:
         raise ValueError(f"one_hot: num_classes must be positive, got {num_classes}")
-    if data.size:
+    # the range check reads the values: on the GPU only under detect_anomaly (unchecked, an
+    # out-of-range class gives a row of zeros)
+    if data.size and autograd.checks_values(data):
         low, high = int(data.min()), int(data.max())
         if low < 0:
             raise ValueError(f"one_hot: class values must be non-negative, got {low}")
@@ -656,26 +660,42 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 class _ClassTargets:
     """Class-index targets flattened to M rows: input (M, C), target (M,), per-row weights
     w[target] (or None), the mask of rows not equal to ignore_index (None when all count),
-    and the divisor of reduction='mean' (sum of those weights, or the number of rows)."""
+    and the divisor of reduction='mean' (sum of those weights, or the number of rows).
+
+    The targets are checked to lie in [0, C) where `autograd.checks_values` allows reading
+    them (always on the CPU; on the GPU only inside detect_anomaly). Unchecked on the GPU,
+    nothing is read back: the ignore_index mask is always built (no host-side branch on the
+    values) and a row whose target is out of range gets a NaN weight, so the loss is NaN."""
 
     def __init__(self, target: Any, num_classes: int, weight: Any, ignore_index: int,
                  op: str) -> None:
         xp = get_array_module(target)
         valid = target != ignore_index
-        self.valid = None if bool(valid.all()) else valid
-        checked = target if self.valid is None else target[valid]
-        if checked.size:
-            low, high = int(checked.min()), int(checked.max())
-            if low < 0 or high >= num_classes:
-                bad = low if low < 0 else high
-                raise ValueError(f"{op}: target {bad} is out of range for {num_classes} classes")
-        self.index = target if self.valid is None else xp.where(valid, target, 0)
+        if autograd.checks_values(target):
+            self._check_range(target, valid, num_classes, op)
+        on_host = xp is np
+        self.valid = None if on_host and bool(valid.all()) else valid
         self.rows = xp.arange(target.shape[0])
         self.weight = weight
+        dtype = weight.dtype if weight is not None else backend.float32
+        if on_host:  # checked above: every counted target is a class index
+            self.index = target if self.valid is None else xp.where(valid, target, 0)
+            mask = None if self.valid is None else self.valid.astype(dtype)
+        else:  # unchecked: out-of-range rows weigh NaN; the index stays in bounds
+            in_range = (target >= 0) & (target < num_classes)
+            self.index = xp.where(valid & in_range, target, 0)
+            mask = xp.where(valid & ~in_range, dtype.type(math.nan), valid.astype(dtype))
         self.row_weight = None if weight is None else weight[self.index]
-        if self.valid is not None:
-            mask = self.valid.astype(weight.dtype if weight is not None else backend.float32)
+        if mask is not None:
             self.row_weight = mask if weight is None else self.row_weight * mask
+
+    @staticmethod
+    def _check_range(target: Any, valid: Any, num_classes: int, op: str) -> None:
+        """Raise ValueError naming the first out-of-range counted target (reads the values)."""
+        bad = valid & ((target < 0) | (target >= num_classes))
+        if target.size and bool(bad.any()):
+            value = int(target[bad][0])
+            raise ValueError(f"{op}: target {value} is out of range for {num_classes} classes")
 
     def mean_divisor(self, dtype: Any) -> Any:
         if self.row_weight is None:
@@ -829,6 +849,9 @@ def _class_inputs(input: Tensor, target: Tensor, weight: Tensor | None, op: str
         if tuple(weight.shape) != (c,):
             raise ValueError(f"{op}: weight must have shape ({c},) (one per class), got "
                              f"{tuple(weight.shape)}")
+        if weight.device != input.device:
+            raise RuntimeError(f"{op}: input is on {input.device} but weight is on "
+                               f"{weight.device}")
         w = weight.data.astype(input.dtype, copy=False)
     if input.ndim == 1:
         flat = input.reshape(1, c)
@@ -931,7 +954,7 @@ class BinaryCrossEntropy(Function):
 
     def forward(self, x: Any, y: Any) -> Any:
         xp = get_array_module(x)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):  # x outside [0, 1]: nan
             log_x = xp.maximum(xp.log(x), -100.0)
             log_1mx = xp.maximum(xp.log(1.0 - x), -100.0)
         return -(y * (log_x - log_1mx) + log_1mx)
@@ -956,7 +979,10 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     reduction = _reduction(size_average, reduce, reduction, op)
     target = _binary_pair(input, target, op)
     data = input.data
-    if data.size and not bool(((data >= 0) & (data <= 1)).all()):
+    # reading the values stalls the GPU: checked there only under detect_anomaly; unchecked,
+    # an input outside [0, 1] gives NaN (the log of a negative number)
+    if data.size and autograd.checks_values(data) and not bool(((data >= 0)
+                                                                & (data <= 1)).all()):
         raise ValueError(f"{op}: all elements of input should be between 0 and 1 (apply "
                          "sigmoid first, or use binary_cross_entropy_with_logits)")
     loss = BinaryCrossEntropy.apply(input, target)

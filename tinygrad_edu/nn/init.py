@@ -104,7 +104,8 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0) -> Tensor:
     """Fill with samples of N(mean, std^2) restricted to [a, b] (values outside are drawn
-    again until they fall inside: rejection sampling)."""
+    again until they fall inside: rejection sampling). Counting the rejected values reads
+    them back from the GPU once per round: fine for an initialiser, which runs once."""
     _check_tensor(tensor, "trunc_normal_")
     if not a < b:
         raise ValueError(f"init.trunc_normal_: expects a < b, got a={a}, b={b}")

@@ -3,8 +3,7 @@ gradient clipping, flattening parameters into one vector, counting parameters.""
 
 from __future__ import annotations
 
-import math
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -37,9 +36,11 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     """Rescale the gradients so that their total norm is at most `max_norm`.
 
     The total norm is the `norm_type`-norm of all gradients taken together as one vector
-    (`inf` for the largest absolute value). When it is larger than `max_norm`, every gradient
-    is multiplied in place by max_norm / (total_norm + 1e-6). Returns the total norm measured
-    *before* clipping (a 0-d Tensor), handy for logging. `foreach` is accepted and ignored.
+    (`inf` for the largest absolute value). Every gradient is multiplied in place by
+    min(1, max_norm / (total_norm + 1e-6)), so nothing changes below the limit. Returns the
+    total norm measured *before* clipping (a 0-d Tensor on the gradients' device), handy for
+    logging. As in PyTorch, nothing is read back from the GPU (the factor is computed there)
+    unless `error_if_nonfinite`, whose check must read the norm. `foreach` is ignored.
     """
     params = _as_list(parameters, "clip_grad_norm_")
     grads = [p.grad for p in params if p.grad is not None]
@@ -49,20 +50,22 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     device = grads[0].device
     dtype = np.result_type(*[g.dtype for g in grads])
     xp = get_array_module(grads[0].data)
+
+    def norm(g: Tensor) -> Any:
+        gx = get_array_module(g.data)
+        value = (gx.linalg.norm(g.data.reshape(-1).astype(dtype, copy=False), ord=norm_type)
+                 if g.numel() else gx.zeros((), dtype=dtype))
+        return backend.to_device(value, device)
+
     # the norm of each gradient, then the norm of those norms (= the norm of everything)
-    norms = [backend.to_device(xp.linalg.norm(g.data.reshape(-1).astype(dtype), ord=norm_type)
-                               if g.numel() else xp.zeros((), dtype=dtype), device)
-             for g in grads]
-    total = xp.linalg.norm(xp.stack(norms), ord=norm_type).astype(dtype)
-    total_value = float(total)
-    if error_if_nonfinite and not math.isfinite(total_value):
+    total = xp.linalg.norm(xp.stack([norm(g) for g in grads]), ord=norm_type).astype(dtype)
+    if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
-                           f"gradients is non-finite ({total_value}), so it cannot be clipped; "
-                           f"pass error_if_nonfinite=False to clip anyway")
-    coef = float(max_norm) / (total_value + 1e-6)
-    if coef < 1.0:
-        for g in grads:
-            g.data *= g.data.dtype.type(coef)
+                           f"gradients is non-finite ({float(total)}), so it cannot be "
+                           f"clipped; pass error_if_nonfinite=False to clip anyway")
+    coef = xp.minimum(float(max_norm) / (total + 1e-6), 1.0)  # nan when the norm is nan
+    for g in grads:
+        g.data *= backend.to_device(coef, g.device).astype(g.dtype, copy=False)
     return Tensor._make(total)
 
 

@@ -1,4 +1,7 @@
-"""save / load: bit-exact round trips, atomic writes, and files that are refused unrun."""
+"""save / load: bit-exact round trips, atomic writes, and files that are refused unrun.
+
+The round trips take the `device` fixture: tensors saved from "cpu" or "cuda" come back
+bit for bit, on the device they were saved from, or where `map_location` says."""
 
 from __future__ import annotations
 
@@ -23,43 +26,46 @@ NOT_A_CHECKPOINT = "is not a tinygrad_edu checkpoint"
 
 
 def assert_same_tensor(a, b):
+    """The same dtype, shape and bytes (wherever each lives)."""
     assert isinstance(b, tg.Tensor)
     assert a.dtype == b.dtype and a.shape == b.shape
     assert tg.backend.to_numpy(a.data).tobytes() == tg.backend.to_numpy(b.data).tobytes()
 
 
-def all_dtype_tensors():
+def all_dtype_tensors(device="cpu"):
     rng = np.random.default_rng(0)
     floats = rng.standard_normal((3, 4))
     return {
-        "float32": tg.tensor(floats, dtype=tg.float32),
-        "float64": tg.tensor(floats, dtype=tg.float64),
-        "float16": tg.tensor(floats, dtype=tg.float16),
-        "int64": tg.tensor([[-(2 ** 62), 5, 0]]),
-        "int32": tg.tensor([1, -2, 3], dtype=tg.int32),
-        "uint8": tg.tensor([0, 255, 7], dtype=tg.uint8),
-        "bool": tg.tensor([True, False]),
-        "scalar": tg.tensor(3.5),
-        "empty": tg.zeros(0, 3),
-        "special": tg.tensor([math.inf, -math.inf, math.nan, -0.0, 1e-45], dtype=tg.float32),
+        "float32": tg.tensor(floats, dtype=tg.float32, device=device),
+        "float64": tg.tensor(floats, dtype=tg.float64, device=device),
+        "float16": tg.tensor(floats, dtype=tg.float16, device=device),
+        "int64": tg.tensor([[-(2 ** 62), 5, 0]], device=device),
+        "int32": tg.tensor([1, -2, 3], dtype=tg.int32, device=device),
+        "uint8": tg.tensor([0, 255, 7], dtype=tg.uint8, device=device),
+        "bool": tg.tensor([True, False], device=device),
+        "scalar": tg.tensor(3.5, device=device),
+        "empty": tg.zeros(0, 3, device=device),
+        "special": tg.tensor([math.inf, -math.inf, math.nan, -0.0, 1e-45], dtype=tg.float32,
+                             device=device),
     }
 
 
 # ---------------------------------------------------------------------------------------------
 # round trips
 # ---------------------------------------------------------------------------------------------
-def test_tensors_of_every_dtype_round_trip_bit_exactly(tmp_path):
-    tensors = all_dtype_tensors()
+def test_tensors_of_every_dtype_round_trip_bit_exactly(tmp_path, device):
+    tensors = all_dtype_tensors(device)
     save(tensors, tmp_path / "t.tg")
     loaded = load(tmp_path / "t.tg")
     assert list(loaded) == list(tensors)
     for name, t in tensors.items():
         assert_same_tensor(t, loaded[name])
-        assert loaded[name].device == "cpu"
+        assert loaded[name].device == device  # back where it was saved from
+        assert loaded[name].data is not t.data
 
 
-def test_nested_structure_and_key_types_round_trip(tmp_path):
-    t = tg.randn(2, 3)
+def test_nested_structure_and_key_types_round_trip(tmp_path, device):
+    t = tg.randn(2, 3, device=device)
     obj = {
         "epoch": 7, "big": 2 ** 70, "loss": 0.1 + 0.2, "best": math.inf, "nan": math.nan,
         "neg_zero": -0.0, "flag": True, "off": False, "none": None, "name": "réseau ✓",
@@ -82,28 +88,47 @@ def test_nested_structure_and_key_types_round_trip(tmp_path):
     assert isinstance(loaded["list"][1][1], tuple)
     assert isinstance(loaded["tuple"], tuple) and loaded["tuple"][1:] == (None, ())
     assert_same_tensor(t, loaded["tuple"][0])
+    assert loaded["tuple"][0].device == device
     assert loaded["array"].dtype == np.int16 and np.array_equal(loaded["array"], obj["array"])
     for key in ("np_float", "np_int", "np_bool", "np_f64"):
         assert type(loaded[key]) is type(obj[key]) and loaded[key] == obj[key], key
     assert type(loaded["ordered"]) is OrderedDict and list(loaded["ordered"]) == ["b", "a"]
 
 
-def test_requires_grad_views_and_sharing_are_kept(tmp_path):
-    w = tg.randn(3, 4, requires_grad=True)
-    view = tg.from_numpy(np.arange(12.0).reshape(3, 4).T)  # not C-contiguous
+def test_requires_grad_views_and_sharing_are_kept(tmp_path, device):
+    w = tg.randn(3, 4, device=device, requires_grad=True)
+    view = tg.tensor(np.arange(12.0).reshape(3, 4), device=device).T  # not C-contiguous
     save({"w": w, "again": w, "view": view, "half": w.detach()}, tmp_path / "s.tg")
     loaded = load(tmp_path / "s.tg")
     assert loaded["w"].requires_grad and loaded["w"].is_leaf
+    assert loaded["w"].device == device
     assert loaded["again"] is loaded["w"]  # the same tensor twice stays one tensor
     assert not loaded["half"].requires_grad
-    np.testing.assert_array_equal(loaded["view"].data, view.data)
+    assert_same_tensor(view, loaded["view"])
+    np.testing.assert_array_equal(tg.backend.to_numpy(loaded["view"].data),
+                                  np.arange(12.0).reshape(3, 4).T)
 
 
-def test_file_objects_work_too():
+def test_file_objects_work_too(device):
     buffer = io.BytesIO()
-    save({"x": tg.ones(2)}, buffer)
+    save({"x": tg.ones(2, device=device)}, buffer)
     buffer.seek(0)
-    assert load(buffer)["x"].tolist() == [1.0, 1.0]
+    x = load(buffer)["x"]
+    assert x.tolist() == [1.0, 1.0] and x.device == device
+
+
+def test_a_bare_device_array_is_refused_with_a_hint(device, tmp_path):
+    """A backend array (not a Tensor): a NumPy one is saved as such; a CuPy one is refused
+    with what to do instead, before anything is written."""
+    array = tg.ones(2, device=device).data
+    if device == "cpu":
+        save({"a": array}, tmp_path / "c.tg")
+        assert load(tmp_path / "c.tg")["a"].tolist() == [1.0, 1.0]
+    else:
+        with pytest.raises(TypeError, match=r"bare device array .* at obj\['a'\]; save it as "
+                                            r"a Tensor"):
+            save({"a": array}, tmp_path / "c.tg")
+        assert not (tmp_path / "c.tg").exists()
 
 
 scalars = (st.none() | st.booleans() | st.integers(-2 ** 70, 2 ** 70)
@@ -134,12 +159,37 @@ def assert_same_tree(a, b):
         assert a == b
 
 
+def on_device(tree, device):
+    """The same tree with its tensors moved to `device`."""
+    if isinstance(tree, tg.Tensor):
+        return tree.to(device)
+    if isinstance(tree, dict):
+        return {k: on_device(v, device) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(on_device(v, device) for v in tree)
+    return tree
+
+
+def tensors_in(tree):
+    """Every Tensor in a nested structure."""
+    if isinstance(tree, tg.Tensor):
+        return [tree]
+    if isinstance(tree, dict):
+        tree = list(tree.values())
+    if isinstance(tree, (list, tuple)):
+        return [t for v in tree for t in tensors_in(v)]
+    return []
+
+
 @given(trees)
-def test_any_nested_structure_round_trips(tree):
+def test_any_nested_structure_round_trips(device, tree):
+    tree = on_device(tree, device)
     buffer = io.BytesIO()
     save(tree, buffer)
     buffer.seek(0)
-    assert_same_tree(tree, load(buffer))
+    loaded = load(buffer)
+    assert_same_tree(tree, loaded)
+    assert all(t.device == device for t in tensors_in(loaded))
 
 
 def test_unsupported_objects_are_refused_before_anything_is_written(tmp_path):
@@ -158,19 +208,27 @@ def test_unsupported_objects_are_refused_before_anything_is_written(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # devices
 # ---------------------------------------------------------------------------------------------
-def test_map_location_variants(tmp_path):
-    save({"x": tg.ones(2)}, tmp_path / "c.tg")
-    for where in (None, "cpu", tg.Device("cpu"), {"cuda:0": "cpu"}, {"cpu": "cpu"}):
-        assert load(tmp_path / "c.tg", map_location=where)["x"].device == "cpu"
+def test_map_location_variants(tmp_path, device):
+    x = tg.ones(2, device=device)
+    saved_from = str(x.device)  # "cpu" or "cuda:0"
+    save({"x": x}, tmp_path / "c.tg")
+    for where, expected in [(None, device), ("cpu", "cpu"), (tg.Device("cpu"), "cpu"),
+                            (device, device), ({saved_from: "cpu"}, "cpu"),
+                            ({saved_from: device}, device),
+                            ({"cuda:7": "cpu"}, device)]:  # not listed: where it was saved
+        loaded = load(tmp_path / "c.tg", map_location=where)["x"]
+        assert loaded.device == expected, where
+        assert_same_tensor(x, loaded)
     seen = []
 
     def to_double(tensor, saved_device):
-        seen.append(saved_device)
+        seen.append((saved_device, str(tensor.device)))
         return tensor.double()
 
     assert load(tmp_path / "c.tg", map_location=to_double)["x"].dtype == tg.float64
-    assert seen == ["cpu"]
-    assert load(tmp_path / "c.tg", map_location=lambda t, d: None)["x"].device == "cpu"
+    assert seen == [(saved_from, "cpu")]  # the function gets it on the CPU
+    # a function that returns None leaves the tensor to the default: its saved device
+    assert load(tmp_path / "c.tg", map_location=lambda t, d: None)["x"].device == device
     with pytest.raises(ValueError, match="unknown device"):
         load(tmp_path / "c.tg", map_location="tpu")
     with pytest.raises(TypeError, match="map_location"):
@@ -189,24 +247,79 @@ def test_map_location_function_errors_are_not_disguised(tmp_path):
         load(tmp_path / "c.tg", map_location=broken)
 
 
+def saved_on_cuda(tmp_path):
+    """A checkpoint whose tensor says it was saved from cuda:0 (written without a GPU)."""
+    save({"x": tg.ones(2)}, tmp_path / "cpu.tg")
+    rewrite_structure(tmp_path / "cpu.tg", tmp_path / "cuda.tg",
+                      lambda s: s.replace('"device": "cpu"', '"device": "cuda:0"'))
+    return tmp_path / "cuda.tg"
+
+
 @pytest.mark.skipif(tg.cuda.is_available(), reason="checks the error without a GPU")
-def test_map_location_cuda_without_a_gpu_says_so(tmp_path):
+def test_without_a_gpu_cuda_tensors_need_map_location_cpu(tmp_path):
     save({"x": tg.ones(2)}, tmp_path / "c.tg")
     with pytest.raises(RuntimeError, match="cuda"):
         load(tmp_path / "c.tg", map_location="cuda")
+    path = saved_on_cuda(tmp_path)
+    with pytest.raises(RuntimeError, match=r"saved from cuda:0, but CUDA is not available "
+                                           r".*map_location='cpu'"):
+        load(path)
+    with pytest.raises(RuntimeError, match="saved from cuda:0"):
+        load(path, map_location={"cuda:1": "cpu"})  # cuda:0 is not listed
+    assert load(path, map_location="cpu")["x"].tolist() == [1.0, 1.0]
+    assert load(path, map_location={"cuda:0": "cpu"})["x"].device == "cpu"
+
+
+def test_a_crafted_device_is_refused(tmp_path):
+    save({"x": tg.ones(2)}, tmp_path / "c.tg")
+    for device in ("tpu", "cuda:x", "cpu:1"):
+        rewrite_structure(tmp_path / "c.tg", tmp_path / "bad.tg",
+                          lambda s, d=device: s.replace('"device": "cpu"', f'"device": "{d}"'))
+        with pytest.raises(ValueError, match=f"{NOT_A_CHECKPOINT}: tensor t0 has an unknown "
+                                             f"device '{device}'"):
+            load(tmp_path / "bad.tg")
 
 
 def test_tensors_saved_from_a_device_load_on_cpu_or_back_there(tmp_path, device):
     x = tg.randn(3, 2, device=device)
     save({"x": x}, tmp_path / "c.tg")
-    on_cpu = load(tmp_path / "c.tg")["x"]
-    assert on_cpu.device == "cpu"
-    assert_same_tensor(x, on_cpu)
-    back = load(tmp_path / "c.tg", map_location=device)["x"]
+    back = load(tmp_path / "c.tg")["x"]
     assert back.device == device
     assert_same_tensor(x, back)
+    on_cpu = load(tmp_path / "c.tg", map_location="cpu")["x"]
+    assert on_cpu.device == "cpu"
+    assert_same_tensor(x, on_cpu)
+    there = load(tmp_path / "c.tg", map_location=device)["x"]
+    assert there.device == device
+    assert_same_tensor(x, there)
     mapped = load(tmp_path / "c.tg", map_location={str(x.device): device})["x"]
     assert mapped.device == device
+
+
+def test_tensors_saved_from_the_cpu_load_onto_a_device(tmp_path, device):
+    x = tg.randn(3, 2)
+    save({"x": x, "n": [x, 1]}, tmp_path / "c.tg")
+    loaded = load(tmp_path / "c.tg", map_location=device)
+    assert loaded["x"].device == device and loaded["n"][0] is loaded["x"]
+    assert_same_tensor(x, loaded["x"])
+
+
+def test_saving_and_loading_never_use_pickle(tmp_path, device, monkeypatch):
+    """Not even for device tensors: a CuPy array would pickle itself (via the host)."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("pickle was used")
+
+    for name in ("dump", "dumps", "load", "loads", "Pickler", "Unpickler"):
+        monkeypatch.setattr(pickle, name, refuse)
+    state = {"w": tg.randn(3, 4, device=device, requires_grad=True), "step": 3}
+    save(state, tmp_path / "c.tg")
+    loaded = load(tmp_path / "c.tg")
+    assert_same_tensor(state["w"], loaded["w"])
+    monkeypatch.undo()
+    with zipfile.ZipFile(tmp_path / "c.tg") as archive:  # every member readable unpickled
+        for name in archive.namelist():
+            if name.endswith(".npy"):
+                np.load(io.BytesIO(archive.read(name)), allow_pickle=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -461,31 +574,41 @@ def test_a_missing_file_is_a_file_not_found_error(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # a real training checkpoint: model with BatchNorm + Adam
 # ---------------------------------------------------------------------------------------------
-def test_training_checkpoint_round_trip_is_bit_exact_and_training_continues(tmp_path):
+@pytest.mark.parametrize("where", ["saved device", "map to cpu", "map to device"])
+def test_training_checkpoint_round_trip_is_bit_exact_and_training_continues(tmp_path, device,
+                                                                            where):
+    """A model with BatchNorm and its Adam state, trained and saved on `device`, loaded back
+    there (no map_location, or map_location=device) or onto the CPU: every tensor bit for
+    bit, on the device the model is restored to, and training goes on as before."""
     nn = pytest.importorskip("tinygrad_edu.nn")
 
-    def make_model(seed):
+    def make_model(seed, on):
         tg.manual_seed(seed)
-        return nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+        model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+        return model.to(on)
 
     rng = np.random.default_rng(0)
-    batches = [(tg.tensor(rng.standard_normal((16, 4)), dtype=tg.float32),
-                tg.tensor(rng.standard_normal((16, 2)), dtype=tg.float32)) for _ in range(6)]
+    batches = [(rng.standard_normal((16, 4)).astype(np.float32),
+                rng.standard_normal((16, 2)).astype(np.float32)) for _ in range(6)]
 
-    def train(model, opt, data):
+    def train(model, opt, data, on):
         model.train()
         for x, y in data:
             opt.zero_grad()
-            loss = ((model(x) - y) ** 2).mean()
+            loss = ((model(tg.tensor(x, device=on)) - tg.tensor(y, device=on)) ** 2).mean()
             loss.backward()
             opt.step()
 
-    model = make_model(0)
+    model = make_model(0, device)
     opt = Adam(model.parameters(), lr=0.01, amsgrad=True)
-    train(model, opt, batches[:3])
+    train(model, opt, batches[:3], device)
     path = tmp_path / "checkpoint.tg"
     save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, path)
-    ckpt = load(path)
+    if where == "saved device":
+        ckpt, target = load(path), device
+    else:
+        target = "cpu" if where == "map to cpu" else device
+        ckpt = load(path, map_location=target)
 
     assert ckpt["epoch"] == 3
     state = model.state_dict()
@@ -493,22 +616,39 @@ def test_training_checkpoint_round_trip_is_bit_exact_and_training_continues(tmp_
     assert "1.running_mean" in state and "1.num_batches_tracked" in state
     for key, value in state.items():
         assert_same_tensor(value, ckpt["model"][key])
+        assert ckpt["model"][key].device == target, key
     saved_opt = opt.state_dict()
     assert set(ckpt["optimizer"]["state"]) == set(saved_opt["state"]) == set(range(6))
     for index, entries in saved_opt["state"].items():
         for key, value in entries.items():
             assert_same_tensor(value, ckpt["optimizer"]["state"][index][key])
+            loaded = ckpt["optimizer"]["state"][index][key]
+            assert loaded.device == (value.device if where == "saved device" else target)
     assert ckpt["optimizer"]["param_groups"] == saved_opt["param_groups"]
 
-    restored = make_model(1)  # different initial weights: all must come from the file
+    # the reference: the same state handed over in memory, to a model on the target device
+    reference = make_model(2, target)
+    reference_opt = Adam(reference.parameters(), lr=0.3)
+    reference.load_state_dict(model.state_dict())
+    reference_opt.load_state_dict(opt.state_dict())
+    restored = make_model(1, target)  # different initial weights: all must come from the file
     restored_opt = Adam(restored.parameters(), lr=0.5)
     restored.load_state_dict(ckpt["model"])
     restored_opt.load_state_dict(ckpt["optimizer"])
-    train(model, opt, batches[3:])
-    train(restored, restored_opt, batches[3:])
-    for (name, a), b in zip(model.state_dict().items(), restored.state_dict().values()):
-        assert a.tolist() == b.tolist(), name  # training went on identically
-    model.eval()
-    restored.eval()
+    for p in restored.parameters():
+        assert p.device == target
+        assert all(v.device == (target if k != "step" else "cpu")
+                   for k, v in restored_opt.state[p].items())
+    train(model, opt, batches[3:], device)
+    train(reference, reference_opt, batches[3:], target)
+    train(restored, restored_opt, batches[3:], target)
+    # training went on identically (bit for bit: on the same device, the same operations)
+    runs = [reference] + ([model] if target == device else [])
+    for run in runs:
+        for (name, a), b in zip(run.state_dict().items(), restored.state_dict().values()):
+            assert a.tolist() == b.tolist(), name
     x = batches[0][0]
-    assert model(x).tolist() == restored(x).tolist()
+    for m in [restored] + runs:
+        m.eval()
+    outputs = [m(tg.tensor(x, device=target)).tolist() for m in [restored] + runs]
+    assert all(out == outputs[0] for out in outputs)

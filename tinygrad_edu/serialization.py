@@ -5,7 +5,8 @@ A checkpoint is a zip archive (the layout of NumPy's `.npz`):
 * `tinygrad_edu.json`: the structure of the saved object. Python scalars (None, bools,
   ints, floats, strings) are stored as themselves; containers and arrays as one-key
   objects: {"dict": [[key, value], ...]} (so int keys stay ints), {"list": [...]},
-  {"tuple": [...]}, {"tensor": {"id": 0, ...}}, {"ndarray": {"id": 1, ...}}...
+  {"tuple": [...]}, {"tensor": {"id": 0, "dtype": ..., "shape": ..., "device": "cuda:0",
+  "requires_grad": ...}}, {"ndarray": {"id": 1, ...}}...
 * `t0.npy`, `t1.npy`, ...: the arrays, in NumPy's `.npy` format, written and read with
   `allow_pickle=False` (an object array, which would need pickle, is refused).
 
@@ -74,6 +75,11 @@ class _Encoder:
             self._check_array_dtype(obj.dtype, where)
             return {"ndarray": {"id": self._add_array(obj), "dtype": obj.dtype.str,
                                 "shape": list(obj.shape)}}
+        if backend.get_array_module(obj) is not np:  # a bare CuPy array
+            raise TypeError(f"save: cannot save a bare device array ({type(obj).__module__}."
+                            f"{type(obj).__name__} on {backend.device_of(obj)}) at {where}; "
+                            "save it as a Tensor (tg.tensor(array)) to keep its device, or "
+                            "as a NumPy array (tg.backend.to_numpy(array))")
         if isinstance(obj, dict):
             items = []
             for key, value in obj.items():
@@ -132,8 +138,10 @@ def save(obj: Any, f: PathLike | BinaryIO) -> None:
     """Save `obj` (nested dicts/lists/tuples of Tensors, NumPy arrays, numbers, bools, strings
     and None: a `state_dict()`, an optimizer's, an epoch counter...) to the file `f`.
 
-    Tensors on any device are written from the CPU. Writing to a path is atomic: the old file
-    stays intact until the new one is completely on disk."""
+    Tensors on any device are copied to the host (reading a GPU tensor waits for the GPU) and
+    written with the name of their device, where `load` puts them back unless told otherwise.
+    Writing to a path is atomic: the old file stays intact until the new one is completely
+    on disk."""
     encoder = _Encoder()
     structure = encoder.encode(obj, "obj")
     if hasattr(f, "write"):
@@ -311,7 +319,12 @@ class _Decoder:
         if str(node.get("dtype", array.dtype)) != str(array.dtype):
             raise _NotACheckpoint(f"tensor t{index} is {array.dtype}, but the structure says "
                                   f"{node.get('dtype')}")
-        saved_device = str(node.get("device", "cpu"))
+        saved_device = node.get("device", "cpu")
+        try:
+            saved_device = str(Device(saved_device))
+        except (TypeError, ValueError):
+            raise _NotACheckpoint(f"tensor t{index} has an unknown device "
+                                  f"{str(saved_device)[:40]!r}") from None
         try:
             t = self._place(Tensor._make(array), saved_device)
         except Exception as exc:  # a missing GPU, an error in a map_location function...
@@ -322,29 +335,37 @@ class _Decoder:
         return t
 
     def _place(self, t: Tensor, saved_device: str) -> Tensor:
-        """Move a CPU tensor where `map_location` says (the CPU when it says nothing)."""
+        """Move a freshly read CPU tensor where `map_location` says, else back to the device
+        it was saved from."""
         where = self.map_location
-        if where is None:
-            return t
-        if not isinstance(where, (Device, dict)):
+        if where is not None and not isinstance(where, (Device, dict)):
             result = where(t, saved_device)
-            if result is None:
-                return t
-            if not isinstance(result, Tensor):
-                raise TypeError(f"load: map_location returned {type(result).__name__}; it must "
-                                "return a Tensor or None")
-            return result
+            if result is not None:
+                if not isinstance(result, Tensor):
+                    raise TypeError(f"load: map_location returned {type(result).__name__}; "
+                                    "it must return a Tensor or None")
+                return result
+            where = None
         if isinstance(where, dict):
             where = where.get(saved_device)
-            if where is None:
-                return t
+        if where is None:  # nothing said: the device it was saved from
+            where = Device(saved_device)
+            if where.type == "cuda" and not backend.cuda.is_available():
+                raise RuntimeError(f"load: a tensor was saved from {saved_device}, but CUDA is "
+                                   f"not available here ({backend.cuda.unavailable_reason()}); "
+                                   "pass map_location='cpu' to load it on the CPU")
+        if where.type == "cpu":
+            return t
         return Tensor._make(backend.to_device(t.data, where))
 
 
 def load(f: PathLike | BinaryIO, map_location: MapLocation = None) -> Any:
-    """Load what `save` wrote. Tensors come back on the CPU, or where `map_location` says:
-    'cpu', 'cuda', 'cuda:1', a Device, a dict {saved device: target device} (saved devices
-    it does not list go to the CPU), or a function (tensor, saved_device) -> Tensor or None.
+    """Load what `save` wrote. Tensors come back on the device they were saved from (as in
+    PyTorch), or where `map_location` says: 'cpu', 'cuda', 'cuda:1', a Device, a dict
+    {saved device: target device} (saved devices it does not list go back where they were
+    saved from), or a function (tensor on the CPU, saved_device) -> Tensor, or None for
+    the saved device. A tensor saved from the GPU, loaded without a GPU, needs
+    map_location='cpu' (a RuntimeError says so).
 
     Never runs code from the file: a file that is not a tinygrad_edu checkpoint (a pickle, a
     torch.save file, an .npz with object arrays, a truncated or corrupt file) raises

@@ -1,10 +1,15 @@
-"""Learning-rate schedulers: sequences against closed forms and against PyTorch's."""
+"""Learning-rate schedulers: sequences against closed forms and against PyTorch's.
+
+The tests that step an optimizer take the `device` fixture: its parameters (with gradients)
+live on "cpu" or "cuda", and a scheduler step reads nothing back from the GPU (the rates are
+Python floats)."""
 
 from __future__ import annotations
 
 import math
 import warnings
 
+import numpy as np
 import pytest
 
 import tinygrad_edu as tg
@@ -15,9 +20,19 @@ from tinygrad_edu.serialization import load, save
 LRS = (0.1, 0.02)  # two param groups with their own rates
 
 
-def make_optimizer(cls=SGD, lrs=LRS, **kwargs):
-    groups = [{"params": [tg.zeros(2, requires_grad=True)], "lr": lr} for lr in lrs]
+def make_optimizer(cls=SGD, lrs=LRS, device="cpu", **kwargs):
+    """One param group per rate in `lrs`, each with one parameter on `device` that has a
+    gradient, so that every `optimizer.step()` really updates on that device."""
+    groups = []
+    for lr in lrs:
+        p = tg.zeros(2, device=device, requires_grad=True)
+        p.grad = tg.ones(2, device=device)
+        groups.append({"params": [p], "lr": lr})
     return cls(groups, **kwargs)
+
+
+def params_of(opt):
+    return [p for group in opt.param_groups for p in group["params"]]
 
 
 def lr_sequence(scheduler, steps, metrics=None):
@@ -58,15 +73,21 @@ CLOSED_FORMS = [
 
 @pytest.mark.parametrize("name,kwargs,formula", CLOSED_FORMS,
                          ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(CLOSED_FORMS)])
-def test_sequence_matches_closed_form(name, kwargs, formula):
-    opt = make_optimizer()
+def test_sequence_matches_closed_form(name, kwargs, formula, device):
+    opt = make_optimizer(device=device)
     scheduler = getattr(sched, name)(opt, **kwargs)
     got = lr_sequence(scheduler, 15)
     expected = [[formula(b, e) for b in LRS] for e in range(16)]
     assert_sequences_close(got, expected, rtol=1e-9)
     assert [g["lr"] for g in opt.param_groups] == got[-1]  # the optimizer uses them
     assert [g["initial_lr"] for g in opt.param_groups] == list(LRS)
+    assert all(type(lr) is float for lrs in got for lr in lrs)  # never a device value
     assert scheduler.last_epoch == 15
+    # SGD without momentum: each parameter moved by the sum of the rates it was given
+    for i, p in enumerate(params_of(opt)):
+        assert p.device == device
+        moved = -sum(lrs[i] for lrs in got[:-1])
+        np.testing.assert_allclose(p.detach().cpu().numpy(), [moved, moved], rtol=1e-5)
 
 
 @pytest.mark.parametrize("name,kwargs,formula", CLOSED_FORMS[:-1],
@@ -126,8 +147,8 @@ def test_cosine_follows_changes_made_from_outside_like_pytorch():
 # ---------------------------------------------------------------------------------------------
 # OneCycleLR
 # ---------------------------------------------------------------------------------------------
-def test_one_cycle_shape():
-    opt = make_optimizer(lrs=(0.5,), momentum=0.9)
+def test_one_cycle_shape(device):
+    opt = make_optimizer(lrs=(0.5,), device=device, momentum=0.9)
     scheduler = sched.OneCycleLR(opt, max_lr=1.0, total_steps=100)
     lrs, momenta = [], []
     for _ in range(100):
@@ -148,8 +169,8 @@ def test_one_cycle_shape():
         scheduler.step()
 
 
-def test_one_cycle_linear_midpoint_and_adam_beta1():
-    opt = make_optimizer(Adam, lrs=(0.1,))
+def test_one_cycle_linear_midpoint_and_adam_beta1(device):
+    opt = make_optimizer(Adam, lrs=(0.1,), device=device)
     scheduler = sched.OneCycleLR(opt, max_lr=0.4, epochs=2, steps_per_epoch=5, pct_start=0.5,
                                  anneal_strategy="linear", div_factor=4.0)
     assert opt.param_groups[0]["betas"] == (0.95, 0.999)
@@ -159,6 +180,9 @@ def test_one_cycle_linear_midpoint_and_adam_beta1():
     # phase 1 runs from step 0 (lr 0.1) to step 4 (lr 0.4): step 2 is half way
     assert scheduler.get_last_lr() == [pytest.approx(0.25)]
     assert opt.param_groups[0]["betas"] == (pytest.approx(0.9), 0.999)
+    assert type(opt.param_groups[0]["betas"][0]) is float
+    state = opt.state[params_of(opt)[0]]
+    assert state["exp_avg"].device == device and state["step"].item() == 2.0
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -195,15 +219,17 @@ def test_reduce_on_plateau_waits_patience_then_reduces():
     assert scheduler.best == 8
 
 
-def test_reduce_on_plateau_min_lr_eps_cooldown_and_max_mode():
-    opt = make_optimizer(lrs=(1.0, 0.5))
+def test_reduce_on_plateau_min_lr_eps_cooldown_and_max_mode(device):
+    opt = make_optimizer(lrs=(1.0, 0.5), device=device)
     scheduler = sched.ReduceLROnPlateau(opt, mode="max", patience=0, factor=0.1, cooldown=1,
                                         min_lr=[0.05, 0.0], threshold=0.1,
                                         threshold_mode="abs")
     for metric in [1.0, 1.05, 1.05, 1.05, 1.05]:  # +0.05 is not an improvement (threshold)
-        scheduler.step(tg.tensor(metric))  # a one-element Tensor works as a metric
+        opt.step()
+        scheduler.step(tg.tensor(metric, device=device))  # a one-element Tensor: its value
     # epoch 2: reduce; 3: cooldown; 4: reduce again (0.01 floors at 0.05)
     assert scheduler.get_last_lr() == [pytest.approx(0.05), pytest.approx(0.005)]
+    assert type(scheduler.best) is float and scheduler.best == 1.0
     scheduler = sched.ReduceLROnPlateau(make_optimizer(lrs=(1e-8,)), patience=0, eps=1e-8)
     for metric in [1.0, 2.0]:
         scheduler.step(metric)
@@ -248,11 +274,11 @@ TORCH_CASES = [
 @pytest.mark.parametrize("name,kwargs,metrics", TORCH_CASES,
                          ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(TORCH_CASES)])
 @pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
-def test_sequence_matches_torch(name, kwargs, metrics, optimizer):
-    torch = pytest.importorskip("torch")
+def test_sequence_matches_torch(name, kwargs, metrics, optimizer, device):
+    torch = pytest.importorskip("torch")  # the reference, on the CPU
     steps = len(metrics) if metrics is not None else 20
     opt_kwargs = {"momentum": 0.9} if optimizer == "SGD" else {}
-    ours_opt = make_optimizer(getattr(tg.optim, optimizer), **opt_kwargs)
+    ours_opt = make_optimizer(getattr(tg.optim, optimizer), device=device, **opt_kwargs)
     theirs_opt = getattr(torch.optim, optimizer)(
         [{"params": [torch.zeros(2, requires_grad=True)], "lr": lr} for lr in LRS],
         **opt_kwargs)
@@ -268,8 +294,8 @@ def test_sequence_matches_torch(name, kwargs, metrics, optimizer):
         if metrics is None:
             ours.step()
             theirs.step()
-        else:
-            ours.step(metrics[i])
+        else:  # the metric as a 0-d loss tensor on the device, as a training loop has it
+            ours.step(tg.tensor(metrics[i], dtype=tg.float64, device=device))
             theirs.step(metrics[i])
     assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=1e-13)
     assert ours.last_epoch == theirs.last_epoch
@@ -336,9 +362,9 @@ def test_wrapped_optimizer_step_still_updates_and_returns_the_loss():
     lambda o: sched.OneCycleLR(o, max_lr=0.5, total_steps=12),
     lambda o: sched.ReduceLROnPlateau(o, patience=1),
 ], ids=["StepLR", "MultiStepLR", "CosineAnnealingLR", "OneCycleLR", "ReduceLROnPlateau"])
-def test_state_dict_round_trip_through_a_checkpoint(make, tmp_path):
+def test_state_dict_round_trip_through_a_checkpoint(make, tmp_path, device):
     metrics = [3, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1]
-    opt = make_optimizer(momentum=0.9)
+    opt = make_optimizer(device=device, momentum=0.9)
     scheduler = make(opt)
     plateau = isinstance(scheduler, sched.ReduceLROnPlateau)
 
@@ -348,13 +374,15 @@ def test_state_dict_round_trip_through_a_checkpoint(make, tmp_path):
 
     for i in range(5):
         advance(scheduler, opt, i)
-    save({"scheduler": scheduler.state_dict(), "optimizer": opt.state_dict()},
-         tmp_path / "ckpt")
-    ckpt = load(tmp_path / "ckpt")
-    opt2 = make_optimizer(momentum=0.9)
+    save({"scheduler": scheduler.state_dict(), "optimizer": opt.state_dict(),
+          "params": params_of(opt)}, tmp_path / "ckpt")
+    ckpt = load(tmp_path / "ckpt", map_location=device)
+    opt2 = make_optimizer(device=device, momentum=0.9)
     scheduler2 = make(opt2)
     opt2.load_state_dict(ckpt["optimizer"])
     scheduler2.load_state_dict(ckpt["scheduler"])
+    for p2, saved in zip(params_of(opt2), ckpt["params"]):
+        p2.data[...] = saved.data
     for i in range(5, 11):
         advance(scheduler, opt, i)
         advance(scheduler2, opt2, i)
@@ -362,3 +390,55 @@ def test_state_dict_round_trip_through_a_checkpoint(make, tmp_path):
         assert [g["momentum"] for g in opt2.param_groups] == \
             [g["momentum"] for g in opt.param_groups]
     assert scheduler2.last_epoch == scheduler.last_epoch
+    for p, p2 in zip(params_of(opt), params_of(opt2)):
+        assert opt2.state[p2]["momentum_buffer"].device == device
+        assert p.tolist() == p2.tolist()  # the same updates with the same rates
+
+
+SCHEDULERS = [
+    ("StepLR", lambda o: sched.StepLR(o, step_size=2, gamma=0.5)),
+    ("MultiStepLR", lambda o: sched.MultiStepLR(o, milestones=[1, 3])),
+    ("ExponentialLR", lambda o: sched.ExponentialLR(o, gamma=0.9)),
+    ("CosineAnnealingLR", lambda o: sched.CosineAnnealingLR(o, T_max=4, eta_min=0.001)),
+    ("LambdaLR", lambda o: sched.LambdaLR(o, lambda e: 1.0 / (e + 1))),
+    ("OneCycleLR", lambda o: sched.OneCycleLR(o, max_lr=0.5, total_steps=10)),
+    ("OneCycleLR-three_phase", lambda o: sched.OneCycleLR(o, max_lr=0.5, total_steps=10,
+                                                          three_phase=True)),
+]
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+@pytest.mark.parametrize("name,make", SCHEDULERS, ids=[n for n, _ in SCHEDULERS])
+def test_scheduler_step_reads_nothing_back_from_the_device(name, make, optimizer, device,
+                                                           no_host_sync):
+    """optimizer.step() then scheduler.step(), with the parameters on the device: the rates
+    (and OneCycleLR's momenta) are Python floats, computed without touching device data."""
+    opt = make_optimizer(getattr(tg.optim, optimizer), device=device,
+                         **({"momentum": 0.9} if optimizer == "SGD" else {}))
+    with no_host_sync():
+        scheduler = make(opt)
+        for _ in range(4):
+            opt.step()
+            scheduler.step()
+    assert all(type(lr) is float for lr in scheduler.get_last_lr())
+    assert all(type(g["lr"]) is float for g in opt.param_groups)
+    assert all(p.device == device for p in params_of(opt))
+
+
+def test_reduce_on_plateau_reads_the_loss_it_is_given(device, no_host_sync):
+    """ReduceLROnPlateau.step(loss) with a 0-d loss on the device reads that one value (the
+    user asks for it); the optimizer step and everything else read nothing."""
+    opt = make_optimizer(lrs=(1.0,), device=device)
+    scheduler = sched.ReduceLROnPlateau(opt, patience=0, factor=0.5)
+    p = params_of(opt)[0]
+    for expected_lr in (1.0, 0.5, 0.25):
+        with no_host_sync():
+            opt.step()
+            loss = (p * p).sum() * 0 + 1.0  # a constant loss on the device: no improvement
+        scheduler.step(loss)
+        assert scheduler.get_last_lr() == [expected_lr]
+    assert scheduler.best == 1.0 and scheduler.num_bad_epochs == 0
+    with no_host_sync():  # a metric already on the host: nothing to read
+        opt.step()
+        scheduler.step(0.5)
+    assert scheduler.best == 0.5 and scheduler.get_last_lr() == [0.25]

@@ -1,9 +1,14 @@
 """Optimizers: updates against the textbook formulas (NumPy, written here) and against
-torch.optim where it is installed; param groups, zero_grad, state_dict, dtypes, in-place."""
+torch.optim where it is installed; param groups, zero_grad, state_dict, dtypes, in-place.
+
+The tests that compute take the `device` fixture: the same updates run on "cpu" and "cuda"
+(the reference stays NumPy / torch on the CPU), the state lives on the parameter's device, a
+state_dict moves between devices, and a step reads nothing back from the GPU."""
 
 from __future__ import annotations
 
 import copy
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -172,26 +177,40 @@ def numpy_of(t):
 # ---------------------------------------------------------------------------------------------
 # the update formulas
 # ---------------------------------------------------------------------------------------------
+def assert_state_on_device(opt, p):
+    """Every state Tensor of `p` is on p's device, except the step counter: a CPU scalar (as
+    in PyTorch), so that reading it never waits for the GPU."""
+    for key, value in opt.state.get(p, {}).items():
+        assert isinstance(value, tg.Tensor), key
+        if key == "step":
+            assert value.device == "cpu" and value.shape == (), key
+        else:
+            assert value.device == p.device and value.shape == p.shape, key
+            assert value.dtype == p.dtype, key
+
+
 @pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=CONFIG_IDS)
-def test_updates_match_textbook_formula(cls, kwargs):
+def test_updates_match_textbook_formula(cls, kwargs, device):
     inits, grads = make_problem()
-    params, opt = run_tg(cls, kwargs, inits, grads)
+    params, opt = run_tg(cls, kwargs, inits, grads, device)
     expected, states = run_reference(cls, kwargs, inits, grads)
     for p, e, s in zip(params, expected, states):
+        assert p.device == device
         np.testing.assert_allclose(numpy_of(p), e, rtol=1e-10, atol=1e-12)
         got = opt.state.get(p, {})
         assert set(got) == set(s)
         for key, value in s.items():
             np.testing.assert_allclose(numpy_of(got[key]), value, rtol=1e-10, atol=1e-12,
                                        err_msg=key)
+        assert_state_on_device(opt, p)
     assert not np.allclose(numpy_of(params[0]), inits[0])  # something did move
 
 
 @pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=CONFIG_IDS)
-def test_updates_match_torch(cls, kwargs):
-    torch = pytest.importorskip("torch")
+def test_updates_match_torch(cls, kwargs, device):
+    torch = pytest.importorskip("torch")  # the reference, always on the CPU
     inits, grads = make_problem(seed=1)
-    params, opt = run_tg(cls, kwargs, inits, grads)
+    params, opt = run_tg(cls, kwargs, inits, grads, device)
     t_params = [torch.tensor(x, requires_grad=True) for x in inits]
     t_opt = getattr(torch.optim, cls.__name__)(t_params, **kwargs)
     for step_grads in grads:
@@ -211,17 +230,17 @@ def test_updates_match_torch(cls, kwargs):
 @given(lr=st.floats(1e-4, 1.0), momentum=st.sampled_from([0.0, 0.5, 0.9]),
        dampening=st.sampled_from([0.0, 0.2]), weight_decay=st.sampled_from([0.0, 1e-2]),
        nesterov=st.booleans(), maximize=st.booleans(), seed=st.integers(0, 2 ** 16))
-def test_sgd_any_hyperparameters_match_formula(lr, momentum, dampening, weight_decay, nesterov,
-                                               maximize, seed):
+def test_sgd_any_hyperparameters_match_formula(device, lr, momentum, dampening, weight_decay,
+                                               nesterov, maximize, seed):
     if nesterov and (momentum == 0 or dampening != 0):
         with pytest.raises(ValueError, match="Nesterov"):
-            SGD([tg.zeros(1, requires_grad=True)], lr=lr, momentum=momentum,
+            SGD([tg.zeros(1, device=device, requires_grad=True)], lr=lr, momentum=momentum,
                 dampening=dampening, nesterov=nesterov)
         return
     kwargs = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                   nesterov=nesterov, maximize=maximize)
     inits, grads = make_problem(seed)
-    params, _ = run_tg(SGD, kwargs, inits, grads)
+    params, _ = run_tg(SGD, kwargs, inits, grads, device)
     expected, _ = run_reference(SGD, kwargs, inits, grads)
     for p, e in zip(params, expected):
         np.testing.assert_allclose(numpy_of(p), e, rtol=1e-10, atol=1e-12)
@@ -229,26 +248,26 @@ def test_sgd_any_hyperparameters_match_formula(lr, momentum, dampening, weight_d
 
 @given(lr=st.floats(1e-4, 0.1), b1=st.floats(0.0, 0.99), b2=st.floats(0.5, 0.9999),
        amsgrad=st.booleans(), decoupled=st.booleans(), seed=st.integers(0, 2 ** 16))
-def test_adam_any_hyperparameters_match_formula(lr, b1, b2, amsgrad, decoupled, seed):
+def test_adam_any_hyperparameters_match_formula(device, lr, b1, b2, amsgrad, decoupled, seed):
     cls = AdamW if decoupled else Adam
     kwargs = dict(lr=lr, betas=(b1, b2), weight_decay=0.05, amsgrad=amsgrad)
     inits, grads = make_problem(seed)
-    params, _ = run_tg(cls, kwargs, inits, grads)
+    params, _ = run_tg(cls, kwargs, inits, grads, device)
     expected, _ = run_reference(cls, kwargs, inits, grads)
     for p, e in zip(params, expected):
         np.testing.assert_allclose(numpy_of(p), e, rtol=1e-9, atol=1e-12)
 
 
-def test_training_with_autograd_converges():
+def test_training_with_autograd_converges(device):
     """A least-squares fit through the real backward pass: every optimizer brings it down."""
     rng = np.random.default_rng(0)
-    x = tg.tensor(rng.standard_normal((32, 3)))
-    true_w = tg.tensor([[1.0], [-2.0], [0.5]])
-    y = x @ true_w
+    x = tg.tensor(rng.standard_normal((32, 3)), device=device)
+    true_w = np.array([[1.0], [-2.0], [0.5]])
+    y = x @ tg.tensor(true_w, device=device)
     for cls, kwargs in [(SGD, dict(lr=0.05, momentum=0.9)), (Adam, dict(lr=0.1)),
                         (AdamW, dict(lr=0.1, weight_decay=0.0)), (RMSprop, dict(lr=0.01)),
                         (Adagrad, dict(lr=0.5))]:
-        w = tg.zeros(3, 1, requires_grad=True)
+        w = tg.zeros(3, 1, device=device, requires_grad=True)
         opt = cls([w], **kwargs)
         for _ in range(200):
             opt.zero_grad()
@@ -256,7 +275,8 @@ def test_training_with_autograd_converges():
             loss.backward()
             opt.step()
         assert loss.item() < 1e-2, cls.__name__  # from about 5
-        np.testing.assert_allclose(w.data, true_w.data, atol=0.1, err_msg=cls.__name__)
+        assert w.device == device and w.grad.device == device
+        np.testing.assert_allclose(numpy_of(w), true_w, atol=0.1, err_msg=cls.__name__)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -286,56 +306,89 @@ def test_float32_stays_float32_in_place_on_device(cls, kwargs, device):
         assert p.dtype == tg.float32
         assert p.device == device
         np.testing.assert_allclose(numpy_of(p), e, rtol=1e-4, atol=1e-5)
+        assert_state_on_device(opt, p)
         for key, value in opt.state.get(p, {}).items():
-            assert isinstance(value, tg.Tensor), key
-            assert value.dtype == tg.float32, key
-            if key == "step":
-                assert value.device == "cpu" and value.shape == ()
-            else:
-                assert value.device == device, key
-                assert value.shape == p.shape, key
+            assert value.dtype == tg.float32, key  # the step counter too
+    for scratch in opt._scratch_buffers.values():  # the work arrays too
+        assert tg.backend.device_of(scratch) == device and scratch.dtype == np.float32
 
 
-def test_float64_params_keep_float64_state():
-    p = tg.randn(4, dtype=tg.float64, requires_grad=True)
-    opt = Adam([p], amsgrad=True)
-    p.grad = tg.ones(4, dtype=tg.float64)
+FULL_STATE = [  # one configuration of each optimizer that keeps every kind of state
+    (SGD, dict(momentum=0.9), {"momentum_buffer"}),
+    (Adam, dict(amsgrad=True), {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}),
+    (AdamW, dict(amsgrad=True), {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}),
+    (RMSprop, dict(momentum=0.9, centered=True),
+     {"step", "square_avg", "momentum_buffer", "grad_avg"}),
+    (Adagrad, dict(), {"step", "sum"}),
+]
+
+
+@pytest.mark.parametrize("cls,kwargs,keys", FULL_STATE, ids=[c.__name__ for c, _, _ in FULL_STATE])
+def test_float64_params_keep_float64_state(cls, kwargs, keys, device):
+    p = tg.randn(4, dtype=tg.float64, device=device, requires_grad=True)
+    opt = cls([p], lr=0.1, **kwargs)
+    p.grad = tg.ones(4, dtype=tg.float64, device=device)
     opt.step()
-    assert p.dtype == tg.float64
-    assert all(opt.state[p][k].dtype == tg.float64
-               for k in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"))
+    assert p.dtype == tg.float64 and p.device == device
+    assert set(opt.state[p]) == keys
+    for key, value in opt.state[p].items():
+        assert value.dtype == (tg.float32 if key == "step" else tg.float64), key
+    assert_state_on_device(opt, p)
 
 
-def test_params_without_grad_are_skipped_and_get_no_state():
-    a, b = tg.randn(3, requires_grad=True), tg.randn(3, requires_grad=True)
-    before = b.data.copy()
+def test_params_without_grad_are_skipped_and_get_no_state(device):
+    a = tg.randn(3, device=device, requires_grad=True)
+    b = tg.randn(3, device=device, requires_grad=True)
+    before = numpy_of(b).copy()
     for cls in (SGD, Adam, AdamW, RMSprop, Adagrad):
         opt = cls([a, b], lr=0.1, **({"momentum": 0.9} if cls is SGD else {}))
-        a.grad, b.grad = tg.ones(3), None
+        a.grad, b.grad = tg.ones(3, device=device), None
         opt.step()
-        np.testing.assert_array_equal(b.data, before)
+        np.testing.assert_array_equal(numpy_of(b), before)
         assert b not in opt.state
         assert a in opt.state
 
 
 @pytest.mark.parametrize("cls", [SGD, Adam, RMSprop, Adagrad])
-def test_a_gradient_of_the_wrong_shape_is_a_clear_error(cls):
-    a, b = leaf(2), leaf(3)
+def test_a_gradient_of_the_wrong_shape_is_a_clear_error(cls, device):
+    a, b = leaf(2, device), leaf(3, device)
     opt = cls([a, b], lr=0.1)
-    a.grad, b.grad = tg.ones(2), tg.ones(2, 3)
-    before = a.data.copy(), b.data.copy()
-    with pytest.raises(ValueError, match=r"parameter 1 has shape \(3,\) but its .grad has "
-                                         r"shape \(2, 3\)"):
+    a.grad, b.grad = tg.ones(2, device=device), tg.ones(2, 3, device=device)
+    before = numpy_of(a).copy(), numpy_of(b).copy()
+    with pytest.raises(ValueError, match=rf"{cls.__name__}.step: parameter 1 has shape \(3,\) "
+                                         r"but its .grad has shape \(2, 3\)"):
         opt.step()
-    np.testing.assert_array_equal(a.data, before[0])  # nothing was updated
-    np.testing.assert_array_equal(b.data, before[1])
+    np.testing.assert_array_equal(numpy_of(a), before[0])  # nothing was updated
+    np.testing.assert_array_equal(numpy_of(b), before[1])
     assert len(opt.state) == 0
 
 
-def test_sgd_without_momentum_keeps_no_state():
-    p = tg.randn(3, requires_grad=True)
+@pytest.mark.skipif(not tg.cuda.is_available(), reason="needs a second device: CUDA")
+@pytest.mark.parametrize("cls", [SGD, Adam, RMSprop, Adagrad])
+def test_a_gradient_on_another_device_is_a_clear_error(cls):
+    """A .grad assigned from another device is refused before anything is updated, with an
+    error naming both devices (not CuPy's complaint about a NumPy operand, half-way through)."""
+    device = "cuda"
+    a, b = leaf(2, device), leaf(3, device)
+    opt = cls([a, b], lr=0.1, **({"momentum": 0.9} if cls is SGD else {}))
+    a.grad, b.grad = tg.ones(2, device=device), tg.ones(3)  # b.grad on the CPU
+    before = numpy_of(a).copy(), numpy_of(b).copy()
+    with pytest.raises(RuntimeError, match=rf"{cls.__name__}.step: parameter 1 is on cuda:0 "
+                                           r"but its .grad is on cpu"):
+        opt.step()
+    np.testing.assert_array_equal(numpy_of(a), before[0])
+    np.testing.assert_array_equal(numpy_of(b), before[1])
+    assert len(opt.state) == 0
+    c = leaf(2)  # and the other way round: a CPU parameter with a device gradient
+    c.grad = tg.ones(2, device=device)
+    with pytest.raises(RuntimeError, match=r"parameter 0 is on cpu but its .grad is on cuda:0"):
+        cls([c], lr=0.1).step()
+
+
+def test_sgd_without_momentum_keeps_no_state(device):
+    p = tg.randn(3, device=device, requires_grad=True)
     opt = SGD([p], lr=0.1)
-    p.grad = tg.ones(3)
+    p.grad = tg.ones(3, device=device)
     opt.step()
     assert len(opt.state) == 0
     assert opt.state_dict()["state"] == {}
@@ -344,30 +397,46 @@ def test_sgd_without_momentum_keeps_no_state():
 # ---------------------------------------------------------------------------------------------
 # param groups, zero_grad, step(closure)
 # ---------------------------------------------------------------------------------------------
-def test_param_groups_with_different_options():
-    a, b = tg.zeros(2, requires_grad=True), tg.zeros(3, requires_grad=True)
+def test_param_groups_with_different_options(device):
+    a = tg.zeros(2, device=device, requires_grad=True)
+    b = tg.zeros(3, device=device, requires_grad=True)
     opt = SGD([{"params": [a]}, {"params": b, "lr": 0.01, "momentum": 0.5}], lr=0.1)
     assert [g["lr"] for g in opt.param_groups] == [0.1, 0.01]
     assert [g["momentum"] for g in opt.param_groups] == [0, 0.5]
     assert opt.param_groups[1]["params"][0] is b  # a single tensor becomes a list
     for _ in range(2):
-        a.grad, b.grad = tg.ones(2), tg.ones(3)
+        a.grad, b.grad = tg.ones(2, device=device), tg.ones(3, device=device)
         opt.step()
-    np.testing.assert_allclose(a.data, [-0.2, -0.2])
-    np.testing.assert_allclose(b.data, [-0.01 - 0.015] * 3)  # buffers 1, then 1.5
+    np.testing.assert_allclose(numpy_of(a), [-0.2, -0.2])
+    np.testing.assert_allclose(numpy_of(b), [-0.01 - 0.015] * 3)  # buffers 1, then 1.5
 
 
-def test_add_param_group_takes_defaults_and_is_stepped():
-    a, b = tg.zeros(2, requires_grad=True), tg.zeros(2, requires_grad=True)
+def test_add_param_group_takes_defaults_and_is_stepped(device):
+    a = tg.zeros(2, device=device, requires_grad=True)
+    b = tg.zeros(2, device=device, requires_grad=True)
     opt = Adam([a], lr=0.1)
     opt.add_param_group({"params": [b], "lr": 0.2})
     assert opt.param_groups[1]["betas"] == (0.9, 0.999)
-    a.grad, b.grad = tg.ones(2), tg.ones(2)
+    a.grad, b.grad = tg.ones(2, device=device), tg.ones(2, device=device)
     opt.step()
-    np.testing.assert_allclose(a.data, [-0.1, -0.1], rtol=1e-6)  # Adam's first step is lr
-    np.testing.assert_allclose(b.data, [-0.2, -0.2], rtol=1e-6)
+    np.testing.assert_allclose(numpy_of(a), [-0.1, -0.1], rtol=1e-6)  # Adam's first step: lr
+    np.testing.assert_allclose(numpy_of(b), [-0.2, -0.2], rtol=1e-6)
+    assert_state_on_device(opt, b)
     with pytest.raises(ValueError, match="more than one parameter group"):
         opt.add_param_group({"params": [a]})
+
+
+def test_params_on_two_devices_in_one_optimizer(device):
+    """Each parameter is updated on its own device, with its state there."""
+    a = tg.zeros(2, requires_grad=True)
+    b = tg.zeros(2, device=device, requires_grad=True)
+    opt = Adam([a, b], lr=0.1)
+    a.grad, b.grad = tg.ones(2), tg.ones(2, device=device)
+    opt.step()
+    for p in (a, b):
+        np.testing.assert_allclose(numpy_of(p), [-0.1, -0.1], rtol=1e-6)
+        assert_state_on_device(opt, p)
+    assert b.device == device
 
 
 def test_the_callers_group_dict_is_not_modified():
@@ -377,8 +446,9 @@ def test_the_callers_group_dict_is_not_modified():
 
 
 @pytest.mark.parametrize("set_to_none", [True, False])
-def test_zero_grad(set_to_none):
-    a, b = tg.randn(3, requires_grad=True), tg.randn(2, requires_grad=True)
+def test_zero_grad(set_to_none, device):
+    a = tg.randn(3, device=device, requires_grad=True)
+    b = tg.randn(2, device=device, requires_grad=True)
     opt = SGD([a, b], lr=0.1)
     (a.sum() * 2).backward()
     grad_array = a.grad.data
@@ -386,23 +456,37 @@ def test_zero_grad(set_to_none):
     if set_to_none:
         assert a.grad is None
     else:
-        assert a.grad.data is grad_array
-        np.testing.assert_array_equal(a.grad.data, np.zeros(3))
+        assert a.grad.data is grad_array and a.grad.device == device
+        np.testing.assert_array_equal(numpy_of(a.grad), np.zeros(3))
     assert b.grad is None  # had none: stays none
     (a.sum() * 3).backward()
-    np.testing.assert_array_equal(a.grad.data, [3.0, 3.0, 3.0])  # no stale gradient
+    np.testing.assert_array_equal(numpy_of(a.grad), [3.0, 3.0, 3.0])  # no stale gradient
 
 
-def test_zero_grad_default_sets_none():
-    p = tg.randn(2, requires_grad=True)
+def test_zero_grad_of_a_create_graph_gradient_gives_fresh_zeros(device):
+    """A gradient built with create_graph=True may share its array with the graph: it is
+    replaced by zeros on its device, never overwritten."""
+    p = tg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    opt = SGD([p], lr=0.1)
+    (p * p).sum().backward(create_graph=True)
+    grad = p.grad
+    assert grad.grad_fn is not None
+    opt.zero_grad(set_to_none=False)
+    assert p.grad is not grad and p.grad.device == device
+    np.testing.assert_array_equal(numpy_of(p.grad), [0.0, 0.0])
+    np.testing.assert_array_equal(numpy_of(grad.detach()), [2.0, 4.0])
+
+
+def test_zero_grad_default_sets_none(device):
+    p = tg.randn(2, device=device, requires_grad=True)
     opt = Adam([p])
     p.sum().backward()
     opt.zero_grad()
     assert p.grad is None
 
 
-def test_step_with_closure_returns_loss_and_records_graph():
-    w = tg.tensor([1.0, 2.0], requires_grad=True)
+def test_step_with_closure_returns_loss_and_records_graph(device):
+    w = tg.tensor([1.0, 2.0], device=device, requires_grad=True)
     opt = SGD([w], lr=0.1)
     calls = []
 
@@ -417,7 +501,7 @@ def test_step_with_closure_returns_loss_and_records_graph():
         loss = opt.step(closure)
     assert loss.item() == pytest.approx(5.0)
     assert calls == [pytest.approx(5.0)]
-    np.testing.assert_allclose(w.data, [0.8, 1.6])
+    np.testing.assert_allclose(numpy_of(w), [0.8, 1.6])
     assert opt.step() is None
 
 
@@ -431,8 +515,8 @@ def test_repr_lists_the_groups():
 # ---------------------------------------------------------------------------------------------
 # constructor errors
 # ---------------------------------------------------------------------------------------------
-def leaf(n: int = 2):
-    return tg.randn(n, requires_grad=True)
+def leaf(n: int = 2, device: str = "cpu") -> tg.Tensor:
+    return tg.randn(n, device=device, requires_grad=True)
 
 
 @pytest.mark.parametrize("make,error,match", [
@@ -490,10 +574,10 @@ def test_required_hyperparameter_must_be_given():
 # ---------------------------------------------------------------------------------------------
 # state_dict / load_state_dict
 # ---------------------------------------------------------------------------------------------
-def test_state_dict_layout_follows_pytorch():
-    a, b, c = leaf(2), leaf(3), leaf(4)
+def test_state_dict_layout_follows_pytorch(device):
+    a, b, c = leaf(2, device), leaf(3, device), leaf(4, device)
     opt = Adam([{"params": [a, b]}, {"params": [c], "lr": 0.5}], lr=0.1)
-    a.grad, c.grad = tg.ones(2), tg.ones(4)
+    a.grad, c.grad = tg.ones(2, device=device), tg.ones(4, device=device)
     opt.step()
     sd = opt.state_dict()
     assert set(sd) == {"state", "param_groups"}
@@ -504,53 +588,85 @@ def test_state_dict_layout_follows_pytorch():
     assert set(sd["state"][0]) == {"step", "exp_avg", "exp_avg_sq"}
     assert sd["state"][2]["step"].item() == 1.0
     assert sd["state"][0]["exp_avg"] is opt.state[a]["exp_avg"]  # live tensors, as PyTorch
+    assert sd["state"][0]["exp_avg"].device == device
     sd["param_groups"][0]["lr"] = 99.0  # ...but the groups are copies
     assert opt.param_groups[0]["lr"] == 0.1
 
 
+def continue_both(opt, params, restored, clones, grads):
+    """Step two optimizers with the same gradients (each on its own parameters' device)."""
+    for step_grads in grads:
+        for ps in (params, clones):
+            for p, g in zip(ps, step_grads):
+                p.grad = None if g is None else tg.tensor(g, device=p.device)
+        opt.step()
+        restored.step()
+
+
+def assert_same_run(opt, params, restored, clones, rtol=0.0):
+    """The same parameters and state (bit for bit with rtol=0); the restored state is its
+    own copy, on its parameters' device."""
+    for p, c in zip(params, clones):
+        np.testing.assert_allclose(numpy_of(c), numpy_of(p), rtol=rtol, atol=rtol / 10)
+        assert set(opt.state.get(p, {})) == set(restored.state.get(c, {}))
+        for key, value in opt.state.get(p, {}).items():
+            np.testing.assert_allclose(numpy_of(restored.state[c][key]), numpy_of(value),
+                                       rtol=rtol, atol=rtol / 10, err_msg=key)
+            assert value.data is not restored.state[c][key].data  # loaded state is a copy
+        assert_state_on_device(restored, c)
+
+
 @pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=CONFIG_IDS)
-def test_state_dict_round_trip_continues_identically(cls, kwargs):
+def test_state_dict_round_trip_continues_identically(cls, kwargs, device):
     inits, grads = make_problem(seed=5, dtype=np.float32)
-    params, opt = run_tg(cls, kwargs, inits, grads[:3])
-    clones = [tg.tensor(p.data) for p in params]
-    for c in clones:
-        c.requires_grad = True
+    params, opt = run_tg(cls, kwargs, inits, grads[:3], device)
+    clones = [tg.tensor(p.data, device=device, requires_grad=True) for p in params]
     restored = cls(clones, lr=0.123)  # other options: they must come from the state dict
     restored.load_state_dict(opt.state_dict())
     assert restored.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
-    for step_grads in grads[3:] + grads[:2]:
-        for ps in (params, clones):
-            for p, g in zip(ps, step_grads):
-                p.grad = None if g is None else tg.tensor(g)
-        opt.step()
-        restored.step()
-    for p, c in zip(params, clones):
-        np.testing.assert_array_equal(p.data, c.data)  # bit for bit
-        assert set(opt.state.get(p, {})) == set(restored.state.get(c, {}))
-        for key, value in opt.state.get(p, {}).items():
-            np.testing.assert_array_equal(value.data, restored.state[c][key].data)
-            assert value.data is not restored.state[c][key].data  # loaded state is a copy
+    continue_both(opt, params, restored, clones, grads[3:] + grads[:2])
+    assert_same_run(opt, params, restored, clones)
 
 
-def test_load_state_dict_copies_and_casts_state():
-    p32 = tg.zeros(3, requires_grad=True)
+@pytest.mark.parametrize("cls,kwargs,keys", FULL_STATE, ids=[c.__name__ for c, _, _ in FULL_STATE])
+@pytest.mark.parametrize("direction", ["to_cpu", "from_cpu"])
+def test_state_dict_moves_between_devices(cls, kwargs, keys, direction, device):
+    """A state saved on one device loads into an optimizer whose parameters are on another:
+    the state follows the parameters, and training goes on as it would have."""
+    source, target = (device, "cpu") if direction == "to_cpu" else ("cpu", device)
+    inits, grads = make_problem(seed=6, dtype=np.float32)
+    params, opt = run_tg(cls, dict(lr=0.05, **kwargs), inits, grads[:3], source)
+    assert set(opt.state[params[0]]) == keys
+    clones = [tg.tensor(numpy_of(p), device=target, requires_grad=True) for p in params]
+    restored = cls(clones, lr=0.5)
+    restored.load_state_dict(opt.state_dict())
+    for c in clones:
+        assert_state_on_device(restored, c)
+    continue_both(opt, params, restored, clones, grads[3:])
+    assert all(c.device == target for c in clones)
+    # the same run, up to float32 rounding (two devices need not round alike)
+    assert_same_run(opt, params, restored, clones, rtol=0.0 if source == target else 1e-5)
+
+
+def test_load_state_dict_copies_and_casts_state(device):
+    p32 = tg.zeros(3, device=device, requires_grad=True)
     opt = SGD([p32], lr=0.1, momentum=0.9)
-    saved_buffer = tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64)
+    saved_buffer = tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64)  # on the CPU, float64
     opt.load_state_dict({"state": {0: {"momentum_buffer": saved_buffer}},
                          "param_groups": [{"lr": 0.2, "momentum": 0.9, "dampening": 0,
                                            "weight_decay": 0, "nesterov": False,
                                            "maximize": False, "params": [0]}]})
     buf = opt.state[p32]["momentum_buffer"]
-    assert buf.dtype == tg.float32 and buf.device == p32.device
-    p32.grad = tg.zeros(3)
+    assert buf.dtype == tg.float32 and buf.device == device
+    p32.grad = tg.zeros(3, device=device)
     opt.step()
-    np.testing.assert_allclose(buf.data, [0.9, 1.8, 2.7], rtol=1e-6)
+    np.testing.assert_allclose(numpy_of(buf), [0.9, 1.8, 2.7], rtol=1e-6)
     np.testing.assert_array_equal(saved_buffer.data, [1.0, 2.0, 3.0])  # the dict is untouched
-    np.testing.assert_allclose(p32.data, [-0.18, -0.36, -0.54], rtol=1e-6)  # lr 0.2 loaded
+    np.testing.assert_allclose(numpy_of(p32), [-0.18, -0.36, -0.54], rtol=1e-6)  # lr 0.2
 
 
-def test_load_state_dict_accepts_string_indices_and_numpy_state():
-    p = tg.zeros(2, requires_grad=True)
+def test_load_state_dict_accepts_string_indices_and_numpy_state(device):
+    p = tg.zeros(2, device=device, requires_grad=True)
     opt = Adam([p])
     sd = {"state": {"0": {"step": np.float32(2.0), "exp_avg": np.ones(2),
                           "exp_avg_sq": np.ones(2)}},
@@ -558,12 +674,27 @@ def test_load_state_dict_accepts_string_indices_and_numpy_state():
     opt.load_state_dict(sd)
     assert opt.state[p]["step"].item() == 2.0
     assert opt.state[p]["exp_avg"].dtype == tg.float32
+    assert_state_on_device(opt, p)
 
 
-def test_load_state_dict_errors_leave_the_optimizer_unchanged():
-    a, b = leaf(2), leaf(3)
+def test_load_state_dict_takes_a_step_counter_from_the_device(device):
+    """A step counter saved as a device scalar (another library's layout) comes back as the
+    CPU scalar that a step reads without waiting for the GPU."""
+    p = tg.zeros(2, device=device, requires_grad=True)
+    opt = Adam([p])
+    sd = {"state": {0: {"step": tg.tensor(3.0, device=device),
+                        "exp_avg": tg.ones(2, device=device),
+                        "exp_avg_sq": tg.ones(2, device=device)}},
+          "param_groups": [dict(opt.state_dict()["param_groups"][0])]}
+    opt.load_state_dict(sd)
+    assert_state_on_device(opt, p)
+    assert opt.state[p]["step"].item() == 3.0
+
+
+def test_load_state_dict_errors_leave_the_optimizer_unchanged(device):
+    a, b = leaf(2, device), leaf(3, device)
     opt = SGD([a, b], lr=0.1, momentum=0.9)
-    a.grad, b.grad = tg.ones(2), tg.ones(3)
+    a.grad, b.grad = tg.ones(2, device=device), tg.ones(3, device=device)
     opt.step()
     good = opt.state_dict()
     before_groups = copy.deepcopy([{k: v for k, v in g.items() if k != "params"}
@@ -579,8 +710,8 @@ def test_load_state_dict_errors_leave_the_optimizer_unchanged():
         ([1, 2], "'state' and 'param_groups'"),
         (with_groups([group, group]), "2 parameter group"),
         (with_groups([{**group, "params": [0]}]), "has 1 parameters"),
-        ({"state": {0: {"momentum_buffer": tg.ones(5)}}, "param_groups": [group]},
-         r"shape \(5,\)"),
+        ({"state": {0: {"momentum_buffer": tg.ones(5, device=device)}},
+          "param_groups": [group]}, r"shape \(5,\)"),
         ({"state": {7: {"momentum_buffer": tg.ones(2)}}, "param_groups": [group]},
          "no parameter group lists"),
         ({"state": {0: 3}, "param_groups": [group]}, "must be a dict"),
@@ -690,3 +821,126 @@ def test_chunked_reraises_an_error_of_a_chunk(monkeypatch):
 
     with pytest.raises(RuntimeError, match="chunk failed"):
         Optimizer._chunked(fail, a)
+
+
+def test_chunked_is_never_used_for_device_arrays(device, monkeypatch):
+    """The threads are a CPU optimisation (NumPy releases the GIL in its loops): a large
+    CuPy array is updated in one call, as the GPU already runs it in parallel."""
+    from tinygrad_edu.optim import optimizer as optimizer_module
+
+    monkeypatch.setattr(optimizer_module, "THREADS", 3)
+    n = optimizer_module.CHUNKED_MIN_SIZE + 1
+    a, b = tg.zeros(n, device=device).data, tg.ones(n, device=device).data
+    sizes = []
+
+    def record(a_part, b_part):
+        sizes.append(a_part.size)
+        a_part += b_part
+
+    Optimizer._chunked(record, a, b)
+    if device == "cpu":
+        assert len(sizes) == 3 and sum(sizes) == n  # three threads
+    else:
+        assert sizes == [n]  # one call on the whole array
+    np.testing.assert_array_equal(tg.backend.to_numpy(a[-3:]), [1.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("cls,kwargs", [CHUNKED_CONFIGS[i] for i in (1, 2, 5)],
+                         ids=[f"{CHUNKED_CONFIGS[i][0].__name__}-{i}" for i in (1, 2, 5)])
+def test_a_large_parameter_on_any_device_matches_the_formula(cls, kwargs, device, monkeypatch):
+    """Above CHUNKED_MIN_SIZE (threads on the CPU, one call on the GPU) the update is the
+    textbook one, in place, in float32, with its state on the parameter's device."""
+    from tinygrad_edu.optim import optimizer as optimizer_module
+
+    monkeypatch.setattr(optimizer_module, "THREADS", 2)
+    rng = np.random.default_rng(8)
+    shape = (1024, 1025)
+    assert np.prod(shape) >= optimizer_module.CHUNKED_MIN_SIZE
+    init = rng.standard_normal(shape).astype(np.float32)
+    grads = [rng.standard_normal(shape).astype(np.float32) for _ in range(2)]
+    p = tg.tensor(init, device=device, requires_grad=True)
+    array = p.data
+    opt = cls([p], **kwargs)
+    for g in grads:
+        p.grad = tg.tensor(g, device=device)
+        opt.step()
+    expected, _ = run_reference(cls, kwargs, [init.astype(np.float64)],
+                                [[g.astype(np.float64)] for g in grads])
+    assert p.data is array and p.dtype == tg.float32 and p.device == device
+    np.testing.assert_allclose(numpy_of(p), expected[0], rtol=1e-4, atol=1e-5)
+    assert_state_on_device(opt, p)
+
+
+# ---------------------------------------------------------------------------------------------
+# the GPU: a step reads nothing back from the device and makes no parameter-sized temporaries
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=CONFIG_IDS)
+def test_step_and_zero_grad_read_nothing_back_from_the_device(cls, kwargs, device,
+                                                              no_host_sync):
+    """The first step (which creates the state), later ones and zero_grad, for every
+    configuration: the step counter lives on the CPU and the options are Python floats."""
+    inits, grads = make_problem(seed=2, dtype=np.float32)
+    params = [tg.tensor(x, device=device, requires_grad=True) for x in inits]
+    opt = cls(params, **kwargs)
+    for i, step_grads in enumerate(grads[:3]):
+        for p, g in zip(params, step_grads):
+            p.grad = None if g is None else tg.tensor(g, device=device)
+        with no_host_sync():
+            opt.step()
+            opt.zero_grad(set_to_none=i % 2 == 0)
+    expected, _ = run_reference(cls, kwargs, [x.astype(np.float64) for x in inits],
+                                [[None if g is None else g.astype(np.float64) for g in gs]
+                                 for gs in grads[:3]])
+    for p, e in zip(params, expected):
+        np.testing.assert_allclose(numpy_of(p), e, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("cls,kwargs", [(cls, kwargs) for cls, kwargs, _ in FULL_STATE],
+                         ids=[c.__name__ for c, _, _ in FULL_STATE])
+def test_a_training_step_with_backward_reads_nothing_back(cls, kwargs, device, no_host_sync):
+    """zero_grad, forward, backward and step of a least-squares fit, with a closure."""
+    rng = np.random.default_rng(0)
+    x = tg.tensor(rng.standard_normal((8, 3)).astype(np.float32), device=device)
+    y = tg.tensor(rng.standard_normal((8, 1)).astype(np.float32), device=device)
+    w = tg.zeros(3, 1, device=device, requires_grad=True)
+    opt = cls([w], lr=0.01, **kwargs)
+
+    def closure():
+        opt.zero_grad()
+        loss = ((x @ w - y) ** 2).mean()
+        loss.backward()
+        return loss
+
+    with no_host_sync():
+        losses = [opt.step(closure).detach() for _ in range(3)]
+    values = [loss.item() for loss in losses]  # asking for the values: allowed, afterwards
+    assert values[-1] < values[0]
+
+
+@pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=CONFIG_IDS)
+def test_a_step_makes_no_parameter_sized_temporaries(cls, kwargs, device):
+    """After the first step (state and work arrays created), a step allocates nothing of the
+    parameter's size: every operation writes into the state or a reused work array (`out=`,
+    in-place operators). Measured with tracemalloc, which sees NumPy's memory (also the
+    emulated GPU's, which is NumPy's); it cannot see a real GPU's."""
+    if device != "cpu" and not getattr(tg.backend.cupy_or_raise(), "emulated", False):
+        pytest.skip("tracemalloc cannot see GPU memory; the emulated run checks this code")
+    n = 100_000  # 400 kB in float32, below CHUNKED_MIN_SIZE: no threads
+    rng = np.random.default_rng(0)
+    p = tg.tensor(rng.standard_normal(n).astype(np.float32), device=device, requires_grad=True)
+    opt = cls([p], **kwargs)
+    grads = [tg.tensor(rng.standard_normal(n).astype(np.float32), device=device)
+             for _ in range(3)]
+    p.grad = grads[0]
+    opt.step()
+    tracemalloc.start()
+    try:
+        for g in grads[1:]:
+            p.grad = g
+            tracemalloc.reset_peak()
+            start = tracemalloc.get_traced_memory()[0]
+            opt.step()
+            peak = tracemalloc.get_traced_memory()[1] - start
+            assert peak < p.data.nbytes // 4, f"a step allocated {peak} bytes at its peak"
+    finally:
+        tracemalloc.stop()

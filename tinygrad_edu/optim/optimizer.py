@@ -243,14 +243,23 @@ class Optimizer:
             return closure()
 
     def _check_grads(self) -> None:
-        """Before touching anything: every gradient must have its parameter's shape."""
+        """Before touching anything: every gradient must have its parameter's shape and be
+        on its device (checks of metadata only: nothing is read from the GPU)."""
         index = 0
         for group in self.param_groups:
             for p in group["params"]:
                 grad = p.grad
-                if grad is not None and grad.data.shape != p.data.shape:
-                    raise ValueError(f"{type(self).__name__}.step: parameter {index} has shape "
-                                     f"{p.shape} but its .grad has shape {grad.shape}")
+                if grad is not None:
+                    if grad.data.shape != p.data.shape:
+                        raise ValueError(f"{type(self).__name__}.step: parameter {index} has "
+                                         f"shape {p.shape} but its .grad has shape "
+                                         f"{grad.shape}")
+                    device, grad_device = (backend.device_of(p.data),
+                                           backend.device_of(grad.data))
+                    if device != grad_device:
+                        raise RuntimeError(f"{type(self).__name__}.step: parameter {index} is "
+                                           f"on {device} but its .grad is on {grad_device}; "
+                                           "move the gradient to the parameter's device")
                 index += 1
 
     @staticmethod

@@ -14,6 +14,8 @@ and that code written with NumPy in mind breaks most often:
 * only the names that CuPy 14.2 has exist (`cupy_api.json`, recorded from the real package);
   reductions and scalar indexing give 0-d device arrays, not NumPy scalars; CuPy's random
   `Generator` has only CuPy's methods;
+* device work is counted by name in `launches` (a proxy for GPU kernel launches, which bound
+  the speed of small models on a GPU);
 * every device-to-host transfer (`get`, `asnumpy`, `item`, `float`, `bool`, printing, boolean
   masks, `nonzero`) is counted in `transfers()`, and raises `cupyx.DeviceSynchronized` inside
   `with cupyx.allow_synchronize(False)`, as real CuPy does.
@@ -27,6 +29,7 @@ before tinygrad_edu first asks for CuPy.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import operator
@@ -54,6 +57,17 @@ class DeviceSynchronized(RuntimeError):
 
 
 _sync = {"count": 0, "allowed": True}
+# device work by name: a proxy for the GPU kernels a program launches. Views (reshape,
+# transpose, basic slicing ...) launch nothing and are not counted.
+launches: collections.Counter[str] = collections.Counter()
+_VIEWS = frozenset({"reshape", "transpose", "view", "squeeze", "expand_dims", "broadcast_to",
+                    "as_strided", "swapaxes", "moveaxis", "atleast_1d", "atleast_2d",
+                    "result_type", "shape", "ndim", "size", "can_cast", "dtype"})
+
+
+def _launch(name: str) -> None:
+    if name not in _VIEWS:
+        launches[name] += 1
 
 
 def transfers() -> int:
@@ -146,6 +160,7 @@ def _has_bool_mask(key: Any) -> bool:
 
 
 def _call(np_func: Callable, args: tuple, kwargs: dict, host_ok: bool = False) -> Any:
+    _launch(getattr(np_func, "__name__", "function"))
     out = kwargs.get("out")
     result = np_func(*_unwrap(args, host_ok),
                      **{k: _unwrap(v, host_ok) for k, v in kwargs.items()})
@@ -277,11 +292,15 @@ class ndarray:  # noqa: N801 - CuPy's name
     def __getitem__(self, key: Any) -> ndarray:
         if _has_bool_mask(key):
             _synchronize("boolean-mask indexing")
+        if any(isinstance(k, (ndarray, np.ndarray, list))
+               for k in (key if isinstance(key, tuple) else (key,))):
+            _launch("getitem")
         return _wrap(self._a[_wrapped_key(key, self.shape)])
 
     def __setitem__(self, key: Any, value: Any) -> None:
         if _has_bool_mask(key):
             _synchronize("boolean-mask assignment")
+        _launch("setitem")
         self._a[_wrapped_key(key, self.shape)] = _unwrap(value, host_ok=True)
 
     def __bool__(self) -> bool:
@@ -323,15 +342,18 @@ class ndarray:  # noqa: N801 - CuPy's name
         return (_from_host, (np.array(self._a),))
 
     def __neg__(self) -> ndarray:
+        _launch("neg")
         return _wrap(-self._a)
 
     def __pos__(self) -> ndarray:
         return _wrap(+self._a)
 
     def __abs__(self) -> ndarray:
+        _launch("abs")
         return _wrap(abs(self._a))
 
     def __invert__(self) -> ndarray:
+        _launch("invert")
         return _wrap(~self._a)
 
 
@@ -355,18 +377,21 @@ def _binary(fn: Callable) -> Callable:
             if isinstance(other, np.ndarray):
                 raise
             return NotImplemented
+        _launch(fn.__name__)
         return _wrap(fn(self._a, other))
     return op
 
 
 def _reflected(fn: Callable) -> Callable:
     def op(self: ndarray, other: Any) -> Any:
+        _launch(fn.__name__)
         return _wrap(fn(_operand(other), self._a))
     return op
 
 
 def _inplace(fn: Callable) -> Callable:
     def op(self: ndarray, other: Any) -> ndarray:
+        _launch(fn.__name__)
         fn(self._a, _operand(other))
         return self
     return op

@@ -20,8 +20,9 @@ and that code written with NumPy in mind breaks most often:
   masks, `nonzero`) is counted in `transfers()`, and raises `cupyx.DeviceSynchronized` inside
   `with cupyx.allow_synchronize(False)`, as real CuPy does.
 
-CUDA C kernels (ElementwiseKernel, RawKernel, ReductionKernel) cannot run here: calling one
-raises NotImplementedError. `cupy.fuse` runs the Python function unfused.
+`ElementwiseKernel` runs bodies written in a small subset of C (see _statements) on whole
+NumPy arrays; other CUDA C kernels (RawKernel, ReductionKernel) cannot run here and raise
+NotImplementedError. `cupy.fuse` runs the Python function unfused.
 
 Use: `TINYGRAD_EDU_EMULATE_CUDA=1 python -m pytest` (see tests/conftest.py), or `install()`
 before tinygrad_edu first asks for CuPy.
@@ -33,6 +34,7 @@ import collections
 import contextlib
 import json
 import operator
+import re
 import sys
 import types
 from pathlib import Path
@@ -62,7 +64,8 @@ _sync = {"count": 0, "allowed": True}
 launches: collections.Counter[str] = collections.Counter()
 _VIEWS = frozenset({"reshape", "transpose", "view", "squeeze", "expand_dims", "broadcast_to",
                     "as_strided", "swapaxes", "moveaxis", "atleast_1d", "atleast_2d",
-                    "result_type", "shape", "ndim", "size", "can_cast", "dtype"})
+                    "result_type", "shape", "ndim", "size", "can_cast", "dtype", "empty",
+                    "empty_like"})  # (allocation launches no kernel either)
 
 
 def _launch(name: str) -> None:
@@ -273,6 +276,9 @@ class ndarray:  # noqa: N801 - CuPy's name
         def method(*args: Any, **kwargs: Any) -> Any:
             if what:
                 _synchronize(what)
+            if name == "astype" and not kwargs.get("copy", True) and (
+                    np.dtype(args[0] if args else kwargs["dtype"]) == self._a.dtype):
+                return self  # as CuPy: no copy, no kernel
             result = _call(value, args, kwargs)
             if name in ("item", "tolist"):
                 return result.tolist() if isinstance(result, ndarray) else result
@@ -510,6 +516,176 @@ class _Kernel:
         raise NotImplementedError(f"the CuPy emulator cannot run the CUDA kernel {self.name!r}")
 
 
+# ---------------------------------------------------------------------------------------------
+# ElementwiseKernel: C statements run on whole NumPy arrays
+# ---------------------------------------------------------------------------------------------
+# The body is a list of `;`-separated statements, each a declaration (`T d = expr`, also with
+# const / float / double / bool / int), or an assignment (`name = expr`, `+=`, `-=`, `*=`,
+# `/=`). Expressions: numbers, names, + - * / % (not on integers only), comparisons, && || !,
+# c ? a : b, parentheses and the calls in _C_FUNCTIONS. Anything else (if, loops, casts,
+# indexing raw arrays) raises: such a kernel cannot be checked here. Elementwise statements
+# run on whole arrays give what the kernel gives element by element, with scalars cast to
+# their parameter's type as CUDA casts them.
+_C_FUNCTIONS = {"sqrt": np.sqrt, "exp": np.exp, "log": np.log, "tanh": np.tanh,
+                "fabs": np.abs, "abs": np.abs, "isnan": np.isnan, "isinf": np.isinf,
+                "max": np.maximum, "min": np.minimum, "fmax": np.fmax, "fmin": np.fmin,
+                "pow": np.power}
+_C_TYPES = {"T", "float", "double", "bool", "int", "long", "const", "float32", "float64",
+            "int32", "int64"}
+_TOKEN = re.compile(r"\s*(?:(\d+\.\d*(?:[eE][-+]?\d+)?f?|\.\d+(?:[eE][-+]?\d+)?f?"
+                    r"|\d+(?:[eE][-+]?\d+)?f?)|([A-Za-z_]\w*)|(\|\||&&|==|!=|<=|>=|[-+*/%<>!?:(),=]))")
+_BINARY = {"||": (2, "_or"), "&&": (3, "_and"), "==": (4, "=="), "!=": (4, "!="),
+           "<": (5, "<"), "<=": (5, "<="), ">": (5, ">"), ">=": (5, ">="),
+           "+": (6, "+"), "-": (6, "-"), "*": (7, "*"), "/": (7, "/"), "%": (7, "%")}
+
+
+def _tokens(text: str) -> list[str]:
+    out, pos, text = [], 0, text.strip()
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if not match or match.end() == pos:
+            raise NotImplementedError(f"kernel body: cannot read {text[pos:]!r}")
+        out.append(next(g for g in match.groups() if g is not None))
+        pos = match.end()
+    return out
+
+
+class _Expression:
+    """A Pratt parser from a C expression to a Python one on NumPy arrays."""
+
+    def __init__(self, tokens: list[str]) -> None:
+        self.tokens, self.pos = tokens, 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self, expected: str | None = None) -> str:
+        token = self.peek()
+        if token is None or (expected is not None and token != expected):
+            raise NotImplementedError(f"kernel body: expected {expected!r}, got {token!r}")
+        self.pos += 1
+        return token
+
+    def parse(self, min_precedence: int = 0) -> str:
+        left = self.unary()
+        while True:
+            token = self.peek()
+            if token == "?" and min_precedence <= 1:
+                self.take()
+                yes = self.parse(1)
+                self.take(":")
+                no = self.parse(1)
+                left = f"_where({left}, {yes}, {no})"
+                continue
+            if token not in _BINARY or _BINARY[token][0] < min_precedence:
+                return left
+            precedence, op = _BINARY[self.take()]
+            right = self.parse(precedence + 1)
+            left = f"{op}({left}, {right})" if op.startswith("_") else f"({left} {op} {right})"
+
+    def unary(self) -> str:
+        token = self.take()
+        if token in ("-", "+", "!"):
+            operand = self.parse(8)
+            return f"_not({operand})" if token == "!" else f"({token}{operand})"
+        if token == "(":
+            inner = self.parse()
+            self.take(")")
+            return f"({inner})"
+        if token[0].isdigit() or token[0] == ".":
+            return token.rstrip("f")
+        if self.peek() == "(":
+            if token not in _C_FUNCTIONS:
+                raise NotImplementedError(f"kernel body: unknown function {token}()")
+            self.take("(")
+            args = [self.parse()]
+            while self.peek() == ",":
+                self.take()
+                args.append(self.parse())
+            self.take(")")
+            return f"_f_{token}({', '.join(args)})"
+        return token
+
+
+def _params(spec: str) -> list[tuple[str, str]]:
+    """'T g, raw T x, int64 n' -> [(type, name), ...] ('raw' parameters are refused)."""
+    out = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        words = part.split()
+        if words[0] == "raw" or len(words) != 2:
+            raise NotImplementedError(f"kernel parameter {part!r}: only 'TYPE name'")
+        out.append((words[0], words[1]))
+    return out
+
+
+def _statements(body: str, outputs: set[str]) -> list[str]:
+    code = []
+    for statement in filter(None, (s.strip() for s in body.split(";"))):
+        tokens = _tokens(statement)
+        while tokens and tokens[0] in _C_TYPES and len(tokens) > 2 and tokens[1] != "=":
+            tokens = tokens[1:]  # a declaration: drop the type words
+        if len(tokens) < 3 or not re.fullmatch(r"[A-Za-z_]\w*", tokens[0]):
+            raise NotImplementedError(f"kernel statement {statement!r}")
+        name, rest = tokens[0], tokens[1:]
+        op = rest[0] + rest[1] if rest[0] in "+-*/" and rest[1] == "=" else rest[0]
+        if op not in ("=", "+=", "-=", "*=", "/="):
+            raise NotImplementedError(f"kernel statement {statement!r}")
+        parser = _Expression(rest[len(op):] if op != "=" else rest[1:])
+        value = parser.parse()
+        if parser.peek() is not None:
+            raise NotImplementedError(f"kernel statement {statement!r}: trailing tokens")
+        if op != "=":
+            value = f"({name} {op[0]} ({value}))"
+        code.append(f"{name}[...] = {value}" if name in outputs else f"{name} = {value}")
+    return code
+
+
+class ElementwiseKernel:
+    """cupy.ElementwiseKernel for the C subset above, run with NumPy on whole arrays."""
+
+    def __init__(self, in_params: str, out_params: str, operation: str,
+                 name: str = "kernel", **kwargs: Any) -> None:
+        self.inputs, self.outputs = _params(in_params), _params(out_params)
+        self.name = name
+        self.code = compile("\n".join(_statements(operation, {n for _, n in self.outputs})),
+                            f"<kernel {name}>", "exec")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        params = self.inputs + self.outputs
+        if not len(self.inputs) <= len(args) <= len(params):
+            raise TypeError(f"{self.name}: wrong number of arguments: {len(args)}")
+        _launch(self.name)
+        types: dict[str, np.dtype] = {}
+        for (kind, _), arg in zip(params, args):
+            if isinstance(arg, ndarray) and kind not in types and not kind[0].islower():
+                types[kind] = arg.dtype
+        env: dict[str, Any] = {"_where": np.where, "_or": np.logical_or,
+                               "_and": np.logical_and, "_not": np.logical_not}
+        env.update({f"_f_{k}": v for k, v in _C_FUNCTIONS.items()})
+        arrays = []
+        for (kind, name), arg in zip(params, args):
+            dtype = np.dtype(kind) if kind[0].islower() else types.get(kind)
+            if isinstance(arg, ndarray):
+                env[name] = arg._a
+                arrays.append(arg._a)
+            elif isinstance(arg, np.ndarray):
+                raise TypeError(f"{self.name}: Unsupported type {type(arg)}")
+            else:
+                env[name] = dtype.type(arg) if dtype is not None else arg
+        shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
+        results = []
+        for index, (kind, name) in enumerate(self.outputs, len(self.inputs)):
+            if index < len(args):
+                results.append(args[index])
+            else:
+                dtype = np.dtype(kind) if kind[0].islower() else types[kind]
+                env[name] = np.empty(shape, dtype=dtype)
+                results.append(_wrap(env[name]))
+        with np.errstate(all="ignore"):
+            exec(self.code, env)
+        return results[0] if len(results) == 1 else tuple(results)
+
+
 class _Generator:
     """cupy.random.Generator: NumPy's generator, limited to the methods CuPy's has."""
 
@@ -560,7 +736,7 @@ linalg = _module("cupy.linalg", set(API["linalg"]), np.linalg, {})
 cupy = _module("cupy", _CUPY_NAMES, np, {
     "__version__": "14.2.0+emulated", "ndarray": ndarray, "ufunc": ufunc, "asarray": asarray,
     "array": array, "asnumpy": asnumpy, "get_array_module": get_array_module, "fuse": fuse,
-    "ElementwiseKernel": _Kernel, "RawKernel": _Kernel, "ReductionKernel": _Kernel,
+    "ElementwiseKernel": ElementwiseKernel, "RawKernel": _Kernel, "ReductionKernel": _Kernel,
     "get_default_memory_pool": _MemoryPool, "get_default_pinned_memory_pool": _MemoryPool,
     "cuda": cuda, "random": random, "lib": lib, "linalg": linalg, "emulated": True,
 })

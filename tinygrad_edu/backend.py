@@ -291,6 +291,36 @@ class _Cuda:
 cuda = _Cuda()
 
 
+# ---------------------------------------------------------------------------------------------
+# Fused GPU kernels
+# ---------------------------------------------------------------------------------------------
+def kernels_enabled() -> bool:
+    """Whether GPU code may use the fused kernels of `elementwise_kernel` (on by default; the
+    environment variable TINYGRAD_EDU_CUDA_KERNELS=0 turns them off, for comparison)."""
+    return os.environ.get("TINYGRAD_EDU_CUDA_KERNELS", "1") != "0"
+
+
+class ElementwiseKernel:
+    """A fused elementwise GPU kernel: one launch instead of one per array operation. On a
+    small model a GPU step is bound by how many kernels Python launches, not by arithmetic.
+
+    `in_params` / `out_params` / `body` are CuPy's ElementwiseKernel arguments ("T g, T lr",
+    "T p, T buf", C statements run once per element). The CuPy kernel is built on first use
+    and compiled on its first call. Outputs passed in are updated in place. Only for CuPy
+    arrays: the CPU code does the same arithmetic with NumPy's in-place ufuncs."""
+
+    def __init__(self, in_params: str, out_params: str, body: str, name: str) -> None:
+        self.in_params, self.out_params, self.body, self.name = (
+            in_params, out_params, body, name)
+        self._kernel: Any = None
+
+    def __call__(self, *args: Any) -> Any:
+        if self._kernel is None:
+            self._kernel = cupy_or_raise().ElementwiseKernel(
+                self.in_params, self.out_params, self.body, self.name)
+        return self._kernel(*args)
+
+
 def scatter_add(out: Any, index: Any, values: Any) -> None:
     """out[index] += values, adding repeated indices up (NumPy's add.at / CuPy's scatter_add)."""
     if isinstance(out, np.ndarray):

@@ -918,13 +918,15 @@ def test_a_training_step_with_backward_reads_nothing_back(cls, kwargs, device, n
 
 
 @pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=CONFIG_IDS)
-def test_a_step_makes_no_parameter_sized_temporaries(cls, kwargs, device):
+def test_a_step_makes_no_parameter_sized_temporaries(cls, kwargs, device, monkeypatch):
     """After the first step (state and work arrays created), a step allocates nothing of the
     parameter's size: every operation writes into the state or a reused work array (`out=`,
     in-place operators). Measured with tracemalloc, which sees NumPy's memory (also the
-    emulated GPU's, which is NumPy's); it cannot see a real GPU's."""
+    emulated GPU's, which is NumPy's); it cannot see a real GPU's. On the GPU this checks the
+    array code used with TINYGRAD_EDU_CUDA_KERNELS=0: a fused kernel writes only its outputs."""
     if device != "cpu" and not getattr(tg.backend.cupy_or_raise(), "emulated", False):
         pytest.skip("tracemalloc cannot see GPU memory; the emulated run checks this code")
+    monkeypatch.setenv("TINYGRAD_EDU_CUDA_KERNELS", "0")
     n = 100_000  # 400 kB in float32, below CHUNKED_MIN_SIZE: no threads
     rng = np.random.default_rng(0)
     p = tg.tensor(rng.standard_normal(n).astype(np.float32), device=device, requires_grad=True)
@@ -944,3 +946,24 @@ def test_a_step_makes_no_parameter_sized_temporaries(cls, kwargs, device):
             assert peak < p.data.nbytes // 4, f"a step allocated {peak} bytes at its peak"
     finally:
         tracemalloc.stop()
+
+
+@pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=CONFIG_IDS)
+def test_the_fused_gpu_kernels_follow_the_array_code(cls, kwargs, device, monkeypatch):
+    """On the GPU each update is one fused kernel (backend.ElementwiseKernel); with
+    TINYGRAD_EDU_CUDA_KERNELS=0 it is the array code the CPU runs. Both give the same steps
+    (a real GPU may fuse a multiply-add, hence the float32 tolerance)."""
+    rng = np.random.default_rng(3)
+    start = rng.standard_normal((4, 5)).astype(np.float32)
+    grads = [rng.standard_normal((4, 5)).astype(np.float32) for _ in range(3)]
+
+    def run(kernels: str) -> np.ndarray:
+        monkeypatch.setenv("TINYGRAD_EDU_CUDA_KERNELS", kernels)
+        p = tg.tensor(start, device=device, requires_grad=True)
+        opt = cls([p], **kwargs)
+        for g in grads:
+            p.grad = tg.tensor(g, device=device)
+            opt.step()
+        return tg.backend.to_numpy(p.data)
+
+    np.testing.assert_allclose(run("1"), run("0"), rtol=1e-5, atol=1e-7)

@@ -670,24 +670,44 @@ class _ClassTargets:
     def __init__(self, target: Any, num_classes: int, weight: Any, ignore_index: int,
                  op: str) -> None:
         xp = get_array_module(target)
-        valid = target != ignore_index
-        if autograd.checks_values(target):
-            self._check_range(target, valid, num_classes, op)
         on_host = xp is np
-        self.valid = None if on_host and bool(valid.all()) else valid
-        self.rows = xp.arange(target.shape[0])
         self.weight = weight
+        self._divisor: Any = None
         dtype = weight.dtype if weight is not None else backend.float32
+        if on_host or not backend.kernels_enabled():
+            valid = target != ignore_index
+            if autograd.checks_values(target):
+                self._check_range(target, valid, num_classes, op)
+            self._valid = None if on_host and bool(valid.all()) else valid
         if on_host:  # checked above: every counted target is a class index
-            self.index = target if self.valid is None else xp.where(valid, target, 0)
-            mask = None if self.valid is None else self.valid.astype(dtype)
-        else:  # unchecked: out-of-range rows weigh NaN; the index stays in bounds
+            self.index = target if self._valid is None else xp.where(valid, target, 0)
+            mask = None if self._valid is None else self._valid.astype(dtype)
+        elif backend.kernels_enabled():  # the GPU, unchecked: one kernel, nothing read back
+            if autograd.checks_values(target):
+                self._check_range(target, target != ignore_index, num_classes, op)
+            self.index, mask = xp.empty_like(target), xp.empty(target.shape, dtype=dtype)
+            _CLASS_TARGETS(target, ignore_index, num_classes, dtype.type(math.nan), self.index,
+                           mask)
+            self._valid, self._mask = _FROM_MASK, mask  # valid: computed if asked for
+        else:  # the same with array operations
             in_range = (target >= 0) & (target < num_classes)
             self.index = xp.where(valid & in_range, target, 0)
             mask = xp.where(valid & ~in_range, dtype.type(math.nan), valid.astype(dtype))
         self.row_weight = None if weight is None else weight[self.index]
         if mask is not None:
             self.row_weight = mask if weight is None else self.row_weight * mask
+
+    @property
+    def valid(self) -> Any:
+        """The rows whose target is not ignore_index (None: all of them)."""
+        if self._valid is _FROM_MASK:  # NaN != 0: an out-of-range row counts, as NaN
+            self._valid = self._mask != 0
+        return self._valid
+
+    @property
+    def rows(self) -> Any:
+        """0, 1, ..., M - 1: with `index`, the (row, target) pairs of fancy indexing."""
+        return get_array_module(self.index).arange(self.index.shape[0])
 
     @staticmethod
     def _check_range(target: Any, valid: Any, num_classes: int, op: str) -> None:
@@ -698,9 +718,12 @@ class _ClassTargets:
             raise ValueError(f"{op}: target {value} is out of range for {num_classes} classes")
 
     def mean_divisor(self, dtype: Any) -> Any:
+        """The divisor of reduction='mean': the number of rows, or the sum of row weights."""
         if self.row_weight is None:
-            return self.rows.shape[0]
-        return self.row_weight.sum().astype(dtype)
+            return self.index.shape[0]
+        if self._divisor is None:
+            self._divisor = self.row_weight.sum().astype(dtype, copy=False)
+        return self._divisor
 
     def scale(self, dtype: Any) -> Any:
         """(M,) multiplier of each row's loss: w[target], 0 on ignored rows; None means 1."""
@@ -750,7 +773,8 @@ class CrossEntropy(Function):
         log_sums = xp.log(sums)[:, 0]
         probs /= sums
         scale = targets.scale(x.dtype)
-        loss = log_sums - shifted[targets.rows, targets.index]  # -log p[t]
+        xp_index = targets.index[:, None]
+        loss = log_sums - xp.take_along_axis(shifted, xp_index, axis=1)[:, 0]  # -log p[t]
         if scale is not None:
             loss *= scale
         eps = label_smoothing
@@ -773,6 +797,15 @@ class CrossEntropy(Function):
         t = self.targets
         coef = _row_coefficient(g, self.reduction, t, x.dtype)
         if not _grad_recording():  # fast path on arrays
+            xp = get_array_module(self.probs)
+            if xp is not np and self.eps == 0 and backend.kernels_enabled():
+                # the GPU: (p - onehot) * coef * w[t] in one kernel
+                scale = coef.data if t.row_weight is None else coef.data * (
+                    t.row_weight if coef.ndim == 0 else t.row_weight[:, None])
+                scale = scale.reshape(-1, 1) if getattr(scale, "ndim", 0) else scale
+                grad = _SOFTMAX_MINUS_ONEHOT(self.probs, t.index[:, None],
+                                             xp.arange(x.shape[1]), scale)
+                return _const(g, grad)
             if t.row_weight is None and self.eps == 0:  # the common case: softmax - onehot
                 grad = self.probs * coef.data
                 grad[t.rows, t.index] -= coef.data if coef.ndim == 0 else coef.data[:, 0]
@@ -797,6 +830,22 @@ class CrossEntropy(Function):
         offset = (eps / c) * (valid[:, None] * w)
         offset[t.rows, t.index] += (1.0 - eps) * row_w
         return p_scale.astype(dtype, copy=False), offset.astype(dtype, copy=False)
+
+
+_FROM_MASK = object()  # _ClassTargets._valid until computed from the mask
+
+# The GPU's fused kernels (see backend.ElementwiseKernel)
+_CLASS_TARGETS = backend.ElementwiseKernel(
+    "int64 t, int64 ignore_index, int64 num_classes, T nan", "int64 index, T weight",
+    "bool counted = t != ignore_index;"
+    "bool in_range = t >= 0 && t < num_classes;"
+    "index = counted && in_range ? t : 0;"
+    "weight = counted ? (in_range ? 1 : nan) : 0",  # out of range: NaN, ignored: 0
+    "tinygrad_edu_class_targets")
+_SOFTMAX_MINUS_ONEHOT = backend.ElementwiseKernel(
+    "T p, int64 target, int64 column, T scale", "T grad",
+    "grad = (column == target ? p - 1 : p) * scale",
+    "tinygrad_edu_softmax_minus_onehot")
 
 
 class NllLoss(Function):

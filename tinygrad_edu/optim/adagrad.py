@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
+import numpy as np
+
+from .. import backend
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -46,9 +49,13 @@ class Adagrad(Optimizer):
             maximize = bool(group["maximize"])
             for p, data, grad, xp, state in self._params_with_grads(group):
                 step = self._increment(state["step"])
+                clr = lr / (1.0 + (step - 1.0) * lr_decay)
+                if xp is not np and backend.kernels_enabled():  # the GPU: one fused kernel
+                    _ADAGRAD(grad, -1.0 if maximize else 1.0, weight_decay, eps, clr, data,
+                             state["sum"].data)
+                    continue
                 grad = self._penalized_grad(data, grad, xp, weight_decay, maximize, slot=1)
 
-                clr = lr / (1.0 + (step - 1.0) * lr_decay)
                 tmp = self._scratch(data, 0)
                 state_sum = state["sum"].data
                 state_sum += xp.multiply(grad, grad, out=tmp)
@@ -58,3 +65,13 @@ class Adagrad(Optimizer):
                 update *= clr
                 data -= update
         return loss
+
+
+# The same update on the GPU as one fused kernel per parameter (see backend.ElementwiseKernel),
+# in the CPU code's order of operations. d is the penalised gradient.
+_ADAGRAD = backend.ElementwiseKernel(
+    "T g, T sign, T weight_decay, T eps, T clr", "T p, T state_sum",
+    Optimizer.PENALIZED_GRAD_C
+    + "state_sum += d * d;"
+      "p -= d / (sqrt(state_sum) + eps) * clr",
+    "tinygrad_edu_adagrad")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Iterable
 
+import numpy as np
+
+from .. import backend
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -63,6 +66,16 @@ class Adam(Optimizer):
                 if amsgrad and "max_exp_avg_sq" not in state:  # amsgrad switched on later
                     state["max_exp_avg_sq"] = self._zeros_state(p)
                 max_exp_avg_sq = state["max_exp_avg_sq"].data if amsgrad else None
+                if xp is not np and backend.kernels_enabled():  # the GPU: one fused kernel
+                    decay = 1.0 - lr * weight_decay if decoupled and weight_decay != 0 else 1.0
+                    scalars = (-1.0 if maximize else 1.0, l2, decay, beta1, 1.0 - beta1, beta2,
+                               1.0 - beta2, bias_correction2_sqrt, eps, lr / bias_correction1)
+                    moments = (data, state["exp_avg"].data, state["exp_avg_sq"].data)
+                    if amsgrad:
+                        _ADAM_AMSGRAD(grad, *scalars, *moments, max_exp_avg_sq)
+                    else:
+                        _ADAM(grad, *scalars, *moments)
+                    continue
 
                 # the in-place update, on whole arrays or matching chunks (see _chunked);
                 # called right here, so it may read this iteration's variables
@@ -107,3 +120,26 @@ class AdamW(Adam):
                  maximize: bool = False) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad, maximize=maximize)
+
+
+# The same update on the GPU as one fused kernel per parameter (see backend.ElementwiseKernel),
+# in the CPU code's order of operations. d is the penalised gradient; "second" the second
+# moment that divides (the running maximum of exp_avg_sq with amsgrad).
+def _adam_kernel(amsgrad: bool) -> backend.ElementwiseKernel:
+    keep_max = ("max_exp_avg_sq = (isnan(max_exp_avg_sq) || max_exp_avg_sq > exp_avg_sq)"
+                " ? max_exp_avg_sq : exp_avg_sq;")
+    second = "max_exp_avg_sq" if amsgrad else "exp_avg_sq"
+    return backend.ElementwiseKernel(
+        "T g, T sign, T weight_decay, T decay, T beta1, T keep1, T beta2, T keep2, "
+        "T bias_correction2_sqrt, T eps, T step_size",
+        "T p, T exp_avg, T exp_avg_sq" + (", T max_exp_avg_sq" if amsgrad else ""),
+        Optimizer.PENALIZED_GRAD_C
+        + "p *= decay;"
+          "exp_avg = exp_avg * beta1 + d * keep1;"
+          "exp_avg_sq = exp_avg_sq * beta2 + d * d * keep2;"
+        + (keep_max if amsgrad else "")
+        + f"p -= exp_avg / (sqrt({second}) / bias_correction2_sqrt + eps) * step_size",
+        "tinygrad_edu_adam" + ("_amsgrad" if amsgrad else ""))
+
+
+_ADAM, _ADAM_AMSGRAD = _adam_kernel(False), _adam_kernel(True)

@@ -316,6 +316,10 @@ class Optimizer:
             return xp.negative(grad, out=out)
         return grad
 
+    # the C version of _penalize for the fused GPU kernels (see backend.ElementwiseKernel):
+    # d, the gradient after maximize (sign = -1) and the L2 penalty, from g and p
+    PENALIZED_GRAD_C = "T d = weight_decay != 0 ? p * weight_decay + sign * g : sign * g;"
+
     @staticmethod
     def _chunked(update: Callable[..., Any], *arrays: Any) -> None:
         """Call `update(*arrays)`, the in-place update of one parameter; a large NumPy one is

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
+import numpy as np
+
+from .. import backend
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -60,6 +63,13 @@ class RMSprop(Optimizer):
                 if centered and "grad_avg" not in state:
                     state["grad_avg"] = self._zeros_state(p)
                 self._increment(state["step"])
+                if xp is not np and backend.kernels_enabled():  # the GPU: one fused kernel
+                    extra = ([state["grad_avg"].data] if centered else []) + (
+                        [state["momentum_buffer"].data] if momentum > 0 else [])
+                    _RMSPROP[centered, momentum > 0](
+                        grad, -1.0 if maximize else 1.0, weight_decay, alpha, 1.0 - alpha, eps,
+                        momentum, lr, data, state["square_avg"].data, *extra)
+                    continue
                 grad = self._penalized_grad(data, grad, xp, weight_decay, maximize, slot=1)
 
                 tmp = self._scratch(data, 0)
@@ -88,3 +98,24 @@ class RMSprop(Optimizer):
                     update *= lr
                 data -= update
         return loss
+
+
+# The same update on the GPU as one fused kernel per parameter (see backend.ElementwiseKernel),
+# in the CPU code's order of operations: one kernel for each of centered / momentum.
+def _rmsprop_kernel(centered: bool, with_momentum: bool) -> backend.ElementwiseKernel:
+    outputs = "T p, T square_avg" + (", T grad_avg" if centered else "") + (
+        ", T buf" if with_momentum else "")
+    body = (Optimizer.PENALIZED_GRAD_C
+            + "square_avg = square_avg * alpha + d * d * keep;"
+            + ("grad_avg = grad_avg * alpha + d * keep;"
+               "T avg = sqrt(square_avg - grad_avg * grad_avg) + eps;" if centered
+               else "T avg = sqrt(square_avg) + eps;")
+            + ("buf = buf * momentum + d / avg; p -= buf * lr" if with_momentum
+               else "p -= d / avg * lr"))
+    return backend.ElementwiseKernel(
+        "T g, T sign, T weight_decay, T alpha, T keep, T eps, T momentum, T lr", outputs, body,
+        f"tinygrad_edu_rmsprop{'_centered' if centered else ''}"
+        f"{'_momentum' if with_momentum else ''}")
+
+
+_RMSPROP = {(c, m): _rmsprop_kernel(c, m) for c in (False, True) for m in (False, True)}

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
+import numpy as np
+
+from .. import backend
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -57,6 +60,14 @@ class SGD(Optimizer):
                     if first:  # filled with the first gradient by update()
                         state["momentum_buffer"] = Tensor._make(xp.empty_like(data))
                     buf = state["momentum_buffer"].data
+                if xp is not np and backend.kernels_enabled():  # the GPU: one fused kernel
+                    sign = -1.0 if maximize else 1.0
+                    if buf is None:
+                        _SGD(grad, lr, weight_decay, sign, data)
+                    else:
+                        _SGD_MOMENTUM(grad, lr, momentum, 1.0 - dampening, weight_decay, sign,
+                                      int(first), int(nesterov), data, buf)
+                    continue
                 # scratch 0 holds d_p (or lr * the update), scratch 1 the damped gradient or
                 # the Nesterov update
                 tmp0 = self._scratch(data, 0)
@@ -93,3 +104,18 @@ class SGD(Optimizer):
 
                 self._chunked(update, data, grad, buf, tmp0, tmp1)
         return loss
+
+
+# The same update on the GPU as one fused kernel per parameter (see backend.ElementwiseKernel),
+# in the CPU code's order of operations. d is the penalised gradient.
+_PENALIZED = Optimizer.PENALIZED_GRAD_C
+_SGD = backend.ElementwiseKernel(
+    "T g, T lr, T weight_decay, T sign", "T p",
+    _PENALIZED + "p -= d * lr", "tinygrad_edu_sgd")
+_SGD_MOMENTUM = backend.ElementwiseKernel(
+    "T g, T lr, T momentum, T undamped, T weight_decay, T sign, int32 first, int32 nesterov",
+    "T p, T buf",  # undamped = 1 - dampening
+    _PENALIZED
+    + "buf = first ? d : (undamped != 1 ? buf * momentum + d * undamped : buf * momentum + d);"
+      "p -= nesterov ? (buf * momentum + d) * lr : buf * lr",
+    "tinygrad_edu_sgd_momentum")

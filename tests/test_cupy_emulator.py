@@ -1,0 +1,130 @@
+"""The CuPy emulator (tests/cupy_emulator.py) enforces the rules it claims: the "cuda" half of
+the suite is only as good as this stand-in."""
+
+from __future__ import annotations
+
+import cupy_emulator as emu
+import numpy as np
+import pytest
+
+cp = emu.cupy
+
+
+def test_device_arrays_refuse_implicit_conversion_and_numpy_functions() -> None:
+    x = cp.arange(6, dtype=np.float32).reshape(2, 3)
+    with pytest.raises(TypeError, match="Implicit conversion"):
+        np.asarray(x)
+    with pytest.raises(TypeError, match="Implicit conversion"):
+        np.array([x, x])
+    with pytest.raises(TypeError, match="numpy.sum"):
+        np.sum(x)
+    with pytest.raises(TypeError, match="numpy.add.at"):
+        np.add.at(x, [0], 1.0)
+    with pytest.raises(TypeError):
+        np.zeros(3)[cp.asarray(np.array([0]))]
+
+
+def test_numpy_arrays_are_refused_as_operands_but_accepted_as_host_data() -> None:
+    x = cp.ones(3)
+    host = np.ones(3)
+    for op in (lambda: x + host, lambda: host * x, lambda: cp.maximum(x, host),
+               lambda: cp.concatenate([x, host])):
+        with pytest.raises(TypeError, match="Unsupported type"):
+            op()
+    assert isinstance(x * np.float32(2) + 1, cp.ndarray)  # scalars are fine, NumPy's too
+    y = cp.asarray(host)
+    host[0] = 5.0  # asarray copied: the device array does not alias host memory
+    assert y.get()[0] == 1.0
+    x[np.array([0, 2])] = np.array([7.0, 8.0])  # indices and assigned values may be host data
+    np.testing.assert_array_equal(cp.asnumpy(x), [7.0, 1.0, 8.0])
+
+
+def test_results_are_device_arrays_and_reductions_are_0d() -> None:
+    x = cp.asarray(np.array([[1.0, 5.0], [3.0, 2.0]]))
+    total = x.sum()
+    assert isinstance(total, cp.ndarray) and total.shape == ()
+    assert isinstance(x[0, 1], cp.ndarray) and x[0, 1].shape == ()
+    q, r = cp.linalg.qr(x)
+    np.testing.assert_allclose((q @ r).get(), x.get())
+    assert float(total) == 11.0
+
+
+def test_only_cupy_names_exist() -> None:
+    assert cp.put_along_axis is not None and cp.random.default_rng is not None
+    for missing in ("nditer", "matrix", "busday_count"):
+        with pytest.raises(AttributeError, match=missing):
+            getattr(cp, missing)
+    with pytest.raises(AttributeError, match="normal"):
+        cp.random.default_rng(0).normal  # CuPy's Generator has standard_normal, not normal
+
+
+def test_out_of_bounds_integer_indices_wrap_around_as_in_cupy() -> None:
+    x = cp.arange(3)
+    np.testing.assert_array_equal(x[[1, 3]].get(), [1, 0])
+    np.testing.assert_array_equal(x[cp.asarray(np.array([-4, 5]))].get(), [2, 2])
+    counts = cp.zeros(3)
+    emu.cupyx.scatter_add(counts, cp.asarray(np.array([0, 3, -1])), 1.0)
+    np.testing.assert_array_equal(counts.get(), [2.0, 0.0, 1.0])
+    with pytest.raises(IndexError):
+        x[3]  # a Python int index is still checked
+
+
+def test_device_to_host_reads_are_counted_and_refused_when_asked() -> None:
+    x = cp.ones(4)
+    before = emu.transfers()
+    x.sum().item()
+    float(x[0])
+    bool(x.any())
+    x[x > 0]  # a boolean mask needs the count of True values on the host
+    assert emu.transfers() - before == 4
+    with emu.cupyx.allow_synchronize(False):
+        y = (x * 2).sum()  # device work is fine
+        for read in (y.item, y.get, lambda: float(y), lambda: repr(y), lambda: x[x > 0],
+                     lambda: cp.asnumpy(y)):
+            with pytest.raises(emu.DeviceSynchronized):
+                read()
+    assert float(y) == 8.0
+
+
+def test_device_work_is_counted_views_are_not() -> None:
+    x = cp.ones((2, 3))
+    emu.launches.clear()
+    x.reshape(3, 2).T
+    x[:, 1:]
+    assert sum(emu.launches.values()) == 0
+    (x + 1).sum(axis=0)
+    cp.exp(x, out=x)
+    x.astype(np.float32, copy=False)  # a real conversion (from float64): a kernel
+    x.astype(x.dtype, copy=False)  # no conversion: nothing
+    assert emu.launches == {"add": 1, "sum": 1, "exp": 1, "astype": 1}
+
+
+def test_elementwise_kernels_run_their_c_body_on_numpy() -> None:
+    kernel = cp.ElementwiseKernel(
+        "T g, T lr, int32 first, T nan", "T p, T buf",
+        "const T d = g < 0 ? -g : g * 2.5f;"
+        "buf = first ? d : 0.9 * buf + d;"
+        "p -= lr * (isnan(buf) || !(buf >= 0) ? nan : sqrt(buf) / max(buf, 1.0));",
+        "test_kernel")
+    rng = np.random.default_rng(0)
+    g = rng.standard_normal(6).astype(np.float32)
+    p0, buf0 = rng.standard_normal(6).astype(np.float32), np.abs(rng.standard_normal(6))
+    for first in (1, 0):
+        p, buf = cp.asarray(p0), cp.asarray(buf0.astype(np.float32))
+        kernel(cp.asarray(g), 0.1, first, np.nan, p, buf)
+        d = np.where(g < 0, -g, g * np.float32(2.5))
+        want_buf = d if first else np.float32(0.9) * buf0.astype(np.float32) + d
+        want_p = p0 - np.float32(0.1) * (np.sqrt(want_buf) / np.maximum(want_buf, 1.0))
+        np.testing.assert_allclose(buf.get(), want_buf, rtol=1e-6)
+        np.testing.assert_allclose(p.get(), want_p, rtol=1e-6)
+        assert p.dtype == np.float32
+    new = cp.ElementwiseKernel("T x, T y", "T z", "z = x * y + 1", "alloc")(
+        cp.ones((2, 1)), cp.ones(3))
+    assert new.shape == (2, 3) and float(new.sum()) == 12.0  # outputs allocated, broadcast
+
+
+@pytest.mark.parametrize("body", ["if (x > 0) y = x", "y = x[0]", "y = (float) x",
+                                  "for (int i = 0; i < 2; i++) y += x", "y = unknown(x)"])
+def test_elementwise_kernels_refuse_what_they_cannot_emulate(body: str) -> None:
+    with pytest.raises(NotImplementedError):
+        cp.ElementwiseKernel("T x", "T y", body, "bad")

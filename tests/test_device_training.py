@@ -102,3 +102,48 @@ def test_the_same_steps_give_the_same_numbers_on_every_device(device):
     for p, q in zip(params, cpu_params):
         np.testing.assert_allclose(p, q, rtol=1e-3, atol=1e-5)
     assert losses[-1] < losses[0]
+
+
+@pytest.mark.parametrize("pool", [nn.MaxPool2d(2), nn.MaxPool2d(3, stride=2, padding=1)])
+def test_the_fused_gpu_kernels_follow_the_array_code(device, monkeypatch, pool):
+    """On the GPU, max pooling, cross_entropy and the optimizers run fused kernels
+    (backend.ElementwiseKernel); TINYGRAD_EDU_CUDA_KERNELS=0 runs the array code instead.
+    Both give the same losses, gradients and parameters (non-overlapping and overlapping
+    pools, an ignored target and class weights included)."""
+    def run(kernels: str) -> tuple[list[float], list[np.ndarray]]:
+        monkeypatch.setenv("TINYGRAD_EDU_CUDA_KERNELS", kernels)
+        tg.manual_seed(2)
+        model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), pool, nn.Flatten()).to(device)
+        x, _ = batch(device, 6)
+        y = tg.tensor([0, 1, -100, 3, 4, 2], device=device)
+        weight = tg.tensor([1.0, 2.0, 0.5, 1.0, 1.5] + [1.0] * 43, device=device)
+        opt = tg.optim.Adam(model.parameters(), lr=1e-2)
+        losses = []
+        for _ in range(2):
+            opt.zero_grad()
+            out = model(x)
+            loss = nn.functional.cross_entropy(out[1:], y[1:], weight=weight[:out.shape[1]])
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        grads = [tg.backend.to_numpy(p.grad.data) for p in model.parameters()]
+        return losses, grads + [tg.backend.to_numpy(p.data) for p in model.parameters()]
+
+    fused_losses, fused = run("1")
+    array_losses, array = run("0")
+    assert np.isfinite(fused_losses).all()
+    np.testing.assert_allclose(fused_losses, array_losses, rtol=1e-5)
+    for a, b in zip(fused, array):
+        assert np.isfinite(a).all()
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+    # a NaN in the pooled input is the window's maximum and takes the window's gradient
+    for kernels in ("1", "0"):
+        monkeypatch.setenv("TINYGRAD_EDU_CUDA_KERNELS", kernels)
+        x = tg.tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4), device=device,
+                      requires_grad=True)
+        with tg.no_grad():
+            x.data[0, 0, 0, 0] = float("nan")
+        pool(x).sum().backward()
+        grad = tg.backend.to_numpy(x.grad.data)[0, 0]
+        assert grad[0, 0] >= 1 and grad.sum() == pool(x).numel()

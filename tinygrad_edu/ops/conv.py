@@ -176,7 +176,8 @@ def col2im(cols: Any, in_shape: tuple, kernel: tuple[int, int], stride: tuple[in
     out = xp.zeros(in_shape, dtype=cols.dtype)
     for kh, kw, target, source in _col2im_slices(in_shape[2:], cols.shape[4:], kernel, stride,
                                                  padding, dilation):
-        out[target] += cols[:, :, kh, kw][source]
+        view = out[target]
+        view += cols[:, :, kh, kw][source]  # in place through the view: one pass
     return out
 
 
@@ -421,8 +422,12 @@ class MaxPool2d(Function):
         k_w = win.shape[3]
         best = win[:, :, 0, 0].copy()
         index = xp.zeros(best.shape, dtype=np.int64)
+        fused = xp is not np and backend.kernels_enabled()  # the GPU: one kernel per offset
         for k in range(1, win.shape[2] * win.shape[3]):
             candidate = win[:, :, k // k_w, k % k_w]
+            if fused:
+                _MAX_POOL_STEP(candidate, k, best, index)
+                continue
             better = (candidate > best) | xp.isnan(candidate)
             best = xp.where(better, candidate, best)
             index = xp.where(better, k, index)
@@ -444,6 +449,22 @@ class MaxPool2d(Function):
         return rows * geo.in_hw[1] + cols
 
 
+# The GPU's fused kernels for max pooling (see backend.ElementwiseKernel): a NaN counts as the
+# maximum and ties keep the first offset, as in PyTorch.
+_MAX_POOL_STEP = backend.ElementwiseKernel(
+    "T candidate, int64 k", "T best, int64 index",
+    "bool better = candidate > best || isnan(candidate);"
+    "index = better ? k : index;"
+    "best = better ? candidate : best",
+    "tinygrad_edu_max_pool_step")
+_MAX_POOL_PUT_BACK = backend.ElementwiseKernel(
+    "int64 index, T g, int64 k", "T out", "out = index == k ? g : 0",
+    "tinygrad_edu_max_pool_put_back")
+_MAX_POOL_ADD_BACK = backend.ElementwiseKernel(
+    "int64 index, T g, int64 k", "T out", "out = index == k ? out + g : out",
+    "tinygrad_edu_max_pool_add_back")
+
+
 class MaxPool2dBackward(Function):
     """dx = g scattered to the argmax position of each window (adds where windows overlap).
     Linear in g; its derivative gathers u at the same positions (MaxPool2dGather)."""
@@ -458,13 +479,19 @@ class MaxPool2dBackward(Function):
                  and all(o * k == size for o, k, size in zip(geo.out_hw, geo.kernel, in_shape[2:])))
         # windows that tile the input write every pixel once: no need to zero it first
         out = xp.empty(in_shape, dtype=g.dtype) if tiles else xp.zeros(in_shape, dtype=g.dtype)
+        fused = xp is not np and backend.kernels_enabled()  # the GPU: one kernel per offset
         for kh, kw, target, source in _col2im_slices(in_shape[2:], g.shape[2:], geo.kernel,
                                                      geo.stride, geo.padding, geo.dilation):
+            view = out[target]
+            if fused:
+                (_MAX_POOL_ADD_BACK if overlap else _MAX_POOL_PUT_BACK)(
+                    index[source], g[source], kh * k_w + kw, view)
+                continue
             picked = index[source] == kh * k_w + kw
             if overlap:
-                out[target] += picked * g[source]
+                view += picked * g[source]
             else:  # each input pixel lies in at most one window
-                xp.multiply(picked, g[source], out=out[target])
+                xp.multiply(picked, g[source], out=view)
         return out
 
     def backward(self, u: Tensor) -> Tensor:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import json
+import math
 import operator
 import re
 import sys
@@ -521,8 +522,9 @@ class _Kernel:
 # ---------------------------------------------------------------------------------------------
 # The body is a list of `;`-separated statements, each a declaration (`T d = expr`, also with
 # const / float / double / bool / int), or an assignment (`name = expr`, `+=`, `-=`, `*=`,
-# `/=`). Expressions: numbers, names, + - * / % (not on integers only), comparisons, && || !,
-# c ? a : b, parentheses and the calls in _C_FUNCTIONS. Anything else (if, loops, casts,
+# `/=`). Expressions: numbers, names, + - * / %, comparisons, && || !, c ? a : b, parentheses
+# and the calls in _C_FUNCTIONS; `i` is the element's flat index (integer / and % follow
+# NumPy, so use them on non-negative integers only). Anything else (if, loops, casts,
 # indexing raw arrays) raises: such a kernel cannot be checked here. Elementwise statements
 # run on whole arrays give what the kernel gives element by element, with scalars cast to
 # their parameter's type as CUDA casts them.
@@ -673,6 +675,7 @@ class ElementwiseKernel:
             else:
                 env[name] = dtype.type(arg) if dtype is not None else arg
         shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
+        env["i"] = np.arange(math.prod(shape)).reshape(shape)  # CuPy's flat element index
         results = []
         for index, (kind, name) in enumerate(self.outputs, len(self.inputs)):
             if index < len(args):

@@ -795,17 +795,16 @@ class CrossEntropy(Function):
     def backward(self, g: Tensor) -> Tensor:
         x = self.inputs[0]
         t = self.targets
+        if (not _grad_recording() and self.eps == 0 and type(self.probs) is not np.ndarray
+                and backend.kernels_enabled()):
+            # the GPU: (p - onehot) * g / divisor * w[t] in one kernel
+            divisor = t.mean_divisor(x.dtype) if self.reduction == "mean" else 1
+            row_g = g.data.reshape(-1, 1) if self.reduction == "none" else g.data
+            row_w = 1 if t.row_weight is None else t.row_weight[:, None]
+            return _const(g, _CROSS_ENTROPY_GRAD(self.probs, t.index[:, None], row_g, divisor,
+                                                 row_w, x.shape[1]))
         coef = _row_coefficient(g, self.reduction, t, x.dtype)
         if not _grad_recording():  # fast path on arrays
-            xp = get_array_module(self.probs)
-            if xp is not np and self.eps == 0 and backend.kernels_enabled():
-                # the GPU: (p - onehot) * coef * w[t] in one kernel
-                scale = coef.data if t.row_weight is None else coef.data * (
-                    t.row_weight if coef.ndim == 0 else t.row_weight[:, None])
-                scale = scale.reshape(-1, 1) if getattr(scale, "ndim", 0) else scale
-                grad = _SOFTMAX_MINUS_ONEHOT(self.probs, t.index[:, None],
-                                             xp.arange(x.shape[1]), scale)
-                return _const(g, grad)
             if t.row_weight is None and self.eps == 0:  # the common case: softmax - onehot
                 grad = self.probs * coef.data
                 grad[t.rows, t.index] -= coef.data if coef.ndim == 0 else coef.data[:, 0]
@@ -842,10 +841,10 @@ _CLASS_TARGETS = backend.ElementwiseKernel(
     "index = counted && in_range ? t : 0;"
     "weight = counted ? (in_range ? 1 : nan) : 0",  # out of range: NaN, ignored: 0
     "tinygrad_edu_class_targets")
-_SOFTMAX_MINUS_ONEHOT = backend.ElementwiseKernel(
-    "T p, int64 target, int64 column, T scale", "T grad",
-    "grad = (column == target ? p - 1 : p) * scale",
-    "tinygrad_edu_softmax_minus_onehot")
+_CROSS_ENTROPY_GRAD = backend.ElementwiseKernel(  # i: the element's flat index
+    "T p, int64 target, T g, T divisor, T w, int64 classes", "T grad",
+    "grad = (i % classes == target ? p - 1 : p) * (g / (divisor == 0 ? 1 : divisor)) * w",
+    "tinygrad_edu_cross_entropy_grad")  # divisor 0: every target ignored, every w[t] 0
 
 
 class NllLoss(Function):

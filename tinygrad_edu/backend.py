@@ -295,9 +295,18 @@ cuda = _Cuda()
 # Fused GPU kernels
 # ---------------------------------------------------------------------------------------------
 def kernels_enabled() -> bool:
-    """Whether GPU code may use the fused kernels of `elementwise_kernel` (on by default; the
+    """Whether GPU code may use the fused kernels of `ElementwiseKernel` (on by default; the
     environment variable TINYGRAD_EDU_CUDA_KERNELS=0 turns them off, for comparison)."""
     return os.environ.get("TINYGRAD_EDU_CUDA_KERNELS", "1") != "0"
+
+
+def use_kernels(array: Any, dtype: Any = None) -> bool:
+    """Whether to compute on `array` with a fused kernel: a CuPy array, kernels enabled, and
+    the kernel's float type (`dtype`, else the array's) float32 or float64."""
+    if type(array) is np.ndarray or not kernels_enabled():
+        return False
+    return (array.dtype if dtype is None else dtype) in (float32, float64) and (
+        get_array_module(array) is not np)
 
 
 class ElementwiseKernel:

@@ -674,7 +674,8 @@ class _ClassTargets:
         self.weight = weight
         self._divisor: Any = None
         dtype = weight.dtype if weight is not None else backend.float32
-        if on_host or not backend.kernels_enabled():
+        fused = backend.use_kernels(target, dtype)  # the GPU, with its kernels
+        if not fused:
             valid = target != ignore_index
             if autograd.checks_values(target):
                 self._check_range(target, valid, num_classes, op)
@@ -682,7 +683,7 @@ class _ClassTargets:
         if on_host:  # checked above: every counted target is a class index
             self.index = target if self._valid is None else xp.where(valid, target, 0)
             mask = None if self._valid is None else self._valid.astype(dtype)
-        elif backend.kernels_enabled():  # the GPU, unchecked: one kernel, nothing read back
+        elif fused:  # the GPU, unchecked: one kernel, nothing read back
             if autograd.checks_values(target):
                 self._check_range(target, target != ignore_index, num_classes, op)
             self.index, mask = xp.empty_like(target), xp.empty(target.shape, dtype=dtype)
@@ -795,8 +796,7 @@ class CrossEntropy(Function):
     def backward(self, g: Tensor) -> Tensor:
         x = self.inputs[0]
         t = self.targets
-        if (not _grad_recording() and self.eps == 0 and type(self.probs) is not np.ndarray
-                and backend.kernels_enabled()):
+        if not _grad_recording() and self.eps == 0 and backend.use_kernels(self.probs):
             # the GPU: (p - onehot) * g / divisor * w[t] in one kernel
             divisor = t.mean_divisor(x.dtype) if self.reduction == "mean" else 1
             row_g = g.data.reshape(-1, 1) if self.reduction == "none" else g.data
@@ -835,11 +835,11 @@ _FROM_MASK = object()  # _ClassTargets._valid until computed from the mask
 
 # The GPU's fused kernels (see backend.ElementwiseKernel)
 _CLASS_TARGETS = backend.ElementwiseKernel(
-    "int64 t, int64 ignore_index, int64 num_classes, T nan", "int64 index, T weight",
+    "int64 t, int64 ignore_index, int64 num_classes, T nan_value", "int64 index, T weight",
     "bool counted = t != ignore_index;"
     "bool in_range = t >= 0 && t < num_classes;"
     "index = counted && in_range ? t : 0;"
-    "weight = counted ? (in_range ? 1 : nan) : 0",  # out of range: NaN, ignored: 0
+    "weight = counted ? (in_range ? 1 : nan_value) : 0",  # out of range: NaN, ignored: 0
     "tinygrad_edu_class_targets")
 _CROSS_ENTROPY_GRAD = backend.ElementwiseKernel(  # i: the element's flat index
     "T p, int64 target, T g, T divisor, T w, int64 classes", "T grad",

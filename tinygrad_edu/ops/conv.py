@@ -422,7 +422,7 @@ class MaxPool2d(Function):
         k_w = win.shape[3]
         best = win[:, :, 0, 0].copy()
         index = xp.zeros(best.shape, dtype=np.int64)
-        fused = xp is not np and backend.kernels_enabled()  # the GPU: one kernel per offset
+        fused = backend.use_kernels(win)  # the GPU: one kernel per offset
         for k in range(1, win.shape[2] * win.shape[3]):
             candidate = win[:, :, k // k_w, k % k_w]
             if fused:
@@ -479,7 +479,7 @@ class MaxPool2dBackward(Function):
                  and all(o * k == size for o, k, size in zip(geo.out_hw, geo.kernel, in_shape[2:])))
         # windows that tile the input write every pixel once: no need to zero it first
         out = xp.empty(in_shape, dtype=g.dtype) if tiles else xp.zeros(in_shape, dtype=g.dtype)
-        fused = xp is not np and backend.kernels_enabled()  # the GPU: one kernel per offset
+        fused = backend.use_kernels(g)  # the GPU: one kernel per offset
         for kh, kw, target, source in _col2im_slices(in_shape[2:], g.shape[2:], geo.kernel,
                                                      geo.stride, geo.padding, geo.dilation):
             view = out[target]

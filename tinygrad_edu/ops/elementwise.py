@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .. import backend
 from ..autograd import Function, is_grad_enabled
 from ..backend import get_array_module
@@ -144,12 +142,6 @@ class Pow(Function):
         return ga, gb
 
 
-def _fused(array: Any) -> bool:
-    """Whether to use the fused GPU kernels below for `array` (CuPy's, kernels enabled)."""
-    return type(array) is not np.ndarray and backend.kernels_enabled() and (
-        get_array_module(array) is not np)
-
-
 # The GPU's fused kernels (see backend.ElementwiseKernel): one launch each instead of 2-4
 _TANH_GRAD = backend.ElementwiseKernel("T g, T y", "T grad", "grad = g * (1 - y * y)",
                                        "tinygrad_edu_tanh_grad")
@@ -234,7 +226,7 @@ class Tanh(Function):
         y = self.output()
         if is_grad_enabled():
             return g * (1.0 - y * y)
-        if _fused(y.data):
+        if backend.use_kernels(y.data):
             return _const(g, _TANH_GRAD(g.data, y.data))
         y = y.data
         return _const(g, g.data * (1 - y * y))
@@ -245,7 +237,7 @@ class Sigmoid(Function):
 
     def forward(self, x: Any) -> Any:
         xp = get_array_module(x)
-        if _fused(x):
+        if backend.use_kernels(x):
             return _SIGMOID(x)
         # tanh form: finite for any x, one transcendental call
         return 0.5 * (xp.tanh(0.5 * x) + 1.0)
@@ -254,7 +246,7 @@ class Sigmoid(Function):
         y = self.output()
         if is_grad_enabled():
             return g * y * (1.0 - y)
-        if _fused(y.data):
+        if backend.use_kernels(y.data):
             return _const(g, _SIGMOID_GRAD(g.data, y.data))
         y = y.data
         return _const(g, g.data * y * (1 - y))
@@ -265,7 +257,7 @@ class Relu(Function):
 
     def forward(self, x: Any) -> Any:
         # the GPU keeps no mask: its backward kernel reads x itself
-        self.mask = None if _fused(x) else x > 0
+        self.mask = None if backend.use_kernels(x) else x > 0
         return get_array_module(x).maximum(x, 0)  # not x * mask, which gives -0.0
 
     def backward(self, g: Any) -> Any:

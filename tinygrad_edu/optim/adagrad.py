@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-import numpy as np
-
 from .. import backend
 from ..tensor import Tensor
 from .optimizer import Optimizer
@@ -50,7 +48,7 @@ class Adagrad(Optimizer):
             for p, data, grad, xp, state in self._params_with_grads(group):
                 step = self._increment(state["step"])
                 clr = lr / (1.0 + (step - 1.0) * lr_decay)
-                if xp is not np and backend.kernels_enabled():  # the GPU: one fused kernel
+                if backend.use_kernels(data) and grad.dtype == data.dtype:  # the GPU: fused
                     _ADAGRAD(grad, -1.0 if maximize else 1.0, weight_decay, eps, clr, data,
                              state["sum"].data)
                     continue

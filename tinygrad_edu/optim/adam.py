@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Iterable
 
-import numpy as np
-
 from .. import backend
 from ..tensor import Tensor
 from .optimizer import Optimizer
@@ -66,7 +64,7 @@ class Adam(Optimizer):
                 if amsgrad and "max_exp_avg_sq" not in state:  # amsgrad switched on later
                     state["max_exp_avg_sq"] = self._zeros_state(p)
                 max_exp_avg_sq = state["max_exp_avg_sq"].data if amsgrad else None
-                if xp is not np and backend.kernels_enabled():  # the GPU: one fused kernel
+                if backend.use_kernels(data) and grad.dtype == data.dtype:  # the GPU: fused
                     decay = 1.0 - lr * weight_decay if decoupled and weight_decay != 0 else 1.0
                     scalars = (-1.0 if maximize else 1.0, l2, decay, beta1, 1.0 - beta1, beta2,
                                1.0 - beta2, bias_correction2_sqrt, eps, lr / bias_correction1)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-import numpy as np
-
 from .. import backend
 from ..tensor import Tensor
 from .optimizer import Optimizer
@@ -63,7 +61,7 @@ class RMSprop(Optimizer):
                 if centered and "grad_avg" not in state:
                     state["grad_avg"] = self._zeros_state(p)
                 self._increment(state["step"])
-                if xp is not np and backend.kernels_enabled():  # the GPU: one fused kernel
+                if backend.use_kernels(data) and grad.dtype == data.dtype:  # the GPU: fused
                     extra = ([state["grad_avg"].data] if centered else []) + (
                         [state["momentum_buffer"].data] if momentum > 0 else [])
                     _RMSPROP[centered, momentum > 0](

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-import numpy as np
-
 from .. import backend
 from ..tensor import Tensor
 from .optimizer import Optimizer
@@ -60,7 +58,7 @@ class SGD(Optimizer):
                     if first:  # filled with the first gradient by update()
                         state["momentum_buffer"] = Tensor._make(xp.empty_like(data))
                     buf = state["momentum_buffer"].data
-                if xp is not np and backend.kernels_enabled():  # the GPU: one fused kernel
+                if backend.use_kernels(data) and grad.dtype == data.dtype:  # the GPU: fused
                     sign = -1.0 if maximize else 1.0
                     if buf is None:
                         _SGD(grad, lr, weight_decay, sign, data)

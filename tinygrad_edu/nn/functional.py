@@ -380,6 +380,12 @@ class BatchNorm(Function):
         self.shape, self.eps, self.training = shape, eps, training
         self.has_weight, self.has_bias = has_weight, has_bias
         self.mean = mean.reshape(shape)
+        if backend.use_kernels(x):  # the GPU: 1 / std, then xhat and y, in two kernels
+            self.invstd = _INVERSE_STD(var.astype(x.dtype, copy=False), eps).reshape(shape)
+            w = affine[0].reshape(shape) if has_weight else 1
+            b = affine[1 if has_weight else 0].reshape(shape) if has_bias else 0
+            self.xhat, y = _BATCH_NORM(x, self.mean, self.invstd, w, b)
+            return y
         self.invstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False).reshape(shape)
         xhat = (x - self.mean) * self.invstd
         self.xhat = xhat
@@ -407,6 +413,8 @@ class BatchNorm(Function):
 
     def backward(self, g: Tensor) -> tuple:
         need = self.needs_input_grad
+        if not _grad_recording():
+            return self._array_backward(g, need)
         xhat, invstd = self._stats()
         grads: list = []
         w = self.inputs[1] if self.has_weight else None
@@ -423,6 +431,53 @@ class BatchNorm(Function):
         if self.has_bias:
             grads.append(g.sum(self.axes) if need[-1] else None)
         return tuple(grads)
+
+    def _array_backward(self, g: Tensor, need: tuple) -> tuple:
+        """backward's formulas straight on the arrays (the hot path), from the two sums per
+        channel sum(g) and sum(g * xhat); on the GPU, dL/dx in one kernel."""
+        gd, xhat, invstd = g.data, self.xhat, self.invstd
+        w = self.inputs[1].data.reshape(self.shape) if self.has_weight else None
+        sum_g = gd.sum(axis=self.axes, keepdims=True)
+        sum_gx = (gd * xhat).sum(axis=self.axes, keepdims=True) if (
+            self.training or self.has_weight) else None
+        grads: list = [None]
+        if need[0]:
+            scale = invstd if w is None else invstd * w
+            if not self.training:
+                grads[0] = _const(g, gd * scale)
+            else:
+                inverse_count = 1.0 / (gd.size // gd.shape[1])
+                if backend.use_kernels(gd):
+                    dx = _BATCH_NORM_GRAD(gd, xhat, sum_g, sum_gx, scale, inverse_count)
+                else:
+                    dx = gd - sum_g * inverse_count
+                    dx -= xhat * (sum_gx * inverse_count)
+                    dx *= scale
+                grads[0] = _const(g, dx)
+        if self.has_weight:
+            grads.append(_const(g, sum_gx.reshape(-1)) if need[1] else None)
+        if self.has_bias:
+            grads.append(_const(g, sum_g.reshape(-1)) if need[-1] else None)
+        return tuple(grads)
+
+
+# The GPU's fused kernels for batch norm (see backend.ElementwiseKernel), in the order of the
+# CPU code's operations; T is the input's float type, U the running statistics'.
+_INVERSE_STD = backend.ElementwiseKernel("T var, T eps", "T invstd",
+                                         "invstd = 1 / sqrt(var + eps)",
+                                         "tinygrad_edu_inverse_std")
+_BATCH_NORM = backend.ElementwiseKernel(
+    "T x, T mean, T invstd, T w, T b", "T xhat, T y",
+    "xhat = (x - mean) * invstd; y = xhat * w + b", "tinygrad_edu_batch_norm")
+_BATCH_NORM_GRAD = backend.ElementwiseKernel(
+    "T g, T xhat, T sum_g, T sum_gx, T scale, T inverse_count", "T dx",
+    "dx = (g - sum_g * inverse_count - xhat * (sum_gx * inverse_count)) * scale",
+    "tinygrad_edu_batch_norm_grad")
+_RUNNING_STATS = backend.ElementwiseKernel(
+    "T mean, T var, U momentum, U unbiased", "U running_mean, U running_var",
+    "running_mean = running_mean * (1 - momentum) + momentum * mean;"
+    "running_var = running_var * (1 - momentum) + momentum * unbiased * var",
+    "tinygrad_edu_running_stats")
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
@@ -459,12 +514,18 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                              f"input of shape {tuple(input.shape)}")
         mean = data.mean(axis=axes)
         var = data.var(axis=axes)
-        if running_mean is not None:
-            running_mean.data *= 1.0 - momentum
-            running_mean.data += momentum * mean
-        if running_var is not None:
-            running_var.data *= 1.0 - momentum
-            running_var.data += (momentum * count / (count - 1)) * var
+        unbiased = count / (count - 1)
+        if (running_mean is not None and running_var is not None
+                and backend.use_kernels(running_mean.data)
+                and running_mean.dtype == running_var.dtype):  # the GPU: one kernel
+            _RUNNING_STATS(mean, var, momentum, unbiased, running_mean.data, running_var.data)
+        else:
+            if running_mean is not None:
+                running_mean.data *= 1.0 - momentum
+                running_mean.data += momentum * mean
+            if running_var is not None:
+                running_var.data *= 1.0 - momentum
+                running_var.data += (momentum * unbiased) * var
     else:
         if running_mean is None or running_var is None:
             raise ValueError(f"{op}: running_mean and running_var are needed when "

@@ -8,7 +8,7 @@ and that code written with NumPy in mind breaks most often:
   indexing a NumPy array with it, `np.lib.stride_tricks`, `np.add.at` ...), and so does any
   NumPy function called on it: code must ask the backend for `xp` instead;
 * a NumPy array is refused as an operand of a device op, as CuPy refuses it; it is accepted
-  only where CuPy accepts host data (`asarray`, `array`, indices, values assigned with `[]=`);
+  only where CuPy accepts host data (`asarray`, `array`, indices, `x[:] = host`);
 * out-of-bounds integer-array indices wrap around, as CuPy's do, instead of raising (in
   indexing, assignment and the scatter functions);
 * only the names that CuPy 14.2 has exist (`cupy_api.json`, recorded from the real package);
@@ -308,6 +308,9 @@ class ndarray:  # noqa: N801 - CuPy's name
         if _has_bool_mask(key):
             _synchronize("boolean-mask assignment")
         _launch("setitem")
+        if isinstance(value, np.ndarray) and value.ndim and key != slice(None):
+            # CuPy copies a host array in only for `x[:] = host` (cupy/cupy#2079)
+            raise ValueError("non-scalar numpy.ndarray cannot be used for fill")
         self._a[_wrapped_key(key, self.shape)] = _unwrap(value, host_ok=True)
 
     def __bool__(self) -> bool:
@@ -427,6 +430,9 @@ class ufunc:  # noqa: N801 - CuPy's name
         self.__name__ = self.name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        for arg in args:
+            if isinstance(arg, (list, tuple)):  # CuPy's ufuncs take arrays and scalars only
+                raise TypeError(f"Unsupported type {type(arg)}")
         return _call(self._u, args, kwargs)
 
     def reduce(self, *args: Any, **kwargs: Any) -> Any:

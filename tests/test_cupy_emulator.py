@@ -28,14 +28,17 @@ def test_numpy_arrays_are_refused_as_operands_but_accepted_as_host_data() -> Non
     x = cp.ones(3)
     host = np.ones(3)
     for op in (lambda: x + host, lambda: host * x, lambda: cp.maximum(x, host),
-               lambda: cp.concatenate([x, host])):
+               lambda: cp.concatenate([x, host]), lambda: cp.add(x, [1.0, 2.0, 3.0])):
         with pytest.raises(TypeError, match="Unsupported type"):
             op()
     assert isinstance(x * np.float32(2) + 1, cp.ndarray)  # scalars are fine, NumPy's too
     y = cp.asarray(host)
     host[0] = 5.0  # asarray copied: the device array does not alias host memory
     assert y.get()[0] == 1.0
-    x[np.array([0, 2])] = np.array([7.0, 8.0])  # indices and assigned values may be host data
+    x[np.array([0, 2])] = 7.0  # indices may be host data
+    x[:] = np.array([7.0, 1.0, 8.0])  # values only with [:] (cupy/cupy#2079)
+    with pytest.raises(ValueError, match="cannot be used for fill"):
+        x[1:] = np.array([1.0, 2.0])
     np.testing.assert_array_equal(cp.asnumpy(x), [7.0, 1.0, 8.0])
 
 

@@ -318,10 +318,13 @@ class ElementwiseKernel:
     and compiled on its first call. Outputs passed in are updated in place. Only for CuPy
     arrays: the CPU code does the same arithmetic with NumPy's in-place ufuncs."""
 
+    registry: list[ElementwiseKernel] = []  # every kernel defined (tests compile them all)
+
     def __init__(self, in_params: str, out_params: str, body: str, name: str) -> None:
         self.in_params, self.out_params, self.body, self.name = (
             in_params, out_params, body, name)
         self._kernel: Any = None
+        ElementwiseKernel.registry.append(self)
 
     def __call__(self, *args: Any) -> Any:
         if self._kernel is None:

@@ -829,6 +829,9 @@ class CrossEntropy(Function):
                 label_smoothing: float) -> Any:
         xp = get_array_module(x)
         m, c = x.shape
+        self.targets, self.reduction, self.eps = targets, reduction, label_smoothing
+        if label_smoothing == 0 and backend.use_kernels(x):
+            return self._fused_forward(x, targets, reduction)
         shifted = x - x.max(axis=1, keepdims=True)
         probs = xp.exp(shifted)
         sums = probs.sum(axis=1, keepdims=True)
@@ -850,28 +853,47 @@ class CrossEntropy(Function):
             if targets.valid is not None:
                 smooth *= targets.valid
             loss = (1.0 - eps) * loss + (eps / c) * smooth
-        self.probs, self.targets = probs, targets
-        self.reduction, self.eps = reduction, eps
+        self.probs = probs
         return _reduce_rows(loss.astype(x.dtype, copy=False), reduction, targets)
+
+    def _fused_forward(self, x: Any, targets: _ClassTargets, reduction: str) -> Any:
+        """The same loss on the GPU in 5 launches before the reduction (max, exp, sum, pick,
+        row loss) instead of 9. The softmax stays as exp(x - max) and its row sums, which
+        the backward kernel divides."""
+        xp = get_array_module(x)
+        row_max = x.max(axis=1, keepdims=True)
+        exps = _EXP_SHIFTED(x, row_max)
+        sums = exps.sum(axis=1, keepdims=True)
+        picked = xp.take_along_axis(x, targets.index[:, None], axis=1)
+        scale = targets.scale(x.dtype)
+        loss = _ROW_LOSS(sums, picked, row_max, 1 if scale is None else scale[:, None])
+        self.probs, self.exps, self.sums = None, exps, sums
+        return _reduce_rows(loss[:, 0], reduction, targets)
+
+    def _softmax(self) -> Any:
+        """p = softmax(x) of the forward pass (from exp(x - max) and its sums on the GPU)."""
+        if self.probs is None:
+            self.probs = self.exps / self.sums
+        return self.probs
 
     def backward(self, g: Tensor) -> Tensor:
         x = self.inputs[0]
         t = self.targets
-        if not _grad_recording() and self.eps == 0 and backend.use_kernels(self.probs):
-            # the GPU: (p - onehot) * g / divisor * w[t] in one kernel
+        if not _grad_recording() and self.probs is None and backend.use_kernels(self.exps):
+            # the GPU: (p - onehot) * g / divisor * w[t] in one kernel, p = e / sum(e)
             divisor = t.mean_divisor(x.dtype) if self.reduction == "mean" else 1
             row_g = g.data.reshape(-1, 1) if self.reduction == "none" else g.data
             row_w = 1 if t.row_weight is None else t.row_weight[:, None]
-            return _const(g, _CROSS_ENTROPY_GRAD(self.probs, t.index[:, None], row_g, divisor,
-                                                 row_w, x.shape[1]))
+            return _const(g, _CROSS_ENTROPY_GRAD(self.exps, self.sums, t.index[:, None], row_g,
+                                                 divisor, row_w, x.shape[1]))
         coef = _row_coefficient(g, self.reduction, t, x.dtype)
         if not _grad_recording():  # fast path on arrays
             if t.row_weight is None and self.eps == 0:  # the common case: softmax - onehot
-                grad = self.probs * coef.data
+                grad = self._softmax() * coef.data
                 grad[t.rows, t.index] -= coef.data if coef.ndim == 0 else coef.data[:, 0]
                 return _const(g, grad)
             p_scale, offset = self._terms(x)
-            return _const(g, (self.probs * p_scale[:, None] - offset) * coef.data)
+            return _const(g, (self._softmax() * p_scale[:, None] - offset) * coef.data)
         # recording a graph: the same formula in Tensor ops, with p = softmax(x) differentiable
         p_scale, offset = self._terms(x)
         return (x.softmax(1) * _const(g, p_scale[:, None]) - _const(g, offset)) * coef
@@ -902,8 +924,14 @@ _CLASS_TARGETS = backend.ElementwiseKernel(
     "index = counted && in_range ? t : 0;"
     "weight = counted ? (in_range ? 1 : nan_value) : 0",  # out of range: NaN, ignored: 0
     "tinygrad_edu_class_targets")
+_EXP_SHIFTED = backend.ElementwiseKernel("T x, T row_max", "T e", "e = exp(x - row_max)",
+                                         "tinygrad_edu_exp_shifted")
+_ROW_LOSS = backend.ElementwiseKernel(  # -log p[t] = log(sum e) - (x[t] - max), times w[t]
+    "T sums, T picked, T row_max, T w", "T loss", "loss = (log(sums) - (picked - row_max)) * w",
+    "tinygrad_edu_cross_entropy_rows")
 _CROSS_ENTROPY_GRAD = backend.ElementwiseKernel(  # i: the element's flat index
-    "T p, int64 target, T g, T divisor, T w, int64 classes", "T grad",
+    "T e, T sums, int64 target, T g, T divisor, T w, int64 classes", "T grad",
+    "T p = e / sums;"
     "grad = (i % classes == target ? p - 1 : p) * (g / (divisor == 0 ? 1 : divisor)) * w",
     "tinygrad_edu_cross_entropy_grad")  # divisor 0: every target ignored, every w[t] 0
 

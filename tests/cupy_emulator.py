@@ -313,33 +313,9 @@ class ndarray:  # noqa: N801 - CuPy's name
             raise ValueError("non-scalar numpy.ndarray cannot be used for fill")
         self._a[_wrapped_key(key, self.shape)] = _unwrap(value, host_ok=True)
 
-    def __bool__(self) -> bool:
-        _synchronize("bool(array)")
-        return bool(self._a)
-
-    def __float__(self) -> float:
-        _synchronize("float(array)")
-        return float(self._a)
-
-    def __int__(self) -> int:
-        _synchronize("int(array)")
-        return int(self._a)
-
-    def __complex__(self) -> complex:
-        _synchronize("complex(array)")
-        return complex(self._a)
-
     def __format__(self, spec: str) -> str:
         _synchronize("format(array)")
         return format(self._a[()] if self.ndim == 0 else self._a, spec)
-
-    def __repr__(self) -> str:
-        _synchronize("repr(array)")
-        return repr(self._a)
-
-    def __str__(self) -> str:
-        _synchronize("str(array)")
-        return str(self._a)
 
     def __copy__(self) -> ndarray:
         return _wrap(self._a.copy())
@@ -413,6 +389,16 @@ for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul"
     setattr(ndarray, f"__{_name}__", _binary(_fn))
     setattr(ndarray, f"__r{_name}__", _reflected(_fn))
     setattr(ndarray, f"__i{_name}__", _inplace(getattr(operator, f"i{_name}")))
+def _read_back(convert: Callable) -> Callable:
+    """A conversion to a Python value: it reads the array back from the device (a sync)."""
+    def method(self: ndarray) -> Any:
+        _synchronize(f"{convert.__name__}(array)")
+        return convert(self._a)
+    return method
+
+
+for _convert in (bool, float, int, complex, repr, str):
+    setattr(ndarray, f"__{_convert.__name__}__", _read_back(_convert))
 for _name in ("lt", "le", "gt", "ge", "eq", "ne"):
     setattr(ndarray, f"__{_name}__", _binary(getattr(operator, _name)))
 setattr(ndarray, "__divmod__", _binary(divmod))

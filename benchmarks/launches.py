@@ -1,4 +1,5 @@
-"""Device work per training step of W1-W4, counted on the emulated CuPy (no GPU needed).
+"""Device work per training step of W1-W4 (and a BatchNorm CNN with Adam), counted on the
+emulated CuPy (no GPU needed).
 
     python benchmarks/launches.py            # table: launches per step, the most frequent
     python benchmarks/launches.py --json F   # also write the counts as JSON
@@ -32,9 +33,30 @@ import run as bench  # noqa: E402
 import tinygrad_edu as tg  # noqa: E402
 
 
+def bn_cnn_adam(lib: Any, device: str, batch: int = 32) -> bench.Step:
+    """conv - BatchNorm - ReLU - max pool - linear on 1x28x28, trained with Adam."""
+    lib.manual_seed(0)
+    nn = lib.nn
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 14 * 14, 10)).to(device)
+    opt = lib.optim.Adam(model.parameters())
+    x, y = bench._data(lib, (batch, 1, 28, 28), 10, device)
+
+    def step() -> None:
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    return step
+
+
+WORKLOADS = {**{name: spec["make"] for name, spec in bench.WORKLOADS.items()},
+             "BN cnn adam": bn_cnn_adam}
+
+
 def count(name: str) -> dict[str, Any]:
     """Launches of one training step (after two warm-up steps create the optimizer state)."""
-    step = bench.WORKLOADS[name]["make"](tg, "cuda")
+    step = WORKLOADS[name](tg, "cuda")
     step()
     step()
     cupy_emulator.launches.clear()
@@ -48,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", default=None, help="where to write the counts (JSON)")
     args = parser.parse_args(argv)
-    counts = {name: count(name) for name in bench.WORKLOADS}
+    counts = {name: count(name) for name in WORKLOADS}
     print("| workload | device launches per step | most frequent |")
     print("|---|---|---|")
     for name, c in counts.items():

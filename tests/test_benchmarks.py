@@ -2,6 +2,7 @@
 W1 and W2 workloads keeps every array float32."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,21 @@ def test_parameters_gradients_and_optimizer_state_stay_float32():
         for value in opt.state[p].values():
             if isinstance(value, tg.Tensor) and value.is_floating_point():
                 assert value.dtype == tg.float32
+
+
+def test_fused_kernels_cut_the_device_launches_of_every_workload(tmp_path):
+    """benchmarks/launches.py counts device launches per step on the emulated CuPy; the GPU's
+    fused kernels must need fewer than the same step's array code, for every workload."""
+    counts = {}
+    for kernels in ("1", "0"):
+        out = tmp_path / f"launches{kernels}.json"
+        env = {**os.environ, "TINYGRAD_EDU_CUDA_KERNELS": kernels}
+        result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "launches.py"),
+                                 "--json", str(out)], capture_output=True, text=True,
+                                timeout=600, env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "| W1 mlp |" in result.stdout
+        counts[kernels] = {name: c["launches"] for name, c in json.loads(out.read_text()).items()}
+    assert set(counts["1"]) == {"W1 mlp", "W2 cnn", "W3 overhead", "W4 wide", "BN cnn adam"}
+    for name, fused in counts["1"].items():
+        assert 0 < fused < counts["0"][name], (name, fused, counts["0"][name])

@@ -131,3 +131,18 @@ def test_elementwise_kernels_run_their_c_body_on_numpy() -> None:
 def test_elementwise_kernels_refuse_what_they_cannot_emulate(body: str) -> None:
     with pytest.raises(NotImplementedError):
         cp.ElementwiseKernel("T x", "T y", body, "bad")
+
+
+def test_elementwise_kernels_check_types_as_cupy_does() -> None:
+    kernel = cp.ElementwiseKernel("T x, T w, int64 k", "T y", "y = x * w + k", "typed")
+    x32, x64 = cp.ones(3, dtype=np.float32), cp.ones(3, dtype=np.float64)
+    k = cp.zeros(3, dtype=np.int64)
+    assert kernel(x32, 2.0, k).dtype == np.float32  # a Python scalar takes T
+    with pytest.raises(TypeError, match="Type is mismatched"):
+        kernel(x32, x64, k)  # one placeholder, two dtypes
+    with pytest.raises(TypeError, match="Type is mismatched"):
+        kernel(x32, x32, k.astype(np.int32))  # a typed parameter takes exactly its dtype
+    with pytest.raises(TypeError, match="Type is mismatched"):
+        kernel(x32, np.float64(2.0), k)  # a NumPy scalar counts as its dtype
+    with pytest.raises(KeyError):  # T known only from Python scalars (cupy/cupy#2091)
+        cp.ElementwiseKernel("T a", "T y", "y = a", "scalar_only")(1.0)

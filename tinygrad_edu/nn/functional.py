@@ -729,12 +729,12 @@ class _ClassTargets:
     values) and a row whose target is out of range gets a NaN weight, so the loss is NaN."""
 
     def __init__(self, target: Any, num_classes: int, weight: Any, ignore_index: int,
-                 op: str) -> None:
+                 op: str, float_dtype: Any = backend.float32) -> None:
         xp = get_array_module(target)
         on_host = xp is np
         self.weight = weight
         self._divisor: Any = None
-        dtype = weight.dtype if weight is not None else backend.float32
+        dtype = weight.dtype if weight is not None else float_dtype
         fused = backend.use_kernels(target, dtype)  # the GPU, with its kernels
         if not fused:
             valid = target != ignore_index
@@ -879,7 +879,8 @@ class CrossEntropy(Function):
     def backward(self, g: Tensor) -> Tensor:
         x = self.inputs[0]
         t = self.targets
-        if not _grad_recording() and self.probs is None and backend.use_kernels(self.exps):
+        if (not _grad_recording() and self.probs is None and backend.use_kernels(self.exps)
+                and g.dtype == self.exps.dtype):
             # the GPU: (p - onehot) * g / divisor * w[t] in one kernel, p = e / sum(e)
             divisor = t.mean_divisor(x.dtype) if self.reduction == "mean" else 1
             row_g = g.data.reshape(-1, 1) if self.reduction == "none" else g.data
@@ -1052,7 +1053,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
             raise ValueError(f"{op}: ignore_index is not supported for probability targets")
         return _probability_cross_entropy(input, target, weight, reduction, label_smoothing, op)
     flat, labels, w, out_shape = _class_inputs(input, target, weight, op)
-    targets = _ClassTargets(labels, flat.shape[1], w, ignore_index, op)
+    targets = _ClassTargets(labels, flat.shape[1], w, ignore_index, op, flat.dtype)
     loss = CrossEntropy.apply(flat, targets=targets, reduction=reduction,
                               label_smoothing=float(label_smoothing))
     return loss.reshape(out_shape) if reduction == "none" else loss
@@ -1067,7 +1068,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     op = "nll_loss"
     reduction = _reduction(size_average, reduce, reduction, op)
     flat, labels, w, out_shape = _class_inputs(input, target, weight, op)
-    targets = _ClassTargets(labels, flat.shape[1], w, ignore_index, op)
+    targets = _ClassTargets(labels, flat.shape[1], w, ignore_index, op, flat.dtype)
     loss = NllLoss.apply(flat, targets=targets, reduction=reduction)
     return loss.reshape(out_shape) if reduction == "none" else loss
 

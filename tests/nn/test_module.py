@@ -375,8 +375,8 @@ def test_state_dict_across_devices(device):
         np.testing.assert_array_equal(_np(value), _np(cpu_model.state_dict()[key]))
     x = np.random.default_rng(2).standard_normal((3, 4)).astype(np.float32)
     model.eval(), cpu_model.eval()
-    np.testing.assert_allclose(_np(model(tg.tensor(x, device=device))),
-                               _np(cpu_model(tg.tensor(x))), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(_np(model(tg.tensor(x, device=device))),  # (a GPU rounds
+                               _np(cpu_model(tg.tensor(x))), rtol=1e-5, atol=1e-6)  # its own)
     model.train()
     model(tg.randn(6, 4, device=device)).sum().backward()  # train on the device
     back = mlp()

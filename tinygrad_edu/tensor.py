@@ -1202,6 +1202,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     if not -tensors[0].ndim - 1 <= dim <= tensors[0].ndim:
         raise IndexError(f"stack: dim {dim} is out of range for tensors with {tensors[0].ndim} "
                          f"dimension(s) (expected [{-tensors[0].ndim - 1}, {tensors[0].ndim}])")
+    autograd._check_same_device("stack", tensors)
     return cat([t.unsqueeze(dim) for t in tensors], dim)
 
 

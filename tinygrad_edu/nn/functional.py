@@ -736,22 +736,21 @@ class _ClassTargets:
         self._divisor: Any = None
         dtype = weight.dtype if weight is not None else float_dtype
         fused = backend.use_kernels(target, dtype)  # the GPU, with its kernels
-        if not fused:
-            valid = target != ignore_index
-            if autograd.checks_values(target):
-                self._check_range(target, valid, num_classes, op)
-            self._valid = None if on_host and bool(valid.all()) else valid
-        if on_host:  # checked above: every counted target is a class index
-            self.index = target if self._valid is None else xp.where(valid, target, 0)
-            mask = None if self._valid is None else self._valid.astype(dtype)
-        elif fused:  # the GPU, unchecked: one kernel, nothing read back
-            if autograd.checks_values(target):
-                self._check_range(target, target != ignore_index, num_classes, op)
+        valid = None if fused else target != ignore_index  # (the kernel builds its own)
+        if autograd.checks_values(target):
+            self._check_range(target, target != ignore_index if valid is None else valid,
+                              num_classes, op)
+        if fused:  # one kernel, nothing read back
             self.index, mask = xp.empty_like(target), xp.empty(target.shape, dtype=dtype)
             _CLASS_TARGETS(target, ignore_index, num_classes, dtype.type(math.nan), self.index,
                            mask)
             self._valid, self._mask = _FROM_MASK, mask  # valid: computed if asked for
-        else:  # the same with array operations
+        elif on_host:  # checked above: every counted target is a class index
+            self._valid = None if bool(valid.all()) else valid
+            self.index = target if self._valid is None else xp.where(valid, target, 0)
+            mask = None if self._valid is None else valid.astype(dtype)
+        else:  # the GPU unchecked, with array operations: what the kernel does
+            self._valid = valid
             in_range = (target >= 0) & (target < num_classes)
             self.index = xp.where(valid & in_range, target, 0)
             mask = xp.where(valid & ~in_range, dtype.type(math.nan), valid.astype(dtype))

@@ -485,9 +485,7 @@ class Tensor:
                                    "in-place operation; wrap it in `with tg.no_grad():`")
             return None  # a non-leaf: fall back to the out-of-place op
         _, b = as_tensor_pair(self, other, op, true_div=op == "div_")  # int /= 2 can't stay int
-        if type(b.data) is not type(self.data) and b.device != self.device:
-            raise RuntimeError(f"{op}: expected all tensors to be on the same device, but found "
-                               f"at least two devices, {self.device} and {b.device}")
+        autograd._check_same_device(op, (self, b))
         if b.shape != self.shape and np.broadcast_shapes(self.shape, b.shape) != self.shape:
             raise RuntimeError(f"{op}: the result of shape "
                                f"{np.broadcast_shapes(self.shape, b.shape)} does not fit the "

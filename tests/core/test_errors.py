@@ -355,7 +355,7 @@ def test_mixing_devices_names_both() -> None:
     c = tg.ones(2, 3, device="cuda")
     for inplace in (c.add_, c.sub_, c.mul_, c.div_):
         with unchanged(a, c), pytest.raises(RuntimeError, match=names(
-                inplace.__name__, "same device", "cuda:0", "cpu")):
+                inplace.__name__, "same device", "cpu", "cuda:0")):
             inplace(a.detach())
     with unchanged(a, b), pytest.raises(RuntimeError, match=names("getitem", "cpu", "cuda")):
         b[tg.tensor([0], device="cpu")]

@@ -300,13 +300,15 @@ def kernels_enabled() -> bool:
     return os.environ.get("TINYGRAD_EDU_CUDA_KERNELS", "1") != "0"
 
 
-def use_kernels(array: Any, dtype: Any = None) -> bool:
-    """Whether to compute on `array` with a fused kernel: a CuPy array, kernels enabled, and
-    the kernel's float type (`dtype`, else the array's) float32 or float64."""
+def use_kernels(array: Any, *same_type: Any, dtype: Any = None) -> bool:
+    """Whether to compute on `array` with a fused kernel: a CuPy array, kernels enabled, the
+    kernel's float type (`dtype`, else the array's) float32 or float64, and the `same_type`
+    arrays (which the kernel takes as that same type T) all of that dtype, as CuPy demands."""
     if type(array) is np.ndarray or not kernels_enabled():
         return False
-    return (array.dtype if dtype is None else dtype) in (float32, float64) and (
-        get_array_module(array) is not np)
+    dtype = array.dtype if dtype is None else dtype
+    return (dtype in (float32, float64) and get_array_module(array) is not np
+            and all(other.dtype == dtype for other in same_type))
 
 
 class ElementwiseKernel:

@@ -447,7 +447,7 @@ class BatchNorm(Function):
                 grads[0] = _const(g, gd * scale)
             else:
                 inverse_count = 1.0 / (gd.size // gd.shape[1])
-                if backend.use_kernels(gd):
+                if backend.use_kernels(gd, xhat, scale):
                     dx = _BATCH_NORM_GRAD(gd, xhat, sum_g, sum_gx, scale, inverse_count)
                 else:
                     dx = gd - sum_g * inverse_count
@@ -516,8 +516,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         var = data.var(axis=axes)
         unbiased = count / (count - 1)
         if (running_mean is not None and running_var is not None
-                and backend.use_kernels(running_mean.data)
-                and running_mean.dtype == running_var.dtype):  # the GPU: one kernel
+                and backend.use_kernels(mean, var)  # T, and U below: one kernel on the GPU
+                and backend.use_kernels(running_mean.data, running_var.data)):
             _RUNNING_STATS(mean, var, momentum, unbiased, running_mean.data, running_var.data)
         else:
             if running_mean is not None:
@@ -735,7 +735,7 @@ class _ClassTargets:
         self.weight = weight
         self._divisor: Any = None
         dtype = weight.dtype if weight is not None else float_dtype
-        fused = backend.use_kernels(target, dtype)  # the GPU, with its kernels
+        fused = backend.use_kernels(target, dtype=dtype)  # the GPU, with its kernels
         valid = None if fused else target != ignore_index  # (the kernel builds its own)
         if autograd.checks_values(target):
             self._check_range(target, target != ignore_index if valid is None else valid,
@@ -878,8 +878,8 @@ class CrossEntropy(Function):
     def backward(self, g: Tensor) -> Tensor:
         x = self.inputs[0]
         t = self.targets
-        if (not _grad_recording() and self.probs is None and backend.use_kernels(self.exps)
-                and g.dtype == self.exps.dtype):
+        if (not _grad_recording() and self.probs is None
+                and backend.use_kernels(self.exps, g.data)):
             # the GPU: (p - onehot) * g / divisor * w[t] in one kernel, p = e / sum(e)
             divisor = t.mean_divisor(x.dtype) if self.reduction == "mean" else 1
             row_g = g.data.reshape(-1, 1) if self.reduction == "none" else g.data

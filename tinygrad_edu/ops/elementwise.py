@@ -226,7 +226,7 @@ class Tanh(Function):
         y = self.output()
         if is_grad_enabled():
             return g * (1.0 - y * y)
-        if backend.use_kernels(y.data) and g.data.dtype == y.data.dtype:
+        if backend.use_kernels(y.data, g.data):
             return _const(g, _TANH_GRAD(g.data, y.data))
         y = y.data
         return _const(g, g.data * (1 - y * y))
@@ -246,7 +246,7 @@ class Sigmoid(Function):
         y = self.output()
         if is_grad_enabled():
             return g * y * (1.0 - y)
-        if backend.use_kernels(y.data) and g.data.dtype == y.data.dtype:
+        if backend.use_kernels(y.data, g.data):
             return _const(g, _SIGMOID_GRAD(g.data, y.data))
         y = y.data
         return _const(g, g.data * y * (1 - y))
@@ -263,7 +263,7 @@ class Relu(Function):
     def backward(self, g: Any) -> Any:
         if self.mask is None:  # the GPU
             x = self.inputs[0].data
-            if not is_grad_enabled() and g.data.dtype == x.dtype:
+            if not is_grad_enabled() and backend.use_kernels(x, g.data):
                 return _const(g, _RELU_GRAD(g.data, x))
             self.mask = x > 0
         if is_grad_enabled():

@@ -48,7 +48,7 @@ class Adagrad(Optimizer):
             for p, data, grad, xp, state in self._params_with_grads(group):
                 step = self._increment(state["step"])
                 clr = lr / (1.0 + (step - 1.0) * lr_decay)
-                if backend.use_kernels(data) and grad.dtype == data.dtype:  # the GPU: fused
+                if backend.use_kernels(data, grad):  # the GPU: one fused kernel
                     _ADAGRAD(grad, -1.0 if maximize else 1.0, weight_decay, eps, clr, data,
                              state["sum"].data)
                     continue

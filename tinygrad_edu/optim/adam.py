@@ -64,7 +64,7 @@ class Adam(Optimizer):
                 if amsgrad and "max_exp_avg_sq" not in state:  # amsgrad switched on later
                     state["max_exp_avg_sq"] = self._zeros_state(p)
                 max_exp_avg_sq = state["max_exp_avg_sq"].data if amsgrad else None
-                if backend.use_kernels(data) and grad.dtype == data.dtype:  # the GPU: fused
+                if backend.use_kernels(data, grad):  # the GPU: one fused kernel
                     decay = 1.0 - lr * weight_decay if decoupled and weight_decay != 0 else 1.0
                     scalars = (-1.0 if maximize else 1.0, l2, decay, beta1, 1.0 - beta1, beta2,
                                1.0 - beta2, bias_correction2_sqrt, eps, lr / bias_correction1)

@@ -61,7 +61,7 @@ class RMSprop(Optimizer):
                 if centered and "grad_avg" not in state:
                     state["grad_avg"] = self._zeros_state(p)
                 self._increment(state["step"])
-                if backend.use_kernels(data) and grad.dtype == data.dtype:  # the GPU: fused
+                if backend.use_kernels(data, grad):  # the GPU: one fused kernel
                     extra = ([state["grad_avg"].data] if centered else []) + (
                         [state["momentum_buffer"].data] if momentum > 0 else [])
                     _RMSPROP[centered, momentum > 0](

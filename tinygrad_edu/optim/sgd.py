@@ -58,7 +58,7 @@ class SGD(Optimizer):
                     if first:  # filled with the first gradient by update()
                         state["momentum_buffer"] = Tensor._make(xp.empty_like(data))
                     buf = state["momentum_buffer"].data
-                if backend.use_kernels(data) and grad.dtype == data.dtype:  # the GPU: fused
+                if backend.use_kernels(data, grad):  # the GPU: one fused kernel
                     sign = -1.0 if maximize else 1.0
                     if buf is None:
                         _SGD(grad, lr, weight_decay, sign, data)

@@ -11,14 +11,20 @@ and that code written with NumPy in mind breaks most often:
   only where CuPy accepts host data (`asarray`, `array`, indices, `x[:] = host`);
 * out-of-bounds integer-array indices wrap around, as CuPy's do, instead of raising (in
   indexing, assignment and the scatter functions);
-* only the names that CuPy 14.2 has exist (`cupy_api.json`, recorded from the real package);
+* only the names that CuPy 14.2 has exist (`cupy_api.json`, recorded from the real package),
+  and they take only the arguments that CuPy's take (its "signatures", recorded by
+  record_cupy_signatures.py: no `initial=` for `ndarray.max`, no `where=` for ufuncs...);
   reductions and scalar indexing give 0-d device arrays, not NumPy scalars; CuPy's random
   `Generator` has only CuPy's methods;
 * device work is counted by name in `launches` (a proxy for GPU kernel launches, which bound
   the speed of small models on a GPU);
 * every device-to-host transfer (`get`, `asnumpy`, `item`, `float`, `bool`, printing, boolean
   masks, `nonzero`) is counted in `transfers()`, and raises `cupyx.DeviceSynchronized` inside
-  `with cupyx.allow_synchronize(False)`, as real CuPy does.
+  `with cupyx.allow_synchronize(False)`, as real CuPy does;
+* several GPUs (CUPY_EMULATOR_DEVICES, 2 unless set): an array lives on the device that was
+  current when it was made (`with cupy.cuda.Device(n):`), and a kernel given an array from
+  another device raises CuPy's ValueError, as CuPy does between GPUs without peer access.
+  Views keep their array's device; `ndarray.copy` / `cupy.copy` copy across devices.
 
 `ElementwiseKernel` runs bodies written in a small subset of C (see _statements) on whole
 NumPy arrays; other CUDA C kernels (RawKernel, ReductionKernel) cannot run here and raise
@@ -32,6 +38,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import json
 import math
 import operator
@@ -48,6 +55,48 @@ from numpy.lib import stride_tricks as _np_stride_tricks
 API: dict[str, list[str]] = json.loads(Path(__file__).with_name("cupy_api.json").read_text())
 _CUPY_NAMES = set(API["cupy"])
 _NDARRAY_NAMES = set(API["ndarray"])
+
+SIGNATURES: dict[str, str] = API["signatures"]
+
+
+@functools.lru_cache(maxsize=None)
+def _parameters(key: str) -> tuple[int, frozenset[str], bool, bool] | None:
+    """From CuPy's recorded signature of `key` ("cupy.clip"): how many arguments it takes by
+    position, the names it takes as keywords, and whether it has *args and **kwargs."""
+    if key not in SIGNATURES:
+        return None
+    words = SIGNATURES[key].split(", ") if SIGNATURES[key] else []
+    slash = words.index("/") if "/" in words else -1  # the names before it: by position only
+    positional, keywords, var_positional, var_keyword = 0, set(), False, False
+    for index, word in enumerate(words):
+        if word in ("/", "*"):
+            continue
+        if word.startswith("**"):
+            var_keyword = True
+            continue
+        if word.startswith("*"):
+            var_positional = True
+            continue
+        if not any(w.startswith("*") for w in words[:index]):  # before * or *args
+            positional += 1
+        if index > slash:
+            keywords.add(word)
+    return positional, frozenset(keywords), var_positional, var_keyword
+
+
+def _check_arguments(key: str, args: tuple, kwargs: dict) -> None:
+    """Raise CuPy's TypeError for arguments that CuPy's `key` does not take (NumPy may)."""
+    params = _parameters(key)
+    if params is None:
+        return
+    positional, keywords, var_positional, var_keyword = params
+    if len(args) > positional and not var_positional:
+        raise TypeError(f"{key}() takes at most {positional} positional arguments "
+                        f"({len(args)} given)")
+    for name in kwargs:
+        if name not in keywords and not var_keyword:
+            raise TypeError(f"{key}() got an unexpected keyword argument {name!r}")
+
 
 IMPLICIT_CONVERSION = ("Implicit conversion to a NumPy array is not allowed. "
                        "Please use `.get()` to construct a NumPy array explicitly.")
@@ -99,25 +148,42 @@ def allow_synchronize(allow: bool) -> Iterator[None]:
 # ---------------------------------------------------------------------------------------------
 # Moving values across the boundary
 # ---------------------------------------------------------------------------------------------
-def _wrap(value: Any) -> Any:
-    """NumPy results -> device arrays (NumPy scalars become 0-d arrays, as CuPy returns)."""
+def _wrap(value: Any, device: int | None = None) -> Any:
+    """NumPy results -> device arrays on `device` (else the current device); NumPy scalars
+    become 0-d arrays, as CuPy returns."""
     if isinstance(value, np.ndarray):
         out = object.__new__(ndarray)
         out._a = value
+        out._dev = _current[-1] if device is None else device
         return out
     if isinstance(value, np.generic):
-        return _wrap(np.asarray(value))
+        return _wrap(np.asarray(value), device)
     if isinstance(value, list):
-        return [_wrap(v) for v in value]
+        return [_wrap(v, device) for v in value]
     if isinstance(value, tuple):  # NumPy's named results (QRResult, ...) become plain tuples
-        return tuple(_wrap(v) for v in value)
+        return tuple(_wrap(v, device) for v in value)
     return value
+
+
+def _check_device(device: int) -> None:
+    """CuPy refuses, in a kernel on the current device, an array that lives on another GPU
+    (its _check_peer_access, between GPUs without peer access)."""
+    if device != _current[-1]:
+        raise ValueError(f"The device where the array resides ({device}) is different from "
+                         f"the current device ({_current[-1]}). Peer access is unavailable "
+                         "between these devices.")
+
+
+def _on_current_device(array: ndarray) -> np.ndarray:
+    """The buffer of `array`, for a kernel on the current device."""
+    _check_device(array._dev)
+    return array._a
 
 
 def _unwrap(value: Any, host_ok: bool = False) -> Any:
     """Device arrays -> their NumPy buffer; a NumPy array is refused unless `host_ok`."""
     if isinstance(value, ndarray):
-        return value._a
+        return _on_current_device(value)
     if isinstance(value, np.ndarray):
         if host_ok:
             return value
@@ -209,37 +275,54 @@ def _call(np_func: Callable, args: tuple, kwargs: dict, host_ok: bool = False) -
 # cupy.ndarray
 # ---------------------------------------------------------------------------------------------
 class _DeviceHandle:
-    """What `array.device` gives: a CUDA device with an `id`."""
+    """`cupy.cuda.Device(n)` and what `array.device` gives: a CUDA device with an `id`; as a
+    context manager it makes that device the current one."""
 
-    def __init__(self, index: int = 0) -> None:
-        self.id = index
+    def __init__(self, index: Any = None) -> None:
+        self.id = _current[-1] if index is None else int(getattr(index, "id", index))
+
+    def _check(self) -> None:
+        if not 0 <= self.id < DEVICE_COUNT:
+            raise RuntimeError(f"cudaErrorInvalidDevice: invalid device ordinal {self.id}")
 
     def synchronize(self) -> None:
         _synchronize("Device.synchronize")
+        synchronized.append(self.id)
 
     def use(self) -> None:
-        pass
+        self._check()
+        _current[-1] = self.id
 
     def __enter__(self) -> _DeviceHandle:
-        if self.id >= DEVICE_COUNT:
-            raise RuntimeError(f"cudaErrorInvalidDevice: invalid device ordinal {self.id}")
+        self._check()
+        _current.append(self.id)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        pass
+        _current.pop()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _DeviceHandle) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
 
     def __repr__(self) -> str:
         return f"<CUDA Device {self.id}>"
 
 
-DEVICE_COUNT = 1
+_VIEW_METHODS = {"reshape", "view", "transpose", "swapaxes", "squeeze", "ravel", "diagonal"}
+_ANY_DEVICE_METHODS = {"copy", "item", "tolist", "get"}  # copy: onto the current device
+DEVICE_COUNT = int(os.environ.get("CUPY_EMULATOR_DEVICES", "2"))
+_current = [0]  # the current device, innermost `with cupy.cuda.Device(n)` last
+synchronized: list[int] = []  # the devices that Device.synchronize waited on, in order
 _SYNCING_METHODS = {"item": "ndarray.item", "tolist": "ndarray.tolist", "nonzero": "nonzero"}
 
 
 class ndarray:  # noqa: N801 - CuPy's name
     """A device array: a NumPy buffer that refuses to be used as a NumPy array."""
 
-    __slots__ = ("_a", "__weakref__")
+    __slots__ = ("_a", "_dev", "__weakref__")
     __array_priority__ = 100
     __hash__ = None  # type: ignore[assignment]
 
@@ -265,11 +348,11 @@ class ndarray:  # noqa: N801 - CuPy's name
     # -- attributes and methods ----------------------------------------------------------------
     @property
     def device(self) -> _DeviceHandle:
-        return _DeviceHandle(0)
+        return _DeviceHandle(self._dev)
 
     @property
     def T(self) -> ndarray:  # noqa: N802
-        return _wrap(self._a.T)
+        return _wrap(self._a.T, self._dev)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -282,6 +365,13 @@ class ndarray:  # noqa: N801 - CuPy's name
     @property
     def dtype(self) -> np.dtype:
         return self._a.dtype
+
+    @property
+    def flags(self) -> types.SimpleNamespace:
+        """CuPy's flags have these three attributes only (no `writeable`, no `aligned`)."""
+        flags = self._a.flags
+        return types.SimpleNamespace(c_contiguous=flags.c_contiguous,
+                                     f_contiguous=flags.f_contiguous, owndata=flags.owndata)
 
     @property
     def ndim(self) -> int:
@@ -303,15 +393,20 @@ class ndarray:  # noqa: N801 - CuPy's name
             raise AttributeError(f"'cupy.ndarray' object has no attribute {name!r}")
         value = getattr(self._a, name)
         if not callable(value):
-            return _wrap(value) if isinstance(value, np.ndarray) else value
+            return _wrap(value, self._dev) if isinstance(value, np.ndarray) else value
         what = _SYNCING_METHODS.get(name)
 
         def method(*args: Any, **kwargs: Any) -> Any:
+            _check_arguments(f"ndarray.{name}", args, kwargs)
             if what:
                 _synchronize(what)
             if name == "astype" and not kwargs.get("copy", True) and (
                     np.dtype(args[0] if args else kwargs["dtype"]) == self._a.dtype):
                 return self  # as CuPy: no copy, no kernel
+            if name in _VIEW_METHODS:  # no kernel: the view stays on the array's device
+                return _wrap(value(*args, **kwargs), self._dev)
+            if name not in _ANY_DEVICE_METHODS:
+                _on_current_device(self)
             result = _call(value, args, kwargs)
             if name in ("item", "tolist"):
                 return result.tolist() if isinstance(result, ndarray) else result
@@ -334,12 +429,14 @@ class ndarray:  # noqa: N801 - CuPy's name
         if any(isinstance(k, (ndarray, np.ndarray, list))
                for k in (key if isinstance(key, tuple) else (key,))):
             _launch("getitem")
-        return _wrap(self._a[_wrapped_key(key, self.shape)])
+            return _wrap(_on_current_device(self)[_wrapped_key(key, self.shape)])
+        return _wrap(self._a[key], self._dev)  # a view (basic indexing): no kernel
 
     def __setitem__(self, key: Any, value: Any) -> None:
         if _has_bool_mask(key):
             _synchronize("boolean-mask assignment")
         _launch("setitem")
+        _on_current_device(self)
         if isinstance(value, np.ndarray) and value.ndim and key != slice(None):
             # CuPy copies a host array in only for `x[:] = host` (cupy/cupy#2079)
             raise ValueError("non-scalar numpy.ndarray cannot be used for fill")
@@ -350,10 +447,10 @@ class ndarray:  # noqa: N801 - CuPy's name
         return format(self._a[()] if self.ndim == 0 else self._a, spec)
 
     def __copy__(self) -> ndarray:
-        return _wrap(self._a.copy())
+        return _wrap(self._a.copy(), self._dev)
 
     def __deepcopy__(self, memo: dict) -> ndarray:
-        return _wrap(self._a.copy())
+        return _wrap(self._a.copy(), self._dev)
 
     def __reduce__(self) -> tuple:
         _synchronize("pickle")
@@ -361,18 +458,18 @@ class ndarray:  # noqa: N801 - CuPy's name
 
     def __neg__(self) -> ndarray:
         _launch("neg")
-        return _wrap(-self._a)
+        return _wrap(-_on_current_device(self))
 
     def __pos__(self) -> ndarray:
-        return _wrap(+self._a)
+        return _wrap(+_on_current_device(self))
 
     def __abs__(self) -> ndarray:
         _launch("abs")
-        return _wrap(abs(self._a))
+        return _wrap(abs(_on_current_device(self)))
 
     def __invert__(self) -> ndarray:
         _launch("invert")
-        return _wrap(~self._a)
+        return _wrap(~_on_current_device(self))
 
 
 def _from_host(array: np.ndarray) -> ndarray:
@@ -381,7 +478,7 @@ def _from_host(array: np.ndarray) -> ndarray:
 
 def _operand(value: Any) -> Any:
     if isinstance(value, ndarray):
-        return value._a
+        return _on_current_device(value)
     if isinstance(value, (np.generic, int, float, complex, bool)):
         return value
     raise TypeError(f"Unsupported type {type(value)}")
@@ -396,21 +493,21 @@ def _binary(fn: Callable) -> Callable:
                 raise
             return NotImplemented
         _launch(fn.__name__)
-        return _wrap(fn(self._a, other))
+        return _wrap(fn(_on_current_device(self), other))
     return op
 
 
 def _reflected(fn: Callable) -> Callable:
     def op(self: ndarray, other: Any) -> Any:
         _launch(fn.__name__)
-        return _wrap(fn(_operand(other), self._a))
+        return _wrap(fn(_operand(other), _on_current_device(self)))
     return op
 
 
 def _inplace(fn: Callable) -> Callable:
     def op(self: ndarray, other: Any) -> ndarray:
         _launch(fn.__name__)
-        fn(self._a, _operand(other))
+        fn(_on_current_device(self), _operand(other))
         return self
     return op
 
@@ -451,6 +548,7 @@ class ufunc:  # noqa: N801 - CuPy's name
         for arg in args:
             if isinstance(arg, (list, tuple)):  # CuPy's ufuncs take arrays and scalars only
                 raise TypeError(f"Unsupported type {type(arg)}")
+        _check_arguments(f"cupy.{self.name}", args, kwargs)
         return _call(self._u, args, kwargs)
 
     def reduce(self, *args: Any, **kwargs: Any) -> Any:
@@ -467,8 +565,9 @@ class ufunc:  # noqa: N801 - CuPy's name
         self._u.at(_unwrap(a), *args)
 
 
-def _function(np_func: Callable, host_ok: bool = False, syncs: str = "") -> Callable:
+def _function(np_func: Callable, host_ok: bool = False, syncs: str = "", key: str = "") -> Callable:
     def function(*args: Any, **kwargs: Any) -> Any:
+        _check_arguments(key, args, kwargs)
         if syncs:
             _synchronize(syncs)
         return _call(np_func, args, kwargs, host_ok)
@@ -490,7 +589,8 @@ def _module(name: str, names: set[str], source: Any, overrides: dict[str, Any]) 
         if isinstance(value, np.ufunc):
             value = ufunc(value)
         elif callable(value) and not isinstance(value, type):
-            value = _function(value, syncs=_SYNCING_FUNCTIONS.get(attr, ""))
+            value = _function(value, syncs=_SYNCING_FUNCTIONS.get(attr, ""),
+                              key=f"{name.replace('cupy.', '')}.{attr}")
         setattr(module, attr, value)
         return value
 
@@ -503,7 +603,7 @@ _SYNCING_FUNCTIONS = {"nonzero": "nonzero", "argwhere": "argwhere", "flatnonzero
 
 
 def asarray(a: Any, dtype: Any = None, order: Any = None, **kwargs: Any) -> ndarray:
-    if isinstance(a, ndarray):
+    if isinstance(a, ndarray):  # as CuPy: returned as it is, even from another device
         return a if dtype is None or np.dtype(dtype) == a.dtype else a.astype(dtype)
     return _wrap(np.array(_unwrap(a, host_ok=True), dtype=dtype, order=order or "K", copy=True))
 
@@ -514,6 +614,12 @@ def array(obj: Any, dtype: Any = None, copy: bool = True, order: str = "K", subo
         return asarray(obj, dtype)
     return _wrap(np.array(_unwrap(obj, host_ok=True), dtype=dtype, order=order, copy=True,
                           ndmin=ndmin))
+
+
+def copy(a: ndarray, order: str = "K") -> ndarray:
+    """A copy on the current device, from any device (as CuPy copies between GPUs)."""
+    _launch("copy")
+    return _wrap(np.array(a._a, order=order, copy=True))
 
 
 def asnumpy(a: Any, stream: Any = None, order: str = "C", out: Any = None, **kwargs: Any) -> Any:
@@ -711,7 +817,7 @@ class ElementwiseKernel:
         for (kind, name), arg in zip(params, args):
             dtype = np.dtype(kind) if kind[0].islower() else types.get(kind)
             if isinstance(arg, ndarray):
-                env[name] = arg._a
+                env[name] = _on_current_device(arg)
                 arrays.append(arg._a)
             elif isinstance(arg, np.ndarray):
                 raise TypeError(f"{self.name}: Unsupported type {type(arg)}")
@@ -739,16 +845,22 @@ class _Generator:
 
     def __init__(self, seed: Any = None) -> None:
         self._rng = np.random.default_rng(seed)
+        self._dev = _current[-1]  # its state lives on this device: draw there
 
     def __getattr__(self, name: str) -> Any:
         if name not in API["Generator"]:
             raise AttributeError(f"'cupy.random.Generator' object has no attribute {name!r}")
+        draw = getattr(self._rng, name)
         if name == "uniform":  # CuPy's takes a dtype, NumPy's does not
-            def uniform(low: float = 0.0, high: float = 1.0, size: Any = None,
-                        dtype: Any = np.float64) -> ndarray:
-                return _wrap(self._rng.uniform(low, high, size).astype(dtype))
-            return uniform
-        return _function(getattr(self._rng, name))
+            def draw(low: float = 0.0, high: float = 1.0, size: Any = None,  # noqa: F811
+                     dtype: Any = np.float64) -> np.ndarray:
+                return self._rng.uniform(low, high, size).astype(dtype)
+        function = _function(draw, key=f"Generator.{name}")
+
+        def on_its_device(*args: Any, **kwargs: Any) -> Any:
+            _check_device(self._dev)
+            return function(*args, **kwargs)
+        return on_its_device
 
 
 def _default_rng(seed: Any = None) -> _Generator:
@@ -767,12 +879,12 @@ class _MemoryPool:
 
 
 _runtime = types.SimpleNamespace(
-    getDeviceCount=lambda: DEVICE_COUNT,
+    getDeviceCount=lambda: DEVICE_COUNT, getDevice=lambda: _current[-1],
     getDeviceProperties=lambda i: {"name": b"CuPy emulator on NumPy", "totalGlobalMem": 0},
 )
 cuda = types.ModuleType("cupy.cuda", "Emulated cupy.cuda")
 cuda.__dict__.update(runtime=_runtime, Device=_DeviceHandle, is_available=lambda: True,
-                     get_device_id=lambda: 0)
+                     get_device_id=lambda: _current[-1])
 stride_tricks = _module("cupy.lib.stride_tricks", set(API["lib.stride_tricks"]),
                         _np_stride_tricks, {})
 lib = types.ModuleType("cupy.lib")
@@ -783,7 +895,8 @@ linalg = _module("cupy.linalg", set(API["linalg"]), np.linalg, {})
 
 cupy = _module("cupy", _CUPY_NAMES, np, {
     "__version__": "14.2.0+emulated", "ndarray": ndarray, "ufunc": ufunc, "asarray": asarray,
-    "array": array, "asnumpy": asnumpy, "get_array_module": get_array_module, "fuse": fuse,
+    "array": array, "copy": copy, "asnumpy": asnumpy, "get_array_module": get_array_module,
+    "fuse": fuse,
     "ElementwiseKernel": ElementwiseKernel, "RawKernel": _Kernel, "ReductionKernel": _Kernel,
     "get_default_memory_pool": _MemoryPool, "get_default_pinned_memory_pool": _MemoryPool,
     "cuda": cuda, "random": random, "lib": lib, "linalg": linalg, "emulated": True,

@@ -308,7 +308,8 @@ def _accumulate_leaf(leaf: Tensor, grad: Tensor, create_graph: bool, handed_out:
         # already went to another leaf, so that in-place accumulation later touches nothing else.
         xp = backend.get_array_module(data)
         fresh = (getattr(data, "base", None) is None and data.flags.c_contiguous
-                 and data.flags.writeable and id(data) not in handed_out)
+                 and getattr(data.flags, "writeable", True)  # (CuPy's arrays always are)
+                 and id(data) not in handed_out)
         if not fresh:
             data = xp.array(data, copy=True, order="C")
         handed_out.add(id(data))

@@ -8,6 +8,7 @@ when a CUDA device is actually asked for.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -202,8 +203,39 @@ def to_device(array: Any, device: Device) -> Any:
     if device.index >= cupy.cuda.runtime.getDeviceCount():
         raise RuntimeError(f"device {device} does not exist: "
                            f"{cupy.cuda.runtime.getDeviceCount()} CUDA device(s) found")
-    with cupy.cuda.Device(device.index):
+    with device_scope(device):
+        if isinstance(array, cupy.ndarray):  # cupy.asarray would keep it on its own GPU
+            return array if array.device.id == device.index else cupy.copy(array)
         return cupy.asarray(array)
+
+
+# CuPy allocates and runs kernels on its *current* GPU, and refuses arrays from another GPU.
+# Once data lives on a GPU other than cuda:0, every op makes its data's GPU the current one.
+several_gpus_in_use = False
+_NO_SCOPE = contextlib.nullcontext()
+
+
+def device_scope(where: Any) -> contextlib.AbstractContextManager:
+    """`with device_scope(x):` runs its block with the GPU of `x` (a Device or an array) as
+    CuPy's current device, so that the kernels run and the new arrays are made there. Does
+    nothing on the CPU, and nothing while cuda:0 is the only GPU that holds data."""
+    global several_gpus_in_use
+    if isinstance(where, Device):
+        if where.type == "cpu":
+            return _NO_SCOPE
+        index = where.index
+        if index != 0:
+            several_gpus_in_use = True
+    elif not several_gpus_in_use or type(where) is np.ndarray:
+        return _NO_SCOPE
+    else:
+        cupy = _cupy_if_loaded()
+        if cupy is None or not isinstance(where, cupy.ndarray):
+            return _NO_SCOPE
+        index = where.device.id
+    if not several_gpus_in_use:
+        return _NO_SCOPE
+    return cupy_or_raise().cuda.Device(index)
 
 
 def to_numpy(array: Any) -> np.ndarray:
@@ -242,7 +274,7 @@ def generator(device: Device) -> Any:
         else:
             cupy = cupy_or_raise()
             seed = _cuda_seed if _cuda_seed is not None else _seed
-            with cupy.cuda.Device(device.index):
+            with device_scope(device):  # its state lives there: draw from it in that scope
                 gen = cupy.random.default_rng(seed)
         _generators[device] = gen
     return gen

@@ -915,7 +915,9 @@ class Tensor:
         (d,) = reduce.normalize_dims(dim, self.ndim, "gather")
         xp = get_array_module(self.data)
         idx = index.data if isinstance(index, Tensor) else xp.asarray(index)
-        grids = list(xp.indices(idx.shape, sparse=True))
+        with backend.device_scope(self.data):  # the grids are made on self's GPU
+            grids = [xp.arange(n).reshape((1,) * k + (n,) + (1,) * (idx.ndim - k - 1))
+                     for k, n in enumerate(idx.shape)]  # xp.indices(sparse=True): NumPy's only
         grids[d] = idx
         return self[tuple(grids)]
 

@@ -53,6 +53,8 @@ DEVICES = [
     pytest.param("cpu", id="cpu"),
     pytest.param("cuda", id="cuda", marks=pytest.mark.skipif(not CUDA_AVAILABLE, reason=_NO_CUDA)),
 ]
+if tg.cuda.device_count() >= 2:  # a second GPU (the emulator has two): every case there too
+    DEVICES.append(pytest.param("cuda:1", id="cuda:1"))
 
 
 @pytest.fixture(params=DEVICES, scope="session")

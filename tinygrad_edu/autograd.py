@@ -133,6 +133,13 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
+        if backend.several_gpus_in_use and inputs:  # run on the inputs' GPU (see backend)
+            with backend.device_scope(inputs[0].data):
+                return cls._apply(inputs, options)
+        return cls._apply(inputs, options)
+
+    @classmethod
+    def _apply(cls, inputs: tuple[Tensor, ...], options: dict[str, Any]) -> Tensor:
         if len(inputs) > 1:
             _check_same_device(cls.__name__, inputs)
         fn = cls()
@@ -295,6 +302,12 @@ def _run_hooks(t: Tensor, grad: Tensor) -> Tensor:
 
 
 def _accumulate_leaf(leaf: Tensor, grad: Tensor, create_graph: bool, handed_out: set) -> None:
+    with backend.device_scope(grad.data):
+        _accumulate_leaf_here(leaf, grad, create_graph, handed_out)
+
+
+def _accumulate_leaf_here(leaf: Tensor, grad: Tensor, create_graph: bool,
+                          handed_out: set) -> None:
     if grad.dtype != leaf.dtype:
         grad = grad.to(leaf.dtype)
     if leaf._hooks:
@@ -370,10 +383,11 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
                     out.grad = grad if create_graph else grad.detach()
             _state.in_backward += 1
             try:
-                if _state.observers:
-                    in_grads = _observed_backward(fn, grad)
-                else:
-                    in_grads = fn.backward(grad)
+                with backend.device_scope(grad.data):
+                    if _state.observers:
+                        in_grads = _observed_backward(fn, grad)
+                    else:
+                        in_grads = fn.backward(grad)
             finally:
                 _state.in_backward -= 1
             if type(in_grads) is not tuple:
@@ -456,7 +470,8 @@ def _root_grad(out: Tensor, gradient: Tensor | None, where: str) -> Tensor:
                                f"outputs; this output has shape {out.shape}, pass a `gradient` "
                                "of that shape")
         xp = backend.get_array_module(out.data)
-        return Tensor._make(xp.ones(out.shape, dtype=out.dtype))
+        with backend.device_scope(out.data):
+            return Tensor._make(xp.ones(out.shape, dtype=out.dtype))
     if not isinstance(gradient, Tensor):
         gradient = Tensor(gradient, dtype=out.dtype, device=out.device)
     if gradient.shape != out.shape:
@@ -537,6 +552,11 @@ def _as_tuple(x: Any) -> tuple:
     return tuple(x) if isinstance(x, (tuple, list)) else (x,)
 
 
+def _set_element(t: Tensor, index: tuple, value: float) -> None:
+    with backend.device_scope(t.data):
+        t.data[index] = value
+
+
 def _numerical_jacobians(fn: Callable, inputs: tuple, eps: float) -> list[list[np.ndarray]]:
     """jac[i][o] has shape (inputs[i].numel(), outputs[o].numel())."""
     # fn runs with grad mode as the caller has it: gradgradcheck's fn needs a graph inside
@@ -550,13 +570,13 @@ def _numerical_jacobians(fn: Callable, inputs: tuple, eps: float) -> list[list[n
         flat_index = list(np.ndindex(*t.shape))
         for k, idx in enumerate(flat_index):
             orig = float(t.data[idx])
-            t.data[idx] = orig + eps
+            _set_element(t, idx, orig + eps)
             plus = [backend.to_numpy(o.data).astype(np.float64).ravel()
                     for o in _as_tuple(fn(*inputs))]
-            t.data[idx] = orig - eps
+            _set_element(t, idx, orig - eps)
             minus = [backend.to_numpy(o.data).astype(np.float64).ravel()
                      for o in _as_tuple(fn(*inputs))]
-            t.data[idx] = orig
+            _set_element(t, idx, orig)
             for o in range(len(outs)):
                 cols[o][k] = (plus[o] - minus[o]) / (2 * eps)
         jac.append(cols)
@@ -572,8 +592,9 @@ def _analytical_jacobians(fn: Callable, inputs: tuple) -> list[list[np.ndarray]]
             continue  # a constant output: zero derivative
         xp = backend.get_array_module(out.data)
         for j in range(out.numel()):
-            seed = xp.zeros(out.numel(), dtype=out.dtype)
-            seed[j] = 1
+            with backend.device_scope(out.data):
+                seed = xp.zeros(out.numel(), dtype=out.dtype)
+                seed[j] = 1
             grads = grad(out, diff, Tensor._make(seed.reshape(out.shape)), retain_graph=True,
                          allow_unused=True)
             for t, g in zip(diff, grads):

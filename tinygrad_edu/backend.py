@@ -12,7 +12,7 @@ import contextlib
 import functools
 import os
 import sys
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -200,9 +200,6 @@ def to_device(array: Any, device: Device) -> Any:
             return cupy.asnumpy(array)
         return array
     cupy = cupy_or_raise()
-    if device.index >= cupy.cuda.runtime.getDeviceCount():
-        raise RuntimeError(f"device {device} does not exist: "
-                           f"{cupy.cuda.runtime.getDeviceCount()} CUDA device(s) found")
     with device_scope(device):
         if isinstance(array, cupy.ndarray):  # cupy.asarray would keep it on its own GPU
             return array if array.device.id == device.index else cupy.copy(array)
@@ -213,6 +210,41 @@ def to_device(array: Any, device: Device) -> Any:
 # Once data lives on a GPU other than cuda:0, every op makes its data's GPU the current one.
 several_gpus_in_use = False
 _NO_SCOPE = contextlib.nullcontext()
+_on_several_gpus: list[Callable[[], None]] = []  # called once, when a second GPU is first used
+
+
+def when_several_gpus(callback: Callable[[], None]) -> None:
+    """Call `callback()` once a GPU other than cuda:0 first holds data (at once if one has):
+    how the layers above add their device scopes only where they are needed."""
+    if several_gpus_in_use:
+        callback()
+    else:
+        _on_several_gpus.append(callback)
+
+
+def on_device_of_args(function: Callable) -> Callable:
+    """Decorator for code that makes arrays outside an op (a mask, an index, a constant): run
+    `function` in the device_scope of its first tensor or array argument (or the first item
+    of a list argument). Costs one check until a second GPU is used."""
+    @functools.wraps(function)
+    def scoped(*args: Any, **kwargs: Any) -> Any:
+        if not several_gpus_in_use:
+            return function(*args, **kwargs)
+        with device_scope(_first_device_array(args + tuple(kwargs.values()))):
+            return function(*args, **kwargs)
+    return scoped
+
+
+def _first_device_array(values: tuple) -> Any:
+    cupy = _cupy_if_loaded()
+    for value in values:
+        if isinstance(value, (list, tuple)) and value:
+            value = value[0]
+        if hasattr(value, "grad_fn"):  # a Tensor (this layer does not know the class)
+            value = value.data
+        if cupy is not None and isinstance(value, cupy.ndarray):
+            return value
+    return None
 
 
 def device_scope(where: Any) -> contextlib.AbstractContextManager:
@@ -225,7 +257,14 @@ def device_scope(where: Any) -> contextlib.AbstractContextManager:
             return _NO_SCOPE
         index = where.index
         if index != 0:
-            several_gpus_in_use = True
+            count = cupy_or_raise().cuda.runtime.getDeviceCount()
+            if index >= count:
+                raise RuntimeError(f"device {where} does not exist: {count} CUDA device(s) "
+                                   "found")
+            if not several_gpus_in_use:
+                several_gpus_in_use = True
+                for callback in _on_several_gpus:
+                    callback()
     elif not several_gpus_in_use or type(where) is np.ndarray:
         return _NO_SCOPE
     else:
@@ -285,7 +324,8 @@ def permutation(device: Device, n: int) -> Any:
     gen = generator(device)
     if device.type == "cpu":
         return gen.permutation(n)
-    return gen.random(n).argsort()
+    with device_scope(device):
+        return gen.random(n).argsort()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,10 +348,13 @@ class _Cuda:
         return 0 if cupy is None else int(cupy.cuda.runtime.getDeviceCount())
 
     @staticmethod
-    def synchronize() -> None:
+    def synchronize(device: Device | str | int | None = None) -> None:
+        """Wait for the work queued on a GPU: `device` ('cuda:1', 1), else cuda:0."""
         cupy = _import_cupy()[0]
         if cupy is not None:
-            cupy.cuda.Device().synchronize()
+            index = device if isinstance(device, int) else Device(
+                "cuda" if device is None else device).index
+            cupy.cuda.Device(index).synchronize()
 
     manual_seed = staticmethod(cuda_manual_seed)
 

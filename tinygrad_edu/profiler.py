@@ -68,8 +68,9 @@ class profile:
         self.t0 = 0.0
 
     def _record(self, name: str, phase: str, start: float, end: float, data: Any) -> None:
-        if self.synchronize and backend.device_of(data).type == "cuda":
-            backend.cuda.synchronize()  # wait for the op's kernels: the time is the op's own
+        device = backend.device_of(data)
+        if self.synchronize and device.type == "cuda":
+            backend.cuda.synchronize(device)  # wait for the op's kernels: its time is its own
             end = time.perf_counter()
         nbytes = int(getattr(data, "nbytes", 0) or 0)
         self.events.append(Event(name, phase, start, end, nbytes))

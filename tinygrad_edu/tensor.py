@@ -6,8 +6,9 @@ Operators and methods call the ops in `ops/`; this file holds the conversions
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -78,8 +79,10 @@ class Tensor:
             array = backend.to_device(array, target_device)
         else:  # a CuPy array
             target_device = backend.device_of(array) if device is None else _resolve_device(device)
-            array = backend.to_device(array, target_device).astype(
-                array.dtype if dtype is None else backend.as_dtype(dtype), copy=True)
+            array = backend.to_device(array, target_device)
+            with backend.device_scope(array):
+                array = array.astype(array.dtype if dtype is None else backend.as_dtype(dtype),
+                                     copy=True)
         if array.dtype not in backend.SUPPORTED_DTYPES:
             raise TypeError(f"tensor: unsupported dtype {array.dtype}")
         self.data = array
@@ -1053,7 +1056,8 @@ _PY_NUMBERS = frozenset((float, int))
 
 def _scalar_tensor(value: float, like: Tensor) -> Tensor:
     """A Python number as a 0-d tensor of `like`'s (floating) dtype, on its device."""
-    return Tensor._make(get_array_module(like.data).asarray(value, dtype=like.data.dtype))
+    with backend.device_scope(like.data):
+        return Tensor._make(get_array_module(like.data).asarray(value, dtype=like.data.dtype))
 
 
 def _checked_pair(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
@@ -1080,7 +1084,8 @@ def _coerce(x: Any, dtype: np.dtype, ref: Tensor) -> Tensor:
     if isinstance(x, Tensor):
         return x if x.dtype == dtype else x.to(dtype)
     xp = get_array_module(ref.data)
-    return Tensor._make(xp.asarray(x, dtype=dtype))
+    with backend.device_scope(ref.data):
+        return Tensor._make(xp.asarray(x, dtype=dtype))
 
 
 def _normalize_index(index: Any, t: Tensor) -> tuple:
@@ -1254,7 +1259,8 @@ def _factory(fill: Any, shape: tuple, dtype: Any, device: Any, requires_grad: bo
     dtype = backend.as_dtype(dtype) if dtype is not None else (default or
                                                                 backend.default_float_dtype)
     dev = _resolve_device(device)
-    array = fill(dev, size, dtype)
+    with backend.device_scope(dev):
+        array = fill(dev, size, dtype)
     t = Tensor._make(array)
     if requires_grad:
         t.requires_grad = True
@@ -1396,3 +1402,25 @@ def _export(names: Iterable[str]) -> dict[str, Any]:
 
 
 autograd.Tensor = Tensor  # the engine builds Tensors; it is imported before this class exists
+
+
+def _on_own_gpu(method: Callable) -> Callable:
+    """`method` run with its tensor's GPU as CuPy's current device (see backend.device_scope)."""
+    @functools.wraps(method)
+    def scoped(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        with backend.device_scope(self.data):
+            return method(self, *args, **kwargs)
+    return scoped
+
+
+def _scope_tensor_methods() -> None:
+    """Wrap every Tensor method in _on_own_gpu, for methods that make arrays (a scalar
+    operand, an index, a fill) before or instead of an op. Done only once a second GPU holds
+    data, so that one GPU and the CPU pay nothing for it."""
+    for name, member in list(vars(Tensor).items()):
+        if callable(member) and not isinstance(member, (type, staticmethod, classmethod)) and (
+                name not in ("__init__", "__new__")):
+            setattr(Tensor, name, _on_own_gpu(member))
+
+
+backend.when_several_gpus(_scope_tensor_methods)

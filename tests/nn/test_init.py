@@ -176,10 +176,12 @@ def test_values_come_from_the_devices_seeded_generator(device, name):
     tg.manual_seed(7)
     gen = generator(Device(device))
     bound = math.sqrt(6 / 13)  # xavier_uniform_ of an (8, 5) weight
-    expected = {"uniform_": lambda: gen.random((8, 5)),
-                "normal_": lambda: gen.standard_normal((8, 5)),
-                "xavier_uniform_": lambda: gen.random((8, 5)) * 2 * bound - bound,
-                "kaiming_normal_": lambda: gen.standard_normal((8, 5)) * math.sqrt(2 / 5)}[name]()
+    with tg.backend.device_scope(Device(device)):  # (a GPU's generator draws on its GPU)
+        expected = {"uniform_": lambda: gen.random((8, 5)),
+                    "normal_": lambda: gen.standard_normal((8, 5)),
+                    "xavier_uniform_": lambda: gen.random((8, 5)) * 2 * bound - bound,
+                    "kaiming_normal_": lambda: gen.standard_normal((8, 5)) * math.sqrt(2 / 5),
+                    }[name]()
     np.testing.assert_allclose(_np(t), to_numpy(expected), rtol=1e-12, atol=1e-15)
 
 

@@ -838,7 +838,8 @@ def test_chunked_is_never_used_for_device_arrays(device, monkeypatch):
         sizes.append(a_part.size)
         a_part += b_part
 
-    Optimizer._chunked(record, a, b)
+    with tg.backend.device_scope(a):  # raw arrays: on their own GPU
+        Optimizer._chunked(record, a, b)
     if device == "cpu":
         assert len(sizes) == 3 and sum(sizes) == n  # three threads
     else:

@@ -56,26 +56,44 @@ def test_backward_bytes_are_those_of_a_computed_gradient(device):
 @pytest.mark.parametrize("synchronize", [False, True])
 def test_synchronize_waits_for_every_gpu_op_only(device, monkeypatch, synchronize):
     calls = []
-    monkeypatch.setattr(tg.backend.cuda, "synchronize", lambda: calls.append(1))
+    monkeypatch.setattr(tg.backend.cuda, "synchronize", lambda device: calls.append(device))
     x = tg.ones(4, device=device, requires_grad=True)
     with tg.profiler.profile(synchronize=synchronize) as prof:
         (x * 2.0).exp().sum().backward()
     assert len(prof.events) == 6
     # one wait per GPU op (forward and backward); none for CPU ops, none by default
-    assert len(calls) == (6 if synchronize and device == "cuda" else 0)
+    assert calls == ([tg.Device(device)] * 6 if synchronize and device != "cpu" else [])
 
 
-def test_synchronize_calls_the_real_cuda_synchronize(device):
+def test_synchronize_calls_the_real_cuda_synchronize(device, monkeypatch):
     if device == "cpu":
         pytest.skip("a GPU synchronisation exists only on 'cuda'")
-    import cupyx  # the real CuPy, or the emulator that counts synchronisations like it
+    import cupy  # the real CuPy, or its emulator
+
+    waited = []
+    real_device = cupy.cuda.Device
+
+    class RecordingDevice:  # CuPy's Device, noting which GPU synchronize() waits on
+        def __init__(self, index=None):
+            self.device = real_device(index)
+
+        def synchronize(self):
+            waited.append(self.device.id)
+            self.device.synchronize()
+
+        def __enter__(self):
+            return self.device.__enter__()
+
+        def __exit__(self, *exc):
+            return self.device.__exit__(*exc)
 
     x = tg.ones(4, device=device)
     with tg.profiler.profile(synchronize=True) as prof:
+        monkeypatch.setattr(cupy.cuda, "Device", RecordingDevice)
         x.exp()
-        with cupyx.allow_synchronize(False), pytest.raises(cupyx.DeviceSynchronized):
-            x.exp()
-    assert len(prof.events) == 1
+        monkeypatch.undo()
+    assert len(prof.events) == 1 and waited == [tg.Device(device).index]
+    tg.cuda.synchronize(device)  # and the call itself, on that GPU
 
 
 def test_profiler_off_records_nothing():

@@ -51,6 +51,7 @@ def _checked_dtype(array: np.ndarray) -> np.ndarray:
     return array
 
 
+@backend.on_device_of_args
 def default_collate(batch: Sequence[Any]) -> Any:
     """Stack a list of samples into a batch, following the structure of the samples.
 

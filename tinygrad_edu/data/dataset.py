@@ -61,6 +61,7 @@ def _host_array(values: Any) -> np.ndarray:
     return np.asarray(backend.to_numpy(values))
 
 
+@backend.on_device_of_args
 def check_batch_indices(indices: Any, n: int, where: str) -> Any:
     """`indices` for `get_batch`: a 1-D integer array (host, or on a device) of positions in
     [-n, n). Host indices are bounds-checked for free; device ones only where
@@ -80,6 +81,7 @@ def check_batch_indices(indices: Any, n: int, where: str) -> Any:
     return indices.astype(np.int64, copy=False) if indices.dtype.kind != "i" else indices
 
 
+@backend.on_device_of_args
 def take(tensors: Sequence[Tensor], indices: Any) -> tuple[Tensor, ...]:
     """Rows `indices` of each tensor, each one fancy-indexing op on that tensor's device. The
     index array is moved to each device once, not once per tensor."""

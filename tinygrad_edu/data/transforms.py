@@ -38,6 +38,7 @@ class Compose:
             if not callable(t):
                 raise TypeError(f"Compose: {t!r} is not callable")
 
+    @backend.on_device_of_args
     def __call__(self, x: Any) -> Any:
         for t in self.transforms:
             x = t(x)
@@ -55,6 +56,7 @@ class ToTensor:
     float32); bool images become 0.0 / 1.0.
     """
 
+    @backend.on_device_of_args
     def __call__(self, pic: Image) -> Tensor:
         if isinstance(pic, Tensor):
             raise TypeError("ToTensor: the input is already a Tensor; ToTensor converts NumPy "
@@ -99,6 +101,7 @@ class Normalize:
             raise ValueError(f"Normalize: std must not contain zeros, got {self.std.tolist()}")
         self.inplace = inplace
 
+    @backend.on_device_of_args
     def __call__(self, tensor: Tensor) -> Tensor:
         if not isinstance(tensor, Tensor):
             raise TypeError(f"Normalize: expected a Tensor (C, H, W) or (N, C, H, W), got "
@@ -137,6 +140,7 @@ class Lambda:
             raise TypeError(f"Lambda: expected a callable, got {type(lambd).__name__}")
         self.lambd = lambd
 
+    @backend.on_device_of_args
     def __call__(self, x: Any) -> Any:
         return self.lambd(x)
 
@@ -169,6 +173,7 @@ class RandomHorizontalFlip:
             raise ValueError(f"RandomHorizontalFlip: p must be in [0, 1], got {p}")
         self.p = p
 
+    @backend.on_device_of_args
     def __call__(self, img: Image) -> Image:
         _, width_axis = _height_width_axes(img)
         if _rng().random() >= self.p:
@@ -241,6 +246,7 @@ class RandomCrop:
             return xp.pad(array, widths, mode="constant", constant_values=self.fill)
         return xp.pad(array, widths, mode=self.padding_mode)
 
+    @backend.on_device_of_args
     def __call__(self, img: Image) -> Image:
         h_axis, w_axis = _height_width_axes(img)
         array = img.data if isinstance(img, Tensor) else img

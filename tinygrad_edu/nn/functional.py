@@ -153,6 +153,7 @@ def _rational(y: Any, num: Sequence[float], den: Sequence[float], lead: float) -
     return (top + num[-1]) / (bottom + den[-1])
 
 
+@backend.on_device_of_args
 def erf_array(x: Any) -> Any:
     """erf(x) on a NumPy/CuPy array (same dtype), vectorised Cody approximation."""
     xp = get_array_module(x)
@@ -344,6 +345,7 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
 # ---------------------------------------------------------------------------------------------
 # dropout and normalisation
 # ---------------------------------------------------------------------------------------------
+@backend.on_device_of_args
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Inverted dropout: in training, zero each element with probability p and scale the
     rest by 1 / (1 - p), so the expected value is unchanged; the identity otherwise.
@@ -480,6 +482,7 @@ _RUNNING_STATS = backend.ElementwiseKernel(
     "tinygrad_edu_running_stats")
 
 
+@backend.on_device_of_args
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
@@ -537,6 +540,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                            has_weight=weight is not None, has_bias=bias is not None)
 
 
+@backend.on_device_of_args
 def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int,
                weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
@@ -568,6 +572,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
 # ---------------------------------------------------------------------------------------------
 # utilities
 # ---------------------------------------------------------------------------------------------
+@backend.on_device_of_args
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """(*) integer class indices -> (*, num_classes) int64 tensor with a 1 at each index.
     num_classes=-1 takes the largest index + 1, which reads it back from the GPU (as PyTorch);
@@ -596,6 +601,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     return _const(tensor, (data[..., None] == classes).astype(backend.int64))
 
 
+@backend.on_device_of_args
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
         value: float | None = None) -> Tensor:
     """Constant padding, (left, right) widths starting from the last dim (as tg.pad)."""
@@ -1029,6 +1035,7 @@ def _probability_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | N
     return -terms.sum() / (rows if rows else float("nan"))
 
 
+@backend.on_device_of_args
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average: bool | None = None, ignore_index: int = -100,
                   reduce: bool | None = None, reduction: str = "mean",
@@ -1058,6 +1065,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     return loss.reshape(out_shape) if reduction == "none" else loss
 
 
+@backend.on_device_of_args
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
              size_average: bool | None = None, ignore_index: int = -100,
              reduce: bool | None = None, reduction: str = "mean") -> Tensor:
@@ -1107,6 +1115,7 @@ class BinaryCrossEntropy(Function):
         return gx, gy
 
 
+@backend.on_device_of_args
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          size_average: bool | None = None, reduce: bool | None = None,
                          reduction: str = "mean") -> Tensor:
@@ -1128,6 +1137,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     return _reduce(loss, reduction)
 
 
+@backend.on_device_of_args
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
                                      weight: Tensor | None = None,
                                      size_average: bool | None = None,

@@ -53,19 +53,23 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
 
     def norm(g: Tensor) -> Any:
         gx = get_array_module(g.data)
-        value = (gx.linalg.norm(g.data.reshape(-1).astype(dtype, copy=False), ord=norm_type)
-                 if g.numel() else gx.zeros((), dtype=dtype))
+        with backend.device_scope(g.data):
+            value = (gx.linalg.norm(g.data.reshape(-1).astype(dtype, copy=False), ord=norm_type)
+                     if g.numel() else gx.zeros((), dtype=dtype))
         return backend.to_device(value, device)
 
     # the norm of each gradient, then the norm of those norms (= the norm of everything)
-    total = xp.linalg.norm(xp.stack([norm(g) for g in grads]), ord=norm_type).astype(dtype)
-    if error_if_nonfinite and not bool(xp.isfinite(total)):
-        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
-                           f"gradients is non-finite ({float(total)}), so it cannot be "
-                           f"clipped; pass error_if_nonfinite=False to clip anyway")
-    coef = xp.minimum(float(max_norm) / (total + 1e-6), 1.0)  # nan when the norm is nan
+    norms = [norm(g) for g in grads]
+    with backend.device_scope(device):
+        total = xp.linalg.norm(xp.stack(norms), ord=norm_type).astype(dtype)
+        if error_if_nonfinite and not bool(xp.isfinite(total)):
+            raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
+                               f"gradients is non-finite ({float(total)}), so it cannot be "
+                               f"clipped; pass error_if_nonfinite=False to clip anyway")
+        coef = xp.minimum(float(max_norm) / (total + 1e-6), 1.0)  # nan when the norm is nan
     for g in grads:
-        g.data *= backend.to_device(coef, g.device).astype(g.dtype, copy=False)
+        with backend.device_scope(g.data):
+            g.data *= backend.to_device(coef, g.device).astype(g.dtype, copy=False)
     return Tensor._make(total)
 
 
@@ -79,7 +83,8 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
     for p in params:
         if p.grad is not None:
             xp = get_array_module(p.grad.data)
-            xp.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+            with backend.device_scope(p.grad.data):
+                xp.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
 
 
 def _check_same_device(params: list[Tensor], fn: str) -> None:

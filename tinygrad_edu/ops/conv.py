@@ -124,6 +124,7 @@ def _windows(x_pad: Any, kernel: tuple[int, int], stride: tuple[int, int],
     return xp.lib.stride_tricks.as_strided(x_pad, shape=shape, strides=strides)
 
 
+@backend.on_device_of_args
 def im2col(x: Any, geo: ConvGeometry) -> Any:
     """cols (N, groups, C_in/groups * kH * kW, H_out * W_out) of the zero-padded input."""
     n, c = x.shape[:2]
@@ -167,6 +168,7 @@ def _col2im_slices(in_hw: tuple[int, int], out_hw: tuple[int, int], kernel: tupl
             yield kh, kw, target, source
 
 
+@backend.on_device_of_args
 def col2im(cols: Any, in_shape: tuple, kernel: tuple[int, int], stride: tuple[int, int],
            padding: tuple[int, int], dilation: tuple[int, int]) -> Any:
     """The adjoint of im2col: cols (N, C, kH, kW, H_out, W_out) summed back into an array of
@@ -277,6 +279,7 @@ def _same_padding(kernel: tuple[int, int], dilation: tuple[int, int]) -> list[tu
     return pads
 
 
+@backend.on_device_of_args
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
            padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
     """2-D convolution (cross-correlation, as PyTorch) of `input` (N, C_in, H, W) or
@@ -593,6 +596,7 @@ def _unbatched(fn: Any, x: Tensor, *args: Any, **kwargs: Any) -> Any:
     return out.squeeze(0)
 
 
+@backend.on_device_of_args
 def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
                dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """Max over kH x kW windows (stride defaults to kernel_size; padding counts as -inf).
@@ -612,6 +616,7 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     return out, _Tensor._make(fn.flat_indices())
 
 
+@backend.on_device_of_args
 def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
                ceil_mode: bool = False, count_include_pad: bool = True,
                divisor_override: int | None = None) -> Tensor:
@@ -639,6 +644,7 @@ def _adaptive_matrix(size: int, out: int) -> np.ndarray:
     return m
 
 
+@backend.on_device_of_args
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """Average pooling to a fixed output size (H_out, W_out) (an int, a pair, or None entries
     meaning 'keep that size'), with PyTorch's bins start = floor(i*H/H_out),

@@ -100,6 +100,16 @@ def _copy_plain(value: Any) -> Any:
     return value
 
 
+
+@backend.on_device_of_args
+def _zeros_like(array: Any) -> Any:
+    return backend.get_array_module(array).zeros_like(array)
+
+
+@backend.on_device_of_args
+def _fill_zeros(array: Any) -> None:
+    array.fill(0)
+
 class Optimizer:
     """Base class of all optimizers.
 
@@ -227,10 +237,9 @@ class Optimizer:
                 elif grad.grad_fn is not None:
                     # a gradient built with create_graph=True may share its array with the
                     # graph; give the parameter fresh zeros instead of overwriting it
-                    xp = backend.get_array_module(grad.data)
-                    p.grad = Tensor._make(xp.zeros_like(grad.data))
+                    p.grad = Tensor._make(_zeros_like(grad.data))
                 else:
-                    grad.data.fill(0)
+                    _fill_zeros(grad.data)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns `closure()`'s loss if given."""
@@ -280,12 +289,13 @@ class Optimizer:
             if p.grad is None:
                 continue
             data = p.data
-            state = None
-            if with_state:
-                state = self.state[p]
-                if not state:
-                    self._init_state(p, state, group)
-            yield p, data, p.grad.data, backend.get_array_module(data), state
+            with backend.device_scope(data):  # p's update runs on p's GPU
+                state = None
+                if with_state:
+                    state = self.state[p]
+                    if not state:
+                        self._init_state(p, state, group)
+                yield p, data, p.grad.data, backend.get_array_module(data), state
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Fill the empty state dict of parameter `p` before its first update (subclasses)."""
@@ -503,7 +513,8 @@ class Optimizer:
                              f"shape {tuple(p.shape)}")
         moved = backend.to_device(array, p.device)
         dtype = p.dtype if backend.is_floating(p.dtype) else moved.dtype
-        return Tensor._make(moved.astype(dtype, copy=moved is array))
+        with backend.device_scope(moved):
+            return Tensor._make(moved.astype(dtype, copy=moved is array))
 
     # -----------------------------------------------------------------------------------------
     def __repr__(self) -> str:

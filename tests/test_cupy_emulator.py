@@ -146,3 +146,66 @@ def test_elementwise_kernels_check_types_as_cupy_does() -> None:
         kernel(x32, np.float64(2.0), k)  # a NumPy scalar counts as its dtype
     with pytest.raises(KeyError):  # T known only from Python scalars (cupy/cupy#2091)
         cp.ElementwiseKernel("T a", "T y", "y = a", "scalar_only")(1.0)
+
+
+def test_only_the_arguments_cupy_takes_are_accepted() -> None:
+    """Recorded from CuPy 14.2 (record_cupy_signatures.py): NumPy-only arguments raise."""
+    x = cp.ones((2, 3))
+    for call in (lambda: x.max(initial=0.0), lambda: cp.clip(x, min=0.0, max=1.0),
+                 lambda: cp.exp(x, where=x > 0), lambda: cp.indices((2, 3), sparse=True),
+                 lambda: cp.maximum(x, x, x, x)):
+        with pytest.raises(TypeError, match="unexpected keyword argument|positional arguments"):
+            call()
+    assert float(x.max(axis=0, keepdims=True).sum()) == 3.0  # CuPy's own arguments work
+    assert cp.exp(x, out=x) is x and cp.clip(x, 0.0, 1.0).shape == (2, 3)
+    assert emu.SIGNATURES["cupy.exp"] == "x, /, out, *, casting, dtype"
+    with pytest.raises(TypeError):
+        cp.exp(x=x)  # positional only
+
+
+def test_flags_are_cupys_three() -> None:
+    flags = cp.ones((2, 3)).T.flags
+    assert (flags.c_contiguous, flags.f_contiguous) == (False, True)
+    assert not hasattr(flags, "writeable")  # CuPy arrays have no read-only flag
+
+
+def test_arrays_live_on_the_current_gpu_and_kernels_refuse_other_gpus() -> None:
+    assert emu.DEVICE_COUNT >= 2 and cp.cuda.runtime.getDevice() == 0
+    on0 = cp.ones(3)
+    with cp.cuda.Device(1):
+        on1 = cp.ones(3)
+        assert cp.cuda.runtime.getDevice() == 1 and (on1 * 2).device.id == 1
+        with pytest.raises(ValueError, match=r"resides \(0\) is different from the current "
+                                             r"device \(1\)"):
+            on0 + on1
+        assert on0.copy().device.id == 1 and cp.copy(on0).device.id == 1  # copies cross over
+        assert cp.asarray(on0).device.id == 0  # asarray keeps it where it is, as in CuPy
+        rng = cp.random.default_rng(0)
+    assert on0[1:].device.id == 0 and on1.reshape(3, 1).device.id == 1  # views stay
+    for kernel_on_other_gpu in (lambda: on1 + 1, lambda: -on1, lambda: cp.exp(on1),
+                                lambda: on1.sum(), lambda: on1[cp.asarray([0])],
+                                lambda: rng.random(2)):
+        with pytest.raises(ValueError, match="Peer access is unavailable"):
+            kernel_on_other_gpu()
+    assert on1.get().tolist() == [1.0, 1.0, 1.0]  # reading back works from any GPU
+    with pytest.raises(RuntimeError, match="invalid device ordinal"):
+        with cp.cuda.Device(emu.DEVICE_COUNT):
+            pass
+
+
+def test_signatures_are_read_from_inspect_or_from_a_cython_docstring() -> None:
+    from record_cupy_signatures import _from_doc, as_text, signature
+
+    def numpy_like(a, axis=None, *, out=None, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        pass
+
+    class CythonMethod:  # inspect cannot read these; their docstring's first line says it
+        __doc__ = "_ndarray_base.max(self, axis=None, out=None, keepdims=False) -> ndarray"
+
+    class CythonUfunc:
+        __doc__ = "exp(x, /, out=None, \\*, casting='same_kind', dtype=None)\n\nExponential."
+
+    assert as_text(signature(numpy_like)) == "a, axis, *, out, **kwargs"
+    assert as_text(_from_doc(CythonMethod)) == "axis, out, keepdims"
+    assert as_text(_from_doc(CythonUfunc)) == "x, /, out, *, casting, dtype"
+    assert _from_doc(type("NoSignature", (), {"__doc__": "Just words."})) is None

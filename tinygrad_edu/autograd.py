@@ -383,11 +383,11 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
                     out.grad = grad if create_graph else grad.detach()
             _state.in_backward += 1
             try:
-                with backend.device_scope(grad.data):
-                    if _state.observers:
-                        in_grads = _observed_backward(fn, grad)
-                    else:
-                        in_grads = fn.backward(grad)
+                if backend.several_gpus_in_use:  # run the node on its gradient's GPU
+                    with backend.device_scope(grad.data):
+                        in_grads = _node_backward(fn, grad)
+                else:
+                    in_grads = _node_backward(fn, grad)
             finally:
                 _state.in_backward -= 1
             if type(in_grads) is not tuple:
@@ -406,6 +406,10 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
             if not retain_graph:
                 _release(fn)
     return captured
+
+
+def _node_backward(fn: Function, grad: Tensor) -> Any:
+    return _observed_backward(fn, grad) if _state.observers else fn.backward(grad)
 
 
 def _observed_backward(fn: Function, grad: Tensor) -> Any:

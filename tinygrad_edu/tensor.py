@@ -1056,8 +1056,11 @@ _PY_NUMBERS = frozenset((float, int))
 
 def _scalar_tensor(value: float, like: Tensor) -> Tensor:
     """A Python number as a 0-d tensor of `like`'s (floating) dtype, on its device."""
-    with backend.device_scope(like.data):
-        return Tensor._make(get_array_module(like.data).asarray(value, dtype=like.data.dtype))
+    xp, dtype = get_array_module(like.data), like.data.dtype
+    if backend.several_gpus_in_use:  # (checked here first: every `x * 2.0` comes this way)
+        with backend.device_scope(like.data):
+            return Tensor._make(xp.asarray(value, dtype=dtype))
+    return Tensor._make(xp.asarray(value, dtype=dtype))
 
 
 def _checked_pair(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:

@@ -96,6 +96,21 @@ def test_normalize_does_not_modify_input_unless_inplace(device):
     assert same is x and x.device == tg.device(device) and x.tolist()[0][0][0] == 1.0
 
 
+def test_normalize_moves_its_mean_and_std_to_the_device_once(device, monkeypatch):
+    norm = T.Normalize([0.5, 0.25], [2.0, 4.0])
+    moved = []
+    real_to_device = tg.backend.to_device
+    monkeypatch.setattr(tg.backend, "to_device",
+                        lambda array, where: moved.append(where) or real_to_device(array, where))
+    x = tg.ones(2, 3, 3, device=device)
+    for _ in range(3):
+        y = norm(x)
+    assert moved == [tg.Device(device)] * 2  # mean and std, on the first call only
+    norm(x.double())  # another dtype: its own constants
+    assert len(moved) == 4
+    np.testing.assert_allclose(y.cpu().numpy()[:, 0, 0], [0.25, 0.1875])
+
+
 def test_normalize_errors(device):
     with pytest.raises(ValueError, match="channels"):
         T.Normalize((0.5, 0.5), (1.0, 1.0))(tg.zeros(3, 2, 2, device=device))

@@ -100,6 +100,7 @@ class Normalize:
         if np.any(self.std == 0):
             raise ValueError(f"Normalize: std must not contain zeros, got {self.std.tolist()}")
         self.inplace = inplace
+        self._constants: dict = {}  # (device, dtype) -> (mean, std) arrays there, made once
 
     @backend.on_device_of_args
     def __call__(self, tensor: Tensor) -> Tensor:
@@ -119,9 +120,12 @@ class Normalize:
                 raise ValueError(f"Normalize: {name} has {values.size} values but the tensor of "
                                  f"shape {shape} has {channels} channels")
         x = tensor.data
-        xp = backend.get_array_module(x)
-        mean = xp.asarray(self.mean.astype(x.dtype).reshape(-1, 1, 1))
-        std = xp.asarray(self.std.astype(x.dtype).reshape(-1, 1, 1))
+        key = (backend.device_of(x), x.dtype)
+        if key not in self._constants:  # (a copy to the GPU per batch would wait for it)
+            self._constants[key] = tuple(
+                backend.to_device(values.astype(x.dtype).reshape(-1, 1, 1), key[0])
+                for values in (self.mean, self.std))
+        mean, std = self._constants[key]
         if self.inplace:
             x -= mean
             x /= std

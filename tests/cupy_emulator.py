@@ -46,6 +46,7 @@ import os
 import re
 import sys
 import types
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -137,6 +138,8 @@ def _synchronize(what: str) -> None:
 
 @contextlib.contextmanager
 def allow_synchronize(allow: bool) -> Iterator[None]:
+    warnings.warn("cupyx.allow_synchronize will be removed in future releases as it is not "
+                  "possible to reliably detect synchronizations.")  # (CuPy 14 says so too)
     previous = _sync["allowed"]
     _sync["allowed"] = allow
     try:

@@ -133,13 +133,6 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
-        if backend.several_gpus_in_use and inputs:  # run on the inputs' GPU (see backend)
-            with backend.device_scope(inputs[0].data):
-                return cls._apply(inputs, options)
-        return cls._apply(inputs, options)
-
-    @classmethod
-    def _apply(cls, inputs: tuple[Tensor, ...], options: dict[str, Any]) -> Tensor:
         if len(inputs) > 1:
             _check_same_device(cls.__name__, inputs)
         fn = cls()
@@ -179,6 +172,22 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"
+
+
+def _apply_on_the_inputs_gpu() -> None:
+    """Once a second GPU holds data, run every op with its inputs' GPU as CuPy's current
+    device (see backend.device_scope). Until then Function.apply is left as it is, so that
+    the CPU and one GPU pay nothing for it."""
+    unscoped = Function.apply.__func__
+
+    def apply(cls: type[Function], *inputs: Tensor, **options: Any) -> Tensor:
+        with backend.device_scope(inputs[0].data if inputs else None):
+            return unscoped(cls, *inputs, **options)
+
+    Function.apply = classmethod(apply)  # type: ignore[method-assign, assignment]
+
+
+backend.when_several_gpus(_apply_on_the_inputs_gpu)
 
 
 def _check_same_device(op: str, inputs: Sequence[Tensor]) -> None:
@@ -386,8 +395,10 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
                 if backend.several_gpus_in_use:  # run the node on its gradient's GPU
                     with backend.device_scope(grad.data):
                         in_grads = _node_backward(fn, grad)
+                elif _state.observers:
+                    in_grads = _observed_backward(fn, grad)
                 else:
-                    in_grads = _node_backward(fn, grad)
+                    in_grads = fn.backward(grad)
             finally:
                 _state.in_backward -= 1
             if type(in_grads) is not tuple:

@@ -26,9 +26,12 @@ def test_all_examples_are_listed():
 
 
 def python_for(device: str) -> list[str]:
-    """The interpreter command; under TINYGRAD_EDU_EMULATE_CUDA=1 the cuda runs go through
-    tests/cupy_emulator.py, which stands in for CuPy in the child process too."""
-    if device != "cpu" and os.environ.get("TINYGRAD_EDU_EMULATE_CUDA") == "1":
+    """The interpreter command; where CuPy is the emulator (TINYGRAD_EDU_EMULATE_CUDA=1, or a
+    run under `python tests/cupy_emulator.py`) the cuda runs go through it in the child
+    process too."""
+    emulated = os.environ.get("TINYGRAD_EDU_EMULATE_CUDA") == "1" or getattr(
+        sys.modules.get("cupy"), "emulated", False)
+    if device != "cpu" and emulated:
         return [sys.executable, str(ROOT / "tests" / "cupy_emulator.py")]
     return [sys.executable]
 

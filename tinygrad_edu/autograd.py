@@ -310,13 +310,8 @@ def _run_hooks(t: Tensor, grad: Tensor) -> Tensor:
     return grad
 
 
+@backend.on_device_of_args  # (on the leaf's GPU)
 def _accumulate_leaf(leaf: Tensor, grad: Tensor, create_graph: bool, handed_out: set) -> None:
-    with backend.device_scope(grad.data):
-        _accumulate_leaf_here(leaf, grad, create_graph, handed_out)
-
-
-def _accumulate_leaf_here(leaf: Tensor, grad: Tensor, create_graph: bool,
-                          handed_out: set) -> None:
     if grad.dtype != leaf.dtype:
         grad = grad.to(leaf.dtype)
     if leaf._hooks:

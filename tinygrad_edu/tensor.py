@@ -6,9 +6,8 @@ Operators and methods call the ops in `ops/`; this file holds the conversions
 
 from __future__ import annotations
 
-import functools
 import math
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -918,9 +917,8 @@ class Tensor:
         (d,) = reduce.normalize_dims(dim, self.ndim, "gather")
         xp = get_array_module(self.data)
         idx = index.data if isinstance(index, Tensor) else xp.asarray(index)
-        with backend.device_scope(self.data):  # the grids are made on self's GPU
-            grids = [xp.arange(n).reshape((1,) * k + (n,) + (1,) * (idx.ndim - k - 1))
-                     for k, n in enumerate(idx.shape)]  # xp.indices(sparse=True): NumPy's only
+        grids = [xp.arange(n).reshape((1,) * k + (n,) + (1,) * (idx.ndim - k - 1))
+                 for k, n in enumerate(idx.shape)]  # (xp.indices(sparse=True) is NumPy's only)
         grids[d] = idx
         return self[tuple(grids)]
 
@@ -1407,23 +1405,14 @@ def _export(names: Iterable[str]) -> dict[str, Any]:
 autograd.Tensor = Tensor  # the engine builds Tensors; it is imported before this class exists
 
 
-def _on_own_gpu(method: Callable) -> Callable:
-    """`method` run with its tensor's GPU as CuPy's current device (see backend.device_scope)."""
-    @functools.wraps(method)
-    def scoped(self: Tensor, *args: Any, **kwargs: Any) -> Any:
-        with backend.device_scope(self.data):
-            return method(self, *args, **kwargs)
-    return scoped
-
-
 def _scope_tensor_methods() -> None:
-    """Wrap every Tensor method in _on_own_gpu, for methods that make arrays (a scalar
-    operand, an index, a fill) before or instead of an op. Done only once a second GPU holds
-    data, so that one GPU and the CPU pay nothing for it."""
+    """Run every Tensor method on its tensor's GPU (backend.on_device_of_args), for methods
+    that make arrays (a scalar operand, an index, a fill) before or instead of an op. Done
+    only once a second GPU holds data, so that one GPU and the CPU pay nothing for it."""
     for name, member in list(vars(Tensor).items()):
         if callable(member) and not isinstance(member, (type, staticmethod, classmethod)) and (
                 name not in ("__init__", "__new__")):
-            setattr(Tensor, name, _on_own_gpu(member))
+            setattr(Tensor, name, backend.on_device_of_args(member))
 
 
 backend.when_several_gpus(_scope_tensor_methods)

@@ -81,7 +81,6 @@ def check_batch_indices(indices: Any, n: int, where: str) -> Any:
     return indices.astype(np.int64, copy=False) if indices.dtype.kind != "i" else indices
 
 
-@backend.on_device_of_args
 def take(tensors: Sequence[Tensor], indices: Any) -> tuple[Tensor, ...]:
     """Rows `indices` of each tensor, each one fancy-indexing op on that tensor's device. The
     index array is moved to each device once, not once per tensor."""
@@ -92,7 +91,8 @@ def take(tensors: Sequence[Tensor], indices: Any) -> tuple[Tensor, ...]:
         if device not in on_device:
             on_device[device] = (indices if backend.device_of(indices) == device
                                  else backend.to_device(indices, device))
-        out.append(Tensor._make(tensor.data[on_device[device]]))
+        with backend.device_scope(tensor.data):
+            out.append(Tensor._make(tensor.data[on_device[device]]))
     return tuple(out)
 
 

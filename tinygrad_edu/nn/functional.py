@@ -540,7 +540,6 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                            has_weight=weight is not None, has_bias=bias is not None)
 
 
-@backend.on_device_of_args
 def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int,
                weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
@@ -601,7 +600,6 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     return _const(tensor, (data[..., None] == classes).astype(backend.int64))
 
 
-@backend.on_device_of_args
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
         value: float | None = None) -> Tensor:
     """Constant padding, (left, right) widths starting from the last dim (as tg.pad)."""
@@ -1137,7 +1135,6 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     return _reduce(loss, reduction)
 
 
-@backend.on_device_of_args
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
                                      weight: Tensor | None = None,
                                      size_average: bool | None = None,

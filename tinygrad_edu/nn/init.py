@@ -80,7 +80,6 @@ def _check_tensor(tensor: Tensor, fn: str) -> None:
         raise TypeError(f"init.{fn}: expected a Tensor, got {type(tensor).__name__}")
 
 
-@backend.on_device_of_args
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     """Fill with samples of U(a, b)."""
     _check_tensor(tensor, "uniform_")
@@ -130,7 +129,6 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     return tensor
 
 
-@backend.on_device_of_args
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill with the value `val`."""
     _check_tensor(tensor, "constant_")
@@ -138,13 +136,11 @@ def constant_(tensor: Tensor, val: float) -> Tensor:
         return tensor.fill_(val)
 
 
-@backend.on_device_of_args
 def ones_(tensor: Tensor) -> Tensor:
     """Fill with 1."""
     return constant_(tensor, 1.0)
 
 
-@backend.on_device_of_args
 def zeros_(tensor: Tensor) -> Tensor:
     """Fill with 0."""
     return constant_(tensor, 0.0)
@@ -162,7 +158,6 @@ def eye_(tensor: Tensor) -> Tensor:
     return tensor
 
 
-@backend.on_device_of_args
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """Glorot uniform: U(-bound, bound) with bound = gain * sqrt(6 / (fan_in + fan_out))
     (so std = gain * sqrt(2 / (fan_in + fan_out)))."""
@@ -173,7 +168,6 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     return uniform_(tensor, -bound, bound)
 
 
-@backend.on_device_of_args
 def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """Glorot normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     _check_tensor(tensor, "xavier_normal_")
@@ -189,7 +183,6 @@ def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> floa
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-@backend.on_device_of_args
 def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
                      nonlinearity: str = "leaky_relu") -> Tensor:
     """He uniform: U(-bound, bound) with bound = sqrt(3) * gain / sqrt(fan), where
@@ -202,7 +195,6 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
     return uniform_(tensor, -bound, bound)
 
 
-@backend.on_device_of_args
 def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu") -> Tensor:
     """He normal: N(0, std^2) with std = gain / sqrt(fan),

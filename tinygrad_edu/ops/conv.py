@@ -279,7 +279,6 @@ def _same_padding(kernel: tuple[int, int], dilation: tuple[int, int]) -> list[tu
     return pads
 
 
-@backend.on_device_of_args
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
            padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
     """2-D convolution (cross-correlation, as PyTorch) of `input` (N, C_in, H, W) or

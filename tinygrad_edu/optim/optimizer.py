@@ -100,16 +100,6 @@ def _copy_plain(value: Any) -> Any:
     return value
 
 
-
-@backend.on_device_of_args
-def _zeros_like(array: Any) -> Any:
-    return backend.get_array_module(array).zeros_like(array)
-
-
-@backend.on_device_of_args
-def _fill_zeros(array: Any) -> None:
-    array.fill(0)
-
 class Optimizer:
     """Base class of all optimizers.
 
@@ -234,12 +224,15 @@ class Optimizer:
                     continue
                 if set_to_none:
                     p.grad = None
-                elif grad.grad_fn is not None:
-                    # a gradient built with create_graph=True may share its array with the
-                    # graph; give the parameter fresh zeros instead of overwriting it
-                    p.grad = Tensor._make(_zeros_like(grad.data))
-                else:
-                    _fill_zeros(grad.data)
+                    continue
+                with backend.device_scope(grad.data):  # (on the gradient's GPU)
+                    if grad.grad_fn is not None:
+                        # a gradient built with create_graph=True may share its array with
+                        # the graph; give the parameter fresh zeros instead of overwriting it
+                        xp = backend.get_array_module(grad.data)
+                        p.grad = Tensor._make(xp.zeros_like(grad.data))
+                    else:
+                        grad.data.fill(0)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns `closure()`'s loss if given."""

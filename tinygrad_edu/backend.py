@@ -281,6 +281,15 @@ def to_numpy(array: Any) -> np.ndarray:
     return to_device(array, CPU)
 
 
+@functools.lru_cache(maxsize=128)
+def device_constant(build: Callable[..., np.ndarray], args: tuple, dtype: np.dtype,
+                    device: Device) -> Any:
+    """`build(*args)` (a NumPy array made on the host) as `dtype` on `device`, made once per
+    (build, args, dtype, device) and reused: a host-to-device copy waits for the GPU's queue,
+    so it must not happen in every training step. The result is shared: never modify it."""
+    return to_device(build(*args).astype(dtype), device)
+
+
 # ---------------------------------------------------------------------------------------------
 # Random numbers: one seeded generator per device
 # ---------------------------------------------------------------------------------------------

@@ -485,7 +485,7 @@ def test_pool_constants_move_to_the_device_once(monkeypatch: pytest.MonkeyPatch,
         return to_device(array, target)
 
     monkeypatch.setattr(tg.backend, "to_device", counting)
-    conv_ops._device_constant.cache_clear()
+    tg.backend.device_constant.cache_clear()
     x = tg.randn(1, 2, 7, 5, device=device, requires_grad=True)
     for _ in range(3):
         F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False).sum().backward()

@@ -100,7 +100,6 @@ class Normalize:
         if np.any(self.std == 0):
             raise ValueError(f"Normalize: std must not contain zeros, got {self.std.tolist()}")
         self.inplace = inplace
-        self._constants: dict = {}  # (device, dtype) -> (mean, std) arrays there, made once
 
     @backend.on_device_of_args
     def __call__(self, tensor: Tensor) -> Tensor:
@@ -120,12 +119,9 @@ class Normalize:
                 raise ValueError(f"Normalize: {name} has {values.size} values but the tensor of "
                                  f"shape {shape} has {channels} channels")
         x = tensor.data
-        key = (backend.device_of(x), x.dtype)
-        if key not in self._constants:  # (a copy to the GPU per batch would wait for it)
-            self._constants[key] = tuple(
-                backend.to_device(values.astype(x.dtype).reshape(-1, 1, 1), key[0])
-                for values in (self.mean, self.std))
-        mean, std = self._constants[key]
+        device = backend.device_of(x)  # mean and std are moved there once, not every batch
+        mean, std = (backend.device_constant(_per_channel, (tuple(values),), x.dtype, device)
+                     for values in (self.mean, self.std))
         if self.inplace:
             x -= mean
             x /= std
@@ -134,6 +130,11 @@ class Normalize:
 
     def __repr__(self) -> str:
         return f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()})"
+
+
+def _per_channel(values: tuple[float, ...]) -> np.ndarray:
+    """Per-channel numbers shaped (C, 1, 1), to broadcast over (C, H, W) images."""
+    return np.asarray(values, dtype=np.float64).reshape(-1, 1, 1)
 
 
 class Lambda:

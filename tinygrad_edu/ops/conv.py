@@ -29,10 +29,9 @@ g / divisor over the window with col2im.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
@@ -517,15 +516,6 @@ class MaxPool2dGather(Function):
         return MaxPool2dBackward.apply(g, geo=self.geo, index=self.index, in_shape=self.in_shape)
 
 
-@functools.lru_cache(maxsize=128)
-def _device_constant(build: Callable[..., np.ndarray], args: tuple, dtype: np.dtype,
-                     device: backend.Device) -> Any:
-    """`build(*args)` (a NumPy array made on the host) as `dtype` on `device`, made once per
-    (args, dtype, device) and reused: a host-to-device copy waits for the GPU's queue, so it
-    must not happen in every training step. The result is shared: never modify it in place."""
-    return backend.to_device(build(*args).astype(dtype), device)
-
-
 def _avg_counts(geo: PoolGeometry, count_include_pad: bool) -> np.ndarray:
     """(H_out, W_out) host array: how many pixels of each window the mean divides by."""
     counts = []
@@ -548,8 +538,8 @@ def _avg_divisor(geo: PoolGeometry, count_include_pad: bool, divisor_override: i
     divisor = _avg_counts(geo, count_include_pad)  # small, on the host: no device data read
     if (divisor == geo.kernel[0] * geo.kernel[1]).all():
         return geo.kernel[0] * geo.kernel[1]
-    return _device_constant(_avg_counts, (geo, count_include_pad), like.dtype,
-                            backend.device_of(like))
+    return backend.device_constant(_avg_counts, (geo, count_include_pad), like.dtype,
+                                   backend.device_of(like))
 
 
 class AvgPool2d(Function):
@@ -669,8 +659,10 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     from ..tensor import Tensor as _Tensor  # noqa: PLC0415 - avoids an import cycle
 
     device = backend.device_of(input.data)  # the matrices are made once per size and device
-    a_h = _Tensor._make(_device_constant(_adaptive_matrix, (h, out_h), input.dtype, device))
-    a_w = _Tensor._make(_device_constant(_adaptive_matrix, (w, out_w), input.dtype, device).T)
+    a_h = _Tensor._make(backend.device_constant(_adaptive_matrix, (h, out_h), input.dtype,
+                                                device))
+    a_w = _Tensor._make(backend.device_constant(_adaptive_matrix, (w, out_w), input.dtype,
+                                                device).T)
     return a_h @ input @ a_w
 
 

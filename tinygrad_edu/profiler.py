@@ -11,8 +11,8 @@ check of an empty list.
 
 On a GPU an op only queues its kernels and returns: the time measured is the launch, and the
 kernel's own time lands on whichever later op waits for it. `profile(synchronize=True)` calls
-`tg.cuda.synchronize()` after every op whose result is on a GPU, so each op's time includes
-its kernels (slower, but honest per op). It never synchronises for CPU ops, and the default
+`tg.cuda.synchronize(device)` for the GPU of every op's result, so each op's time includes its
+kernels (slower, but honest per op). It never synchronises for CPU ops, and the default
 `synchronize=False` never synchronises at all.
 """
 
@@ -68,10 +68,11 @@ class profile:
         self.t0 = 0.0
 
     def _record(self, name: str, phase: str, start: float, end: float, data: Any) -> None:
-        device = backend.device_of(data)
-        if self.synchronize and device.type == "cuda":
-            backend.cuda.synchronize(device)  # wait for the op's kernels: its time is its own
-            end = time.perf_counter()
+        if self.synchronize:
+            device = backend.device_of(data)
+            if device.type == "cuda":
+                backend.cuda.synchronize(device)  # wait for the op's kernels: its own time
+                end = time.perf_counter()
         nbytes = int(getattr(data, "nbytes", 0) or 0)
         self.events.append(Event(name, phase, start, end, nbytes))
 

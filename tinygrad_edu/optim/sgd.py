@@ -106,14 +106,13 @@ class SGD(Optimizer):
 
 # The same update on the GPU as one fused kernel per parameter (see backend.ElementwiseKernel),
 # in the CPU code's order of operations. d is the penalised gradient.
-_PENALIZED = Optimizer.PENALIZED_GRAD_C
 _SGD = backend.ElementwiseKernel(
     "T g, T lr, T weight_decay, T sign", "T p",
-    _PENALIZED + "p -= d * lr", "tinygrad_edu_sgd")
+    Optimizer.PENALIZED_GRAD_C + "p -= d * lr", "tinygrad_edu_sgd")
 _SGD_MOMENTUM = backend.ElementwiseKernel(
     "T g, T lr, T momentum, T undamped, T weight_decay, T sign, int32 first, int32 nesterov",
     "T p, T buf",  # undamped = 1 - dampening
-    _PENALIZED
+    Optimizer.PENALIZED_GRAD_C
     + "buf = first ? d : (undamped != 1 ? buf * momentum + d * undamped : buf * momentum + d);"
       "p -= nesterov ? (buf * momentum + d) * lr : buf * lr",
     "tinygrad_edu_sgd_momentum")

@@ -69,19 +69,19 @@ def _parameters(key: str) -> tuple[int, frozenset[str], bool, bool] | None:
     words = SIGNATURES[key].split(", ") if SIGNATURES[key] else []
     slash = words.index("/") if "/" in words else -1  # the names before it: by position only
     positional, keywords, var_positional, var_keyword = 0, set(), False, False
+    keyword_only = False  # after * or *args
     for index, word in enumerate(words):
-        if word in ("/", "*"):
+        if word == "/":
             continue
         if word.startswith("**"):
             var_keyword = True
-            continue
-        if word.startswith("*"):
-            var_positional = True
-            continue
-        if not any(w.startswith("*") for w in words[:index]):  # before * or *args
-            positional += 1
-        if index > slash:
-            keywords.add(word)
+        elif word.startswith("*"):
+            var_positional = var_positional or word != "*"
+            keyword_only = True
+        else:
+            positional += not keyword_only
+            if index > slash:
+                keywords.add(word)
     return positional, frozenset(keywords), var_positional, var_keyword
 
 
@@ -290,7 +290,6 @@ class _DeviceHandle:
 
     def synchronize(self) -> None:
         _synchronize("Device.synchronize")
-        synchronized.append(self.id)
 
     def use(self) -> None:
         self._check()
@@ -318,7 +317,6 @@ _VIEW_METHODS = {"reshape", "view", "transpose", "swapaxes", "squeeze", "ravel",
 _ANY_DEVICE_METHODS = {"copy", "item", "tolist", "get"}  # copy: onto the current device
 DEVICE_COUNT = int(os.environ.get("CUPY_EMULATOR_DEVICES", "2"))
 _current = [0]  # the current device, innermost `with cupy.cuda.Device(n)` last
-synchronized: list[int] = []  # the devices that Device.synchronize waited on, in order
 _SYNCING_METHODS = {"item": "ndarray.item", "tolist": "ndarray.tolist", "nonzero": "nonzero"}
 
 

@@ -120,6 +120,11 @@ _VIEWS = frozenset({"reshape", "transpose", "view", "squeeze", "expand_dims", "b
                     "empty_like"})  # (allocation launches no kernel either)
 
 
+# a copy from host memory (cupy.asarray of a number, list or NumPy array): not a kernel, but a
+# memcpy that costs more than a launch, and from pageable memory may wait for the GPU
+HOST_TO_DEVICE = "host-to-device copy"
+
+
 def _launch(name: str) -> None:
     if name not in _VIEWS:
         launches[name] += 1
@@ -386,7 +391,12 @@ class ndarray:  # noqa: N801 - CuPy's name
         _synchronize("ndarray.get")
         return np.array(self._a, order=order, copy=True)
 
+    def fill(self, value: Any) -> None:
+        _launch("fill")  # a zero is written with memset: -0.0 becomes +0.0, as in CuPy
+        self._a.fill(0 if value == 0 else _unwrap(value, host_ok=True))
+
     def set(self, arr: np.ndarray, stream: Any = None) -> None:
+        _launch(HOST_TO_DEVICE)
         self._a[...] = arr
 
     def __getattr__(self, name: str) -> Any:
@@ -606,15 +616,26 @@ _SYNCING_FUNCTIONS = {"nonzero": "nonzero", "argwhere": "argwhere", "flatnonzero
 def asarray(a: Any, dtype: Any = None, order: Any = None, **kwargs: Any) -> ndarray:
     if isinstance(a, ndarray):  # as CuPy: returned as it is, even from another device
         return a if dtype is None or np.dtype(dtype) == a.dtype else a.astype(dtype)
-    return _wrap(np.array(_unwrap(a, host_ok=True), dtype=dtype, order=order or "K", copy=True))
+    return _from_host(a, dtype=dtype, order=order or "K")
 
 
 def array(obj: Any, dtype: Any = None, copy: bool = True, order: str = "K", subok: bool = False,
           ndmin: int = 0, **kwargs: Any) -> ndarray:
     if isinstance(obj, ndarray) and not copy:
         return asarray(obj, dtype)
-    return _wrap(np.array(_unwrap(obj, host_ok=True), dtype=dtype, order=order, copy=True,
-                          ndmin=ndmin))
+    if isinstance(obj, ndarray):
+        return _wrap(np.array(_unwrap(obj), dtype=dtype, order=order, copy=True, ndmin=ndmin))
+    return _from_host(obj, dtype=dtype, order=order, ndmin=ndmin)
+
+
+def _from_host(obj: Any, **kwargs: Any) -> ndarray:
+    """A copy of a host value on the device. CuPy sets a 0-d array with `fill`, which writes a
+    zero with memset: -0.0 arrives as +0.0."""
+    _launch(HOST_TO_DEVICE)
+    a = np.array(_unwrap(obj, host_ok=True), copy=True, **kwargs)
+    if a.ndim == 0 and a.dtype.kind in "fc" and a == 0:
+        a = np.zeros_like(a)
+    return _wrap(a)
 
 
 def copy(a: ndarray, order: str = "K") -> ndarray:

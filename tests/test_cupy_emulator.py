@@ -102,6 +102,15 @@ def test_device_work_is_counted_views_are_not() -> None:
     assert emu.launches == {"add": 1, "sum": 1, "exp": 1, "astype": 1}
 
 
+def test_copies_from_host_memory_are_counted() -> None:
+    x = cp.ones(3)
+    emu.launches.clear()
+    cp.asarray(x), cp.asarray(x, dtype=x.dtype)  # already on the device: nothing
+    assert sum(emu.launches.values()) == 0
+    cp.asarray(2.0), cp.array([1, 2]), cp.asarray(np.ones(2)), x.set(np.zeros(3))
+    assert emu.launches == {emu.HOST_TO_DEVICE: 4}
+
+
 def test_elementwise_kernels_run_their_c_body_on_numpy() -> None:
     kernel = cp.ElementwiseKernel(
         "T g, T lr, int32 first, T nan", "T p, T buf",

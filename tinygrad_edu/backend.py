@@ -203,6 +203,8 @@ def to_device(array: Any, device: Device) -> Any:
     with device_scope(device):
         if isinstance(array, cupy.ndarray):  # cupy.asarray would keep it on its own GPU
             return array if array.device.id == device.index else cupy.copy(array)
+        if getattr(array, "ndim", None) == 0:  # CuPy fills a 0-d array, and writes a zero
+            return cupy.asarray(array.reshape(1)).reshape(())  # with memset: -0.0 would be +0.0
         return cupy.asarray(array)
 
 
@@ -281,7 +283,7 @@ def to_numpy(array: Any) -> np.ndarray:
     return to_device(array, CPU)
 
 
-@functools.lru_cache(maxsize=128)
+@functools.lru_cache(maxsize=512)
 def device_constant(build: Callable[..., np.ndarray], args: tuple, dtype: np.dtype,
                     device: Device) -> Any:
     """`build(*args)` (a NumPy array made on the host) as `dtype` on `device`, made once per

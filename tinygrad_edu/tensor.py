@@ -1053,12 +1053,19 @@ _PY_NUMBERS = frozenset((float, int))
 
 
 def _scalar_tensor(value: float, like: Tensor) -> Tensor:
-    """A Python number as a 0-d tensor of `like`'s (floating) dtype, on its device."""
-    xp, dtype = get_array_module(like.data), like.data.dtype
-    if backend.several_gpus_in_use:  # (checked here first: every `x * 2.0` comes this way)
-        with backend.device_scope(like.data):
-            return Tensor._make(xp.asarray(value, dtype=dtype))
-    return Tensor._make(xp.asarray(value, dtype=dtype))
+    """A Python number as a 0-d tensor of `like`'s (floating) dtype, on its device. On a GPU
+    the array is made once per (number, dtype, device) and shared (`backend.device_constant`):
+    a host-to-device copy in every `x * 2.0` would cost more than the multiply itself."""
+    data = like.data
+    if type(data) is np.ndarray:
+        return Tensor._make(np.asarray(value, dtype=data.dtype))
+    # (the sign tells 0.0 from -0.0, which are equal as keys)
+    return Tensor._make(backend.device_constant(_host_number, (value, math.copysign(1, value)),
+                                                data.dtype, like.device))
+
+
+def _host_number(value: float, sign: float) -> np.ndarray:
+    return np.asarray(value)
 
 
 def _checked_pair(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
@@ -1084,6 +1091,9 @@ def _check_broadcast(op: str, *shapes: tuple) -> None:
 def _coerce(x: Any, dtype: np.dtype, ref: Tensor) -> Tensor:
     if isinstance(x, Tensor):
         return x if x.dtype == dtype else x.to(dtype)
+    if type(x) in _PY_NUMBERS and type(ref.data) is not np.ndarray:
+        return Tensor._make(backend.device_constant(_host_number, (x, math.copysign(1, x)),
+                                                    dtype, ref.device))
     xp = get_array_module(ref.data)
     with backend.device_scope(ref.data):
         return Tensor._make(xp.asarray(x, dtype=dtype))

@@ -230,6 +230,22 @@ def test_setitem_fill_copy_without_grad(device: str) -> None:
     assert t.tolist() == [[3.0] * 3] * 2
 
 
+def test_python_numbers_in_ops_keep_their_value_sign_and_dtype(device: str) -> None:
+    """On a GPU the 0-d arrays made for Python numbers are shared between ops (made once per
+    number, dtype and device): 0.0 and -0.0 must stay apart, and writing into a result must
+    not change the next op's number."""
+    x = tg.tensor([1.0, -2.0], device=device)
+    for _ in range(2):  # the second time, the numbers come from the cache
+        assert np.signbit((x * 0.0).tolist()).tolist() == [False, True]
+        assert np.signbit((x * -0.0).tolist()).tolist() == [True, False]
+        y = x * 0.1
+        assert y.tolist() == (np.array([1.0, -2.0], np.float32) * np.float32(0.1)).tolist()
+        assert (x.double() * 0.1).tolist() == [0.1, -0.2]
+        assert np.signbit(tg.tensor(-0.0, device=device).item())
+        y += 5
+        assert (tg.tensor([3, 4], device=device) + 1).tolist() == [4, 5]
+
+
 # ---------------------------------------------------------------------------------------------
 # factories
 # ---------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ g / divisor over the window with col2im.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
@@ -194,14 +195,9 @@ class Conv2d(Function):
     """
 
     def forward(self, x: Any, w: Any, b: Any = None, *, geo: ConvGeometry) -> Any:
-        xp = get_array_module(x)
-        n = x.shape[0]
-        c_out = w.shape[0]
-        cols = im2col(x, geo)
-        out = xp.matmul(w.reshape(geo.groups, c_out // geo.groups, -1), cols)
-        out = out.reshape(n, c_out, geo.out_hw[0], geo.out_hw[1])
+        out, cols = _conv_arrays(x, w, geo)
         if b is not None:
-            out += b.reshape(1, c_out, 1, 1)
+            out += b.reshape(1, -1, 1, 1)
         self.geo, self.cols, self.has_bias = geo, cols, b is not None
         return out
 
@@ -217,12 +213,39 @@ class Conv2d(Function):
         return gx, gw, gb
 
 
+def _conv_arrays(x: Any, w: Any, geo: ConvGeometry) -> tuple[Any, Any]:
+    """(conv2d of the arrays x and w without bias, x's im2col): one gather, one product."""
+    cols = im2col(x, geo)
+    c_out = w.shape[0]
+    out = get_array_module(x).matmul(w.reshape(geo.groups, c_out // geo.groups, -1), cols)
+    return out.reshape(x.shape[0], c_out, geo.out_hw[0], geo.out_hw[1]), cols
+
+
+def _stride1_input_grad(g: Any, w: Any, geo: ConvGeometry) -> Any:
+    """With stride 1 the transposed convolution is a convolution too: of g padded by
+    (k - 1) * d - p, with the kernel flipped and, in each group, its input and output channels
+    swapped. One gather and one product, where col2im adds one slice per kernel offset: on
+    a GPU, fewer launches. (Not on the CPU: where channels grow, as they do, it gathers a
+    larger matrix than col2im scatters, and a CPU pays for the bytes, not the launches.)"""
+    groups, (k_h, k_w) = geo.groups, geo.kernel
+    c_out, c_in = w.shape[0], w.shape[1] * groups
+    flipped = w.reshape(groups, c_out // groups, c_in // groups, k_h, k_w)[..., ::-1, ::-1]
+    flipped = flipped.transpose(0, 2, 1, 3, 4).reshape(c_in, c_out // groups, k_h, k_w)
+    padding = tuple((k - 1) * d - p for k, d, p in zip(geo.kernel, geo.dilation, geo.padding))
+    return _conv_arrays(g, flipped, ConvGeometry(geo.kernel, (1, 1), padding, geo.dilation,
+                                                 groups, geo.out_hw, geo.in_hw))[0]
+
+
 class Conv2dInputGrad(Function):
     """dx = col2im(W^T @ g): the gradient of conv2d with respect to its input (a transposed
     convolution of g). Bilinear in (g, W), so with upstream gradient u (shaped like x):
     dL/dg = Conv2d(u, W),  dL/dW = Conv2dWeightGrad(u, g)."""
 
     def forward(self, g: Any, w: Any, *, geo: ConvGeometry) -> Any:
+        self.geo, self.kernel_shape = geo, w.shape
+        if type(g) is not np.ndarray and geo.stride == (1, 1) and all(
+                (k - 1) * d >= p for k, d, p in zip(geo.kernel, geo.dilation, geo.padding)):
+            return _stride1_input_grad(g, w, geo)
         xp = get_array_module(g)
         n, c_out = g.shape[:2]
         groups = geo.groups
@@ -231,7 +254,6 @@ class Conv2dInputGrad(Function):
         gm = g.reshape(n, groups, c_out // groups, -1)
         cols = xp.matmul(wm.transpose(0, 2, 1), gm)  # (N, groups, C_in/groups*kH*kW, L)
         cols = cols.reshape(n, c_in, geo.kernel[0], geo.kernel[1], geo.out_hw[0], geo.out_hw[1])
-        self.geo, self.kernel_shape = geo, w.shape
         return col2im(cols, (n, c_in) + geo.in_hw, geo.kernel, geo.stride, geo.padding,
                       geo.dilation)
 
@@ -421,10 +443,17 @@ class MaxPool2d(Function):
     def _nan_aware_max(win: Any, xp: Any) -> tuple[Any, Any]:
         """(max, index) where NaNs may appear: PyTorch picks `val > max or isnan(val)`."""
         k_w = win.shape[3]
+        offsets = win.shape[2] * k_w
+        fused = backend.use_kernels(win)  # the GPU: one kernel per window, or per offset
+        if fused and offsets <= _MAX_WINDOW_INPUTS:
+            best = xp.empty(win.shape[:2] + win.shape[4:], dtype=win.dtype)
+            index = xp.empty(best.shape, dtype=np.int64)
+            _max_pool_window(offsets)(*(win[:, :, k // k_w, k % k_w] for k in range(offsets)),
+                                      best, index)
+            return best, index
         best = win[:, :, 0, 0].copy()
         index = xp.zeros(best.shape, dtype=np.int64)
-        fused = backend.use_kernels(win)  # the GPU: one kernel per offset
-        for k in range(1, win.shape[2] * win.shape[3]):
+        for k in range(1, offsets):
             candidate = win[:, :, k // k_w, k % k_w]
             if fused:
                 _MAX_POOL_STEP(candidate, k, best, index)
@@ -458,6 +487,24 @@ _MAX_POOL_STEP = backend.ElementwiseKernel(
     "index = better ? k : index;"
     "best = better ? candidate : best",
     "tinygrad_edu_max_pool_step")
+_MAX_WINDOW_INPUTS = 16  # windows up to 4x4 in one kernel, each offset a strided input
+
+
+@functools.lru_cache(maxsize=None)
+def _max_pool_window(offsets: int) -> backend.ElementwiseKernel:
+    """One kernel for whole windows of `offsets` positions (inputs x0, x1, ...: one strided
+    view of the input per offset): each window's maximum and the offset that holds it."""
+    steps = [f"{'bool ' if k == 1 else ''}better = x{k} > best || isnan(x{k});"
+             f"index = better ? {k} : index;"
+             f"best = better ? x{k} : best" for k in range(1, offsets)]
+    return backend.ElementwiseKernel(", ".join(f"T x{k}" for k in range(offsets)),
+                                     "T best, int64 index",
+                                     ";".join(["best = x0", "index = 0"] + steps),
+                                     f"tinygrad_edu_max_pool_{offsets}")
+
+
+for _offsets in (4, 9):  # 2x2 and 3x3 made at import, so that the kernel tests compile them
+    _max_pool_window(_offsets)
 _MAX_POOL_PUT_BACK = backend.ElementwiseKernel(
     "int64 index, T g, int64 k", "T out", "out = index == k ? g : 0",
     "tinygrad_edu_max_pool_put_back")
@@ -478,9 +525,18 @@ class MaxPool2dBackward(Function):
                                                                geo.dilation))
         tiles = (not overlap and geo.kernel == geo.stride and geo.padding == (0, 0)
                  and all(o * k == size for o, k, size in zip(geo.out_hw, geo.kernel, in_shape[2:])))
+        fused = backend.use_kernels(g)  # the GPU: one kernel, or one per offset
+        if tiles and fused:  # each input pixel in exactly one window: one kernel for all
+            out = xp.empty(in_shape, dtype=g.dtype)
+            (n, c), (o_h, o_w), (k_h, k_w) = in_shape[:2], geo.out_hw, geo.kernel
+            tiled = out.reshape(n, c, o_h, k_h, o_w, k_w)  # a view: (window, offset in it)
+            offsets = backend.device_constant(_window_offsets, geo.kernel, index.dtype,
+                                              backend.device_of(g))
+            _MAX_POOL_PUT_BACK(index.reshape(n, c, o_h, 1, o_w, 1),
+                               g.reshape(n, c, o_h, 1, o_w, 1), offsets, tiled)
+            return out
         # windows that tile the input write every pixel once: no need to zero it first
         out = xp.empty(in_shape, dtype=g.dtype) if tiles else xp.zeros(in_shape, dtype=g.dtype)
-        fused = backend.use_kernels(g)  # the GPU: one kernel per offset
         for kh, kw, target, source in _col2im_slices(in_shape[2:], g.shape[2:], geo.kernel,
                                                      geo.stride, geo.padding, geo.dilation):
             view = out[target]
@@ -497,6 +553,11 @@ class MaxPool2dBackward(Function):
 
     def backward(self, u: Tensor) -> Tensor:
         return MaxPool2dGather.apply(u, geo=self.geo, index=self.index)
+
+
+def _window_offsets(k_h: int, k_w: int) -> np.ndarray:
+    """kh * kW + kw at (1, 1, 1, kh, 1, kw): the offset of each pixel in its window."""
+    return np.arange(k_h * k_w).reshape(1, 1, 1, k_h, 1, k_w)
 
 
 class MaxPool2dGather(Function):

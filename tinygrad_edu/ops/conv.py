@@ -125,15 +125,18 @@ def _windows(x_pad: Any, kernel: tuple[int, int], stride: tuple[int, int],
 
 
 @backend.on_device_of_args
-def im2col(x: Any, geo: ConvGeometry) -> Any:
-    """cols (N, groups, C_in/groups * kH * kW, H_out * W_out) of the zero-padded input."""
+def im2col(x: Any, geo: ConvGeometry, one_matrix: bool = False) -> Any:
+    """cols (N, groups, C_in/groups * kH * kW, H_out * W_out) of the zero-padded input; with
+    `one_matrix` (groups 1) the same numbers as one (C_in * kH * kW, N * H_out * W_out) matrix."""
     n, c = x.shape[:2]
     ph, pw = geo.padding
     win = _windows(_pad_array(x, ph, ph, pw, pw), geo.kernel, geo.stride, geo.dilation,
                    geo.out_hw)
     xp = get_array_module(x)
-    cols = xp.ascontiguousarray(win)  # the one copy of im2col
     k = (c // geo.groups) * geo.kernel[0] * geo.kernel[1]
+    if one_matrix:  # (C, kH, kW) rows, (N, H_out, W_out) columns: still one copy
+        return xp.ascontiguousarray(win.transpose(1, 2, 3, 0, 4, 5)).reshape(k, -1)
+    cols = xp.ascontiguousarray(win)  # the one copy of im2col
     return cols.reshape(n, geo.groups, k, geo.out_hw[0] * geo.out_hw[1])
 
 
@@ -188,16 +191,15 @@ def col2im(cols: Any, in_shape: tuple, kernel: tuple[int, int], stride: tuple[in
 # ---------------------------------------------------------------------------------------------
 class Conv2d(Function):
     """y[n, o] = sum_{c in group(o), kh, kw} W[o, c, kh, kw] x_pad[n, c, i*s + kh*d, j*s + kw*d]
-    + b[o], computed as y = W @ im2col(x) (one batched matrix product over the groups).
+    + b[o], computed as y = W @ im2col(x): one matrix product (batched over the groups, and on
+    the CPU over the samples).
 
     dL/dx = Conv2dInputGrad(g, W) = col2im(W^T @ g);  dL/dW = Conv2dWeightGrad(x, g) =
     sum_n g[n] @ cols[n]^T;  dL/db = sum of g over (N, H_out, W_out).
     """
 
     def forward(self, x: Any, w: Any, b: Any = None, *, geo: ConvGeometry) -> Any:
-        out, cols = _conv_arrays(x, w, geo)
-        if b is not None:
-            out += b.reshape(1, -1, 1, 1)
+        out, cols = _conv_arrays(x, w, geo, b)
         self.geo, self.cols, self.has_bias = geo, cols, b is not None
         return out
 
@@ -213,12 +215,29 @@ class Conv2d(Function):
         return gx, gw, gb
 
 
-def _conv_arrays(x: Any, w: Any, geo: ConvGeometry) -> tuple[Any, Any]:
-    """(conv2d of the arrays x and w without bias, x's im2col): one gather, one product."""
-    cols = im2col(x, geo)
-    c_out = w.shape[0]
-    out = get_array_module(x).matmul(w.reshape(geo.groups, c_out // geo.groups, -1), cols)
-    return out.reshape(x.shape[0], c_out, geo.out_hw[0], geo.out_hw[1]), cols
+def _one_gemm(x: Any, geo: ConvGeometry) -> bool:
+    """Whether conv2d is one plain matrix product over the whole batch: on a GPU, groups 1.
+    CuPy's batched matmul (a product per sample) costs two to three times as much to launch
+    as a plain one; the CPU keeps it, since it needs no transposed copies of g and y."""
+    return geo.groups == 1 and type(x) is not np.ndarray
+
+
+def _conv_arrays(x: Any, w: Any, geo: ConvGeometry, b: Any = None) -> tuple[Any, Any]:
+    """(conv2d of the arrays x, w and b, x's im2col): one gather, one product."""
+    xp = get_array_module(x)
+    n, c_out = x.shape[0], w.shape[0]
+    if _one_gemm(x, geo):
+        cols = im2col(x, geo, one_matrix=True)
+        out = (w.reshape(c_out, -1) @ cols).reshape(c_out, n, -1).transpose(1, 0, 2)
+        # to (N, C_out, L) in one pass, adding the bias on the way
+        out = xp.ascontiguousarray(out) if b is None else xp.add(out, b.reshape(1, -1, 1))
+    else:
+        cols = im2col(x, geo)
+        out = xp.matmul(w.reshape(geo.groups, c_out // geo.groups, -1), cols)
+        out = out.reshape(n, c_out, -1)
+        if b is not None:
+            out += b.reshape(1, -1, 1)
+    return out.reshape(n, c_out, geo.out_hw[0], geo.out_hw[1]), cols
 
 
 def _stride1_input_grad(g: Any, w: Any, geo: ConvGeometry) -> Any:
@@ -274,13 +293,18 @@ class Conv2dWeightGrad(Function):
     def forward(self, x: Any, g: Any, *, geo: ConvGeometry, kernel_shape: tuple,
                 cols: Any = None) -> Any:
         xp = get_array_module(x)
+        self.geo = geo
+        n, c_out = g.shape[:2]
+        if _one_gemm(x, geo):  # (C_out, N * L) @ (N * L, K): the batch summed by the product
+            if cols is None:
+                cols = im2col(x, geo, one_matrix=True)
+            g_rows = xp.ascontiguousarray(g.reshape(n, c_out, -1).transpose(1, 0, 2))
+            return (g_rows.reshape(c_out, -1) @ cols.T).reshape(kernel_shape)
         if cols is None:
             cols = im2col(x, geo)
-        n, c_out = g.shape[:2]
         groups = geo.groups
         gm = g.reshape(n, groups, c_out // groups, -1)
         gw = xp.matmul(gm, cols.transpose(0, 1, 3, 2)).sum(axis=0)
-        self.geo = geo
         return gw.reshape(kernel_shape)
 
     def backward(self, u: Tensor) -> tuple:

@@ -346,6 +346,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
     ({id(tensor): tensor}), nothing's `.grad` changes; the gradients of those tensors are
     returned as {id(tensor): grad}.
     """
+    if not backend.long_lived_objects_frozen:  # once: see the function's docstring
+        backend.freeze_long_lived_objects()
     grads: dict[int, Tensor] = {}  # id(fn) -> gradient of that fn's output
     captured: dict[int, Tensor] = {}
     handed_out: set[int] = set()

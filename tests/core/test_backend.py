@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import pathlib
 import platform
 import subprocess
@@ -195,6 +196,19 @@ def test_scatter_add_adds_repeated_indices(device: str) -> None:
     out = xp.zeros(4)
     backend.scatter_add(out, (xp.asarray([0, 2, 0, 0]),), xp.asarray([1.0, 2.0, 3.0, 4.0]))
     np.testing.assert_array_equal(backend.to_numpy(out), [8.0, 0.0, 2.0, 0.0])
+
+
+def test_the_first_backward_freezes_the_objects_alive_then(monkeypatch: pytest.MonkeyPatch) -> None:
+    gc.unfreeze()
+    monkeypatch.setattr(backend, "long_lived_objects_frozen", False)
+    x = tg.ones(3, requires_grad=True)
+    (x * 2).sum().backward()
+    assert backend.long_lived_objects_frozen and gc.get_freeze_count() > 0
+    gc.unfreeze()
+    (x * 2).sum().backward()  # only once
+    assert gc.get_freeze_count() == 0
+    monkeypatch.setenv("TINYGRAD_EDU_FREEZE_GC", "0")
+    assert backend.freeze_long_lived_objects() is False and gc.get_freeze_count() == 0
 
 
 def test_keep_freed_memory_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1053,15 +1053,19 @@ _PY_NUMBERS = frozenset((float, int))
 
 
 def _scalar_tensor(value: float, like: Tensor) -> Tensor:
-    """A Python number as a 0-d tensor of `like`'s (floating) dtype, on its device. On a GPU
-    the array is made once per (number, dtype, device) and shared (`backend.device_constant`):
-    a host-to-device copy in every `x * 2.0` would cost more than the multiply itself."""
+    """A Python number as a 0-d tensor of `like`'s (floating) dtype, on its device."""
     data = like.data
     if type(data) is np.ndarray:
         return Tensor._make(np.asarray(value, dtype=data.dtype))
-    # (the sign tells 0.0 from -0.0, which are equal as keys)
-    return Tensor._make(backend.device_constant(_host_number, (value, math.copysign(1, value)),
-                                                data.dtype, like.device))
+    return Tensor._make(_device_number(value, data.dtype, like.device))
+
+
+def _device_number(value: float, dtype: np.dtype, device: Device) -> Any:
+    """A Python number as a 0-d array on a GPU, made once per (number, dtype, device) and then
+    shared (`backend.device_constant`): a host-to-device copy in every `x * 2.0` would cost
+    more than the multiply itself. (The sign tells 0.0 from -0.0, which are equal as keys.)"""
+    return backend.device_constant(_host_number, (value, math.copysign(1, value)), dtype,
+                                   device)
 
 
 def _host_number(value: float, sign: float) -> np.ndarray:
@@ -1092,8 +1096,7 @@ def _coerce(x: Any, dtype: np.dtype, ref: Tensor) -> Tensor:
     if isinstance(x, Tensor):
         return x if x.dtype == dtype else x.to(dtype)
     if type(x) in _PY_NUMBERS and type(ref.data) is not np.ndarray:
-        return Tensor._make(backend.device_constant(_host_number, (x, math.copysign(1, x)),
-                                                    dtype, ref.device))
+        return Tensor._make(_device_number(x, dtype, ref.device))
     xp = get_array_module(ref.data)
     with backend.device_scope(ref.data):
         return Tensor._make(xp.asarray(x, dtype=dtype))

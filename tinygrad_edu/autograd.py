@@ -15,6 +15,8 @@
 from __future__ import annotations
 
 import functools
+import sys
+import threading
 import traceback
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
@@ -32,11 +34,17 @@ else:
 # ---------------------------------------------------------------------------------------------
 # Grad mode and global switches read by Function.apply
 # ---------------------------------------------------------------------------------------------
-class _State:
+class _State(threading.local):
+    """The switches Function.apply reads. Each thread has its own (as in PyTorch): a thread
+    inside `no_grad`, or running a backward pass, changes nothing for the others. A new thread
+    starts with the class values below."""
+
     grad_enabled = True
     anomaly = False  # detect_anomaly() is active
     in_backward = 0  # > 0 while a Function.backward runs: ops inside count as its work
-    observers: list = []  # callables (fn, phase, start, end, out_data) used by the profiler
+    # The profiler's callables (fn, phase, start, end, out_data): one list for the whole
+    # process (it is never assigned per thread, only appended to and removed from).
+    observers: list = []
 
 
 _state = _State()
@@ -124,6 +132,15 @@ class Function:
 
     inputs: tuple | None
     needs_input_grad: tuple
+    # Whether backward reads the inputs' values. If one of them is then changed in place
+    # before backward runs, backward raises instead of using the new values (PyTorch's
+    # version-counter check). Ops that only move the gradient (add, reshape, ...) say False.
+    saves_inputs = True
+    _saved_versions: tuple | None = None  # the inputs' versions when the op ran
+    _output_version = 0  # the output's version when the op ran (not 0 after an in-place op)
+    # A view op (its output shares the input's memory) sets this in forward to how the view
+    # is taken again from an array: ("getitem", index), ("reshape", shape), ("transpose", axes).
+    view_step: tuple | None = None
 
     def forward(self, *arrays: Any, **options: Any) -> Any:
         raise NotImplementedError
@@ -154,24 +171,70 @@ class Function:
             out = Tensor._make(data)
         else:
             fn.inputs = inputs
+            # the inputs' nodes now: an in-place op may later give an input a new grad_fn
+            fn.next_functions = tuple([t.grad_fn for t in inputs])
             fn.needs_input_grad = tuple(needs)
+            if fn.saves_inputs:
+                fn._saved_versions = tuple([t._version_counter[0] for t in inputs])
             out = Tensor._make(data, fn)
             fn._output_ref = weakref.ref(out)
             if _state.anomaly:
                 fn._trace = traceback.extract_stack()[:-2]
+        if fn.view_step is not None:
+            _mark_view(out, inputs[0], fn.view_step)
         if _state.anomaly and not _state.in_backward:
             _check_finite(cls.__name__, "forward", data, getattr(fn, "_trace", None))
         return out
 
     def output(self) -> Tensor:
-        """The Tensor this node produced (alive while the graph is being walked)."""
+        """The Tensor this node produced (alive while the graph is being walked). Raises if it
+        was changed in place since the op made it: backward would read the wrong values."""
         out = self._output_ref()
         if out is None:
             raise RuntimeError(f"the output of {type(self).__name__} was freed before backward")
+        if out._version_counter[0] != self._output_version:
+            raise _modified_error(out, f"output 0 of {type(self).__name__}",
+                                  self._output_version)
         return out
+
+    def reads_input(self, i: int) -> bool:
+        """Whether backward reads input i's values (when `saves_inputs`). Ops such as y = a * b,
+        which read a only for b's gradient, say so: then a may change in place meanwhile."""
+        return True
+
+    def check_saved_versions(self) -> None:
+        """Raise if an input that backward reads was changed in place after the op ran."""
+        if self._saved_versions is None:
+            return
+        for i, (t, version) in enumerate(zip(self.inputs, self._saved_versions)):
+            if t._version_counter[0] != version and self.reads_input(i):
+                raise _modified_error(t, f"input {i} of {type(self).__name__}", version)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"
+
+
+def _modified_error(t: Tensor, what: str, expected: int) -> RuntimeError:
+    return RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: [{t.dtype} tensor of shape {tuple(t.shape)}], which is {what}, "
+        f"is at version {t._version_counter[0]}; expected version {expected} instead. Hint: "
+        "change it out of place (y = y + 1 instead of y += 1), or clone() it before.")
+
+
+def _mark_view(view: Tensor, source: Tensor, step: tuple) -> None:
+    """Record that `view` shares the memory of `source`: both count their in-place changes in
+    one version counter, and `view` knows its root tensor and how to take it again from the
+    root (so an in-place op on the view can update the root's graph too)."""
+    xp = backend.get_array_module(view.data)
+    if not xp.may_share_memory(view.data, source.data):  # e.g. a reshape that had to copy
+        return
+    view._version_counter = source._version_counter
+    if source._view_of is None:
+        view._view_of = (source, (step,))
+    else:
+        root, steps = source._view_of
+        view._view_of = (root, steps + (step,))
 
 
 def _apply_on_the_inputs_gpu() -> None:
@@ -229,6 +292,8 @@ class SumTo(Function):
     """y = sum of x over the axes that broadcasting added or stretched, so y.shape == shape.
     dy/dx: the gradient is broadcast back, dL/dx = broadcast_to(dL/dy, x.shape)."""
 
+    saves_inputs = False
+
     def forward(self, x: Any, shape: tuple) -> Any:
         self.in_shape = x.shape
         axes = _sum_to_axes(x.shape, shape)
@@ -242,8 +307,11 @@ class SumTo(Function):
 class BroadcastTo(Function):
     """y = x repeated along broadcast axes to `shape`.  dL/dx = sum_to(dL/dy, x.shape)."""
 
+    saves_inputs = False
+
     def forward(self, x: Any, shape: tuple) -> Any:
         self.in_shape = x.shape
+        self.view_step = ("expand", shape)  # a read-only view: in-place ops refuse it
         xp = backend.get_array_module(x)
         return xp.broadcast_to(x, shape)
 
@@ -269,14 +337,17 @@ _FREED = ("Trying to backward through the graph a second time (or to use its res
           "autograd.grad() call if you need to go through the graph again.")
 
 
-def _topological_order(roots: Iterable[Function]) -> tuple[list[Function], dict]:
+def _topological_order(roots: Iterable[Function]) -> tuple[list[Function], dict, dict]:
     """Functions reachable from `roots`, each after every function that consumes its output.
     Also returns {id(fn): output tensor}: the engine holds each output until its node has run,
     because releasing a consumer drops the consumer's reference to it, and backward passes such
-    as exp's or tanh's read their own output (`Function.output()`)."""
+    as exp's or tanh's read their own output (`Function.output()`). And {id(leaf): number of
+    uses}: how many inputs of the reachable functions are that leaf, so that the engine knows
+    when a leaf has received all of its gradient."""
     order: list[Function] = []
     seen: set[int] = set()
     outputs: dict[int, Tensor] = {}
+    leaf_uses: dict[int, int] = {}
     stack = [(fn, False) for fn in roots]
     while stack:
         fn, expanded = stack.pop()
@@ -289,14 +360,15 @@ def _topological_order(roots: Iterable[Function]) -> tuple[list[Function], dict]
         if getattr(fn, "inputs", None) is None:
             raise RuntimeError(_FREED)
         stack.append((fn, True))
-        for t in fn.inputs:
-            parent = t.grad_fn
+        for t, parent in zip(fn.inputs, fn.next_functions):
             if parent is not None:
                 outputs[id(parent)] = t
                 if id(parent) not in seen:
                     stack.append((parent, False))
+            elif t._requires_grad:
+                leaf_uses[id(t)] = leaf_uses.get(id(t), 0) + 1
     order.reverse()
-    return order, outputs
+    return order, outputs, leaf_uses
 
 
 def _run_hooks(t: Tensor, grad: Tensor) -> Tensor:
@@ -310,32 +382,52 @@ def _run_hooks(t: Tensor, grad: Tensor) -> Tensor:
     return grad
 
 
+def _owned(grad: Tensor) -> bool:
+    """Whether nothing but the engine refers to `grad` or its array, so that a leaf may keep
+    the array as its `.grad` without a copy: it is no view, and its only references are the
+    caller's one variable (`sys.getrefcount` counts its own argument too). Anything else
+    holding it (another gradient, the user's `gradient=`, a retained grad, a hook's list, a
+    cache) makes the count higher, and the caller copies."""
+    data = grad.data
+    return (sys.getrefcount(grad) <= 3 and sys.getrefcount(data) <= 3
+            and getattr(data, "base", None) is None and data.flags.c_contiguous)
+
+
 @backend.on_device_of_args  # (on the leaf's GPU)
-def _accumulate_leaf(leaf: Tensor, grad: Tensor, create_graph: bool, handed_out: set) -> None:
+def _accumulate_leaf(leaf: Tensor, pending: list, create_graph: bool) -> None:
+    """Add the gradient summed for `leaf` (the one item of `pending`) into `leaf.grad`.
+
+    The first gradient a leaf gets becomes its `.grad`: the array itself where the engine
+    made it and nothing else refers to it (`_owned`), else a copy, so that no gradient handed
+    out is an array that something else writes into. Later gradients are added in place (as
+    PyTorch does: `x.grad` stays the same tensor), or out of place with create_graph."""
+    grad = pending.pop()
     if grad.dtype != leaf.dtype:
         grad = grad.to(leaf.dtype)
     if leaf._hooks:
         grad = _run_hooks(leaf, grad)
-    if create_graph:
-        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+    if create_graph:  # keep the gradient's graph: a differentiable copy or sum
+        leaf.grad = grad.clone() if leaf.grad is None else leaf.grad + grad
         return
-    data = grad.data
     if leaf.grad is None:
-        # Take a freshly computed array as it is; copy a view, a broadcast, or an array that
-        # already went to another leaf, so that in-place accumulation later touches nothing else.
-        xp = backend.get_array_module(data)
-        fresh = (getattr(data, "base", None) is None and data.flags.c_contiguous
-                 and getattr(data.flags, "writeable", True)  # (CuPy's arrays always are)
-                 and id(data) not in handed_out)
-        if not fresh:
-            data = xp.array(data, copy=True, order="C")
-        handed_out.add(id(data))
-        leaf.grad = Tensor._make(data)
-    else:
-        if leaf.grad.shape != data.shape:
-            raise RuntimeError(f"cannot accumulate a gradient of shape {data.shape} into "
-                               f".grad of shape {leaf.grad.shape}")
-        leaf.grad.data += data
+        if _owned(grad):
+            leaf.grad = grad
+        else:
+            xp = backend.get_array_module(grad.data)
+            leaf.grad = Tensor._make(xp.array(grad.data, copy=True, order="C"))
+        return
+    if leaf.grad.shape != grad.shape:
+        raise RuntimeError(f"cannot accumulate a gradient of shape {grad.shape} into "
+                           f".grad of shape {leaf.grad.shape}")
+    leaf.grad.data += grad.data
+
+
+def _retain(t: Tensor, grad: Tensor, create_graph: bool) -> None:
+    """Keep a non-leaf's gradient in its `.grad` (after `retain_grad()`): a copy, summed with
+    what an earlier backward kept there, as PyTorch does."""
+    if not create_graph:
+        grad = grad.detach()
+    t.grad = grad.clone() if t.grad is None else t.grad + grad
 
 
 def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_graph: bool,
@@ -345,75 +437,99 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
     Without `capture`, gradients accumulate into the `.grad` of leaf tensors. With `capture`
     ({id(tensor): tensor}), nothing's `.grad` changes; the gradients of those tensors are
     returned as {id(tensor): grad}.
+
+    Every gradient reaching a node or a leaf from several places is summed out of place
+    first; a node then runs once on the sum, and a leaf gets the sum in one step (its hooks
+    run once) as soon as its last use has sent its part.
     """
     if not backend.long_lived_objects_frozen:  # once: see the function's docstring
         backend.freeze_long_lived_objects()
     grads: dict[int, Tensor] = {}  # id(fn) -> gradient of that fn's output
+    leaf_grads: dict[int, tuple[Tensor, list]] = {}  # id(leaf) -> (leaf, [gradient so far])
     captured: dict[int, Tensor] = {}
-    handed_out: set[int] = set()
 
-    def send(t: Tensor, g: Tensor) -> None:
+    def send(t: Tensor, fn: Function | None, g: Tensor) -> None:
+        """Add `g` to the gradient of `t`, the output of node `fn` (None for a leaf)."""
         if capture is not None and id(t) in capture:
             key = id(t)
             captured[key] = g if key not in captured else captured[key] + g
-        fn = t.grad_fn
         if fn is None:
             if capture is None and t._requires_grad:
-                _accumulate_leaf(t, g, create_graph, handed_out)
+                entry = leaf_grads.get(id(t))
+                if entry is None:
+                    leaf_grads[id(t)] = (t, [g])
+                else:
+                    entry[1][0] = entry[1][0] + g
         else:
             k = id(fn)
             prev = grads.get(k)
             grads[k] = g if prev is None else prev + g
 
+    def flush(leaf_id: int) -> None:
+        entry = leaf_grads.pop(leaf_id, None)
+        if entry is not None:
+            _accumulate_leaf(entry[0], entry[1], create_graph)
+
     with set_grad_enabled(create_graph):
         root_fns = []
         for t, g in zip(roots, root_grads):
-            if t.grad_fn is None:
-                send(t, g)  # backward() called on a leaf
-            else:
+            if t.grad_fn is not None:
                 root_fns.append(t.grad_fn)
-                send(t, g)
-        order, outputs = _topological_order(root_fns)
+            send(t, t.grad_fn, g)
+        order, outputs, leaf_uses = _topological_order(root_fns)
         for t in roots:
             if t.grad_fn is not None:
                 outputs[id(t.grad_fn)] = t
         for fn in order:
             out = outputs.pop(id(fn), None)  # held only while this node runs
             grad = grads.pop(id(fn), None)
-            if grad is None:
-                continue  # nothing flows into this node (e.g. only into unused outputs)
-            if out is not None:
-                if out._hooks:
-                    grad = _run_hooks(out, grad)
-                if out._retains_grad:
-                    out.grad = grad if create_graph else grad.detach()
-            _state.in_backward += 1
-            try:
-                if backend.several_gpus_in_use:  # run the node on its gradient's GPU
-                    with backend.device_scope(grad.data):
-                        in_grads = _node_backward(fn, grad)
-                elif _state.observers:
-                    in_grads = _observed_backward(fn, grad)
-                else:
-                    in_grads = fn.backward(grad)
-            finally:
-                _state.in_backward -= 1
-            if type(in_grads) is not tuple:
-                in_grads = (in_grads,)
-            if _state.anomaly:
-                for g in in_grads:
-                    if g is not None:
-                        _check_finite(type(fn).__name__, "backward", g.data,
-                                      getattr(fn, "_trace", None))
-            for t, g, needed in zip(fn.inputs, in_grads, fn.needs_input_grad):
-                if g is None or not needed:
-                    continue
-                if g.data.shape != t.data.shape:
-                    g = sum_to(g, t.shape)
-                send(t, g)
+            if grad is not None:
+                _backward_node(fn, out, grad, create_graph, send)
+            for t, parent in zip(fn.inputs, fn.next_functions):  # count this node's uses of
+                if parent is None and t._requires_grad:             # leaves, sent to or not
+                    leaf_uses[id(t)] -= 1
+                    if leaf_uses[id(t)] == 0:
+                        flush(id(t))
             if not retain_graph:
                 _release(fn)
+        for leaf_id in list(leaf_grads):  # leaves backward() was called on
+            flush(leaf_id)
     return captured
+
+
+def _backward_node(fn: Function, out: Tensor | None, grad: Tensor, create_graph: bool,
+                   send: Callable[[Tensor, Function | None, Tensor], None]) -> None:
+    """Run one node's backward on the gradient of its output and send each input its part."""
+    if out is not None and out.grad_fn is fn:  # (not an older node of a tensor changed in place)
+        if out._hooks:
+            grad = _run_hooks(out, grad)
+        if out._retains_grad:
+            _retain(out, grad, create_graph)
+    fn.check_saved_versions()
+    _state.in_backward += 1
+    try:
+        if backend.several_gpus_in_use:  # run the node on its gradient's GPU
+            with backend.device_scope(grad.data):
+                in_grads = _node_backward(fn, grad)
+        elif _state.observers:
+            in_grads = _observed_backward(fn, grad)
+        else:
+            in_grads = fn.backward(grad)
+    finally:
+        _state.in_backward -= 1
+    if type(in_grads) is not tuple:
+        in_grads = (in_grads,)
+    if _state.anomaly:
+        for g in in_grads:
+            if g is not None:
+                _check_finite(type(fn).__name__, "backward", g.data,
+                              getattr(fn, "_trace", None))
+    for t, parent, g, needed in zip(fn.inputs, fn.next_functions, in_grads, fn.needs_input_grad):
+        if g is None or not needed:
+            continue
+        if g.data.shape != t.data.shape:
+            g = sum_to(g, t.shape)
+        send(t, parent, g)
 
 
 def _node_backward(fn: Function, grad: Tensor) -> Any:

@@ -7,7 +7,9 @@ Operators and methods call the ops in `ops/`; this file holds the conversions
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Sequence
+import operator
+import weakref
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -19,6 +21,8 @@ from .ops import linalg, reduce
 from .ops import shape as shape_ops
 
 _SCALARS = (int, float, bool, np.number, np.bool_)
+_ARITH_OPS = {"add_": operator.add, "sub_": operator.sub, "mul_": operator.mul,
+              "div_": operator.truediv}
 
 
 def _infer_dtype(data: Any) -> np.dtype:
@@ -48,8 +52,10 @@ class Tensor:
     that produced it (None for leaves); `grad` collects d(loss)/d(self) for leaves.
     """
 
+    # _version_counter: [number of in-place changes], one list shared with the tensor's views;
+    # _view_of: (root tensor, steps that take this view from the root's array) or None.
     __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_retains_grad", "_hooks",
-                 "__weakref__")
+                 "_version_counter", "_view_of", "__weakref__")
     __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__
 
     def __init__(self, data: Any, dtype: Any = None, device: Any = None,
@@ -90,6 +96,8 @@ class Tensor:
         self.grad_fn: Function | None = None
         self._retains_grad = False
         self._hooks: dict = {}
+        self._version_counter = [0]
+        self._view_of = None
         if requires_grad:
             self.requires_grad = True
 
@@ -105,6 +113,8 @@ class Tensor:
         t.grad_fn = grad_fn
         t._retains_grad = False
         t._hooks = {}
+        t._version_counter = [0]
+        t._view_of = None
         return t
 
     # -----------------------------------------------------------------------------------------
@@ -243,8 +253,15 @@ class Tensor:
         autograd.backward(self, gradient, retain_graph, create_graph)
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph."""
-        return Tensor._make(self.data)
+        """The same data, cut from the graph (in-place changes to either count for both)."""
+        t = Tensor._make(self.data)
+        t._version_counter = self._version_counter
+        return t
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has had (PyTorch's `_version`)."""
+        return self._version_counter[0]
 
     def detach_(self) -> Tensor:
         self.grad_fn = None
@@ -478,14 +495,81 @@ class Tensor:
     def equal(self, other: Tensor) -> bool:
         return self.shape == other.shape and bool((self == other).all())
 
-    # in-place arithmetic: allowed where no graph is being recorded through this tensor
-    def _inplace(self, other: Any, op: str) -> Tensor:
-        if autograd.is_grad_enabled() and (self._requires_grad or
-                                           (isinstance(other, Tensor) and other._requires_grad)):
-            if self.is_leaf and self._requires_grad:
-                raise RuntimeError(f"{op}: a leaf tensor that requires grad is being used in an "
-                                   "in-place operation; wrap it in `with tg.no_grad():`")
-            return None  # a non-leaf: fall back to the out-of-place op
+    # -----------------------------------------------------------------------------------------
+    # in-place ops: PyTorch's rules. The result is written into this tensor's memory (its
+    # views see it) and its version goes up; where a graph is being recorded, the tensor
+    # takes the op's place in it. A leaf that requires grad (or a view of one) refuses.
+    # -----------------------------------------------------------------------------------------
+    def _update_(self, op: str, new_value: Callable[[Tensor], Tensor],
+                 reads_old: bool = True) -> Tensor:
+        """The one path of in-place ops that may record a graph.
+
+        `new_value(old)` computes the new contents out of place from `old`, this tensor as it
+        was (with its history). `reads_old`: whether that result's backward reads `old`'s
+        values; if so `old` is a copy, since the memory is about to be overwritten."""
+        recording = autograd.is_grad_enabled()
+        if recording:
+            self._check_inplace_allowed(op)
+        if recording and reads_old:  # the old values, kept apart from the memory written to
+            old = Tensor._make(self.data.copy(), self.grad_fn)
+        else:  # the same memory: nothing will read it (or no graph is recorded)
+            old = Tensor._make(self.data, self.grad_fn if recording else None)
+            old._version_counter = self._version_counter
+        old._requires_grad = recording and self._requires_grad
+        new = new_value(old)
+        if new.shape != self.shape:
+            raise RuntimeError(f"{op}: the result of shape {new.shape} does not fit the "
+                               f"in-place output of shape {self.shape}")
+        if new.data is not self.data:
+            get_array_module(self.data).copyto(self.data, new.data, casting="unsafe")
+        self._version_counter[0] += 1
+        if recording and new._requires_grad:
+            self._take_place_of(new)
+            if self._view_of is not None:
+                self._update_view_root()
+        return self
+
+    def _check_inplace_allowed(self, op: str) -> None:
+        if self._requires_grad and self.grad_fn is None:
+            raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an "
+                               "in-place operation (wrap it in `with tg.no_grad():`)")
+        if self._view_of is not None:
+            root, steps = self._view_of
+            if root._requires_grad and root.grad_fn is None:
+                raise RuntimeError(f"{op}: a view of a leaf Variable that requires grad is "
+                                   "being used in an in-place operation")
+            if any(kind == "expand" for kind, _ in steps):
+                raise RuntimeError(f"{op}: unsupported operation: more than one element of the "
+                                   "written-to tensor refers to a single memory location (it "
+                                   "is an expanded view); clone() it before the in-place op")
+
+    def _take_place_of(self, new: Tensor) -> None:
+        """Make this tensor the output of `new`'s node (after its values were copied here)."""
+        fn = new.grad_fn
+        fn._output_ref = weakref.ref(self)
+        fn._output_version = self._version_counter[0]
+        self.grad_fn = fn
+        self._requires_grad = True
+
+    def _update_view_root(self) -> None:
+        """After an in-place op on a view recorded a graph, record it in the view's root too:
+        the root becomes its old self with this view's elements replaced (a SetItem at the
+        view's positions, which are found by taking the same view of an index array)."""
+        root, steps = self._view_of
+        xp = get_array_module(root.data)
+        with backend.device_scope(root.data):
+            positions = xp.arange(root.numel()).reshape(root.shape)
+            for kind, arg in steps:
+                positions = positions[arg] if kind == "getitem" else getattr(positions, kind)(arg)
+            index = xp.unravel_index(positions, root.shape) if root.ndim else ()
+        old_root = Tensor._make(root.data, root.grad_fn)
+        old_root._requires_grad = root._requires_grad
+        old_root._version_counter = root._version_counter
+        new_root = shape_ops.SetItem.apply(old_root, self, index=index)  # writes what is there
+        root._take_place_of(new_root)
+
+    def _arith_(self, other: Any, op: str) -> Tensor:
+        """add_, sub_, mul_, div_ (and +=, -=, *=, /=): self = self <op> other, in place."""
         _, b = as_tensor_pair(self, other, op, true_div=op == "div_")  # int /= 2 can't stay int
         autograd._check_same_device(op, (self, b))
         if b.shape != self.shape and np.broadcast_shapes(self.shape, b.shape) != self.shape:
@@ -496,89 +580,101 @@ class Tensor:
         if result_dtype.kind == "f" and self.dtype.kind != "f":
             raise RuntimeError(f"{op}: result type {result_dtype} can't be cast to the "
                                f"in-place output of dtype {self.dtype}")
+        if autograd.is_grad_enabled() and (self._requires_grad or b._requires_grad):
+            compute = _ARITH_OPS[op]
+            return self._update_(op, lambda old: compute(old, b).to(self.dtype),
+                                 reads_old=op in ("mul_", "div_"))
         ufunc = {"add_": "add", "sub_": "subtract", "mul_": "multiply", "div_": "divide"}[op]
         getattr(get_array_module(self.data), ufunc)(self.data, b.data, out=self.data,
                                                     casting="unsafe")
+        self._version_counter[0] += 1
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
-        out = self._inplace(other, "add_")  # None: part of a graph, so not in place
-        return self + other if out is None else out
+        return self._arith_(other, "add_")
 
     def __isub__(self, other: Any) -> Tensor:
-        out = self._inplace(other, "sub_")  # None: part of a graph, so not in place
-        return self - other if out is None else out
+        return self._arith_(other, "sub_")
 
     def __imul__(self, other: Any) -> Tensor:
-        out = self._inplace(other, "mul_")  # None: part of a graph, so not in place
-        return self * other if out is None else out
+        return self._arith_(other, "mul_")
 
     def __itruediv__(self, other: Any) -> Tensor:
-        out = self._inplace(other, "div_")  # None: part of a graph, so not in place
-        return self / other if out is None else out
+        return self._arith_(other, "div_")
 
     def add_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return self._checked_inplace(other * alpha if alpha != 1 else other, "add_")
+        return self._arith_(other * alpha if alpha != 1 else other, "add_")
 
     def sub_(self, other: Any, alpha: float = 1.0) -> Tensor:
-        return self._checked_inplace(other * alpha if alpha != 1 else other, "sub_")
+        return self._arith_(other * alpha if alpha != 1 else other, "sub_")
 
     def mul_(self, other: Any) -> Tensor:
-        return self._checked_inplace(other, "mul_")
+        return self._arith_(other, "mul_")
 
     def div_(self, other: Any) -> Tensor:
-        return self._checked_inplace(other, "div_")
+        return self._arith_(other, "div_")
 
-    def _checked_inplace(self, other: Any, op: str) -> Tensor:
-        out = self._inplace(other, op)
-        if out is None:
-            raise RuntimeError(f"{op}: in-place operations on tensors that are part of a graph "
-                               "are not supported; use the out-of-place version")
-        return out
+    def relu_(self) -> Tensor:
+        """max(x, 0), in place."""
+        return self._update_("relu_", lambda old: old.relu())
+
+    def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+        """min(max(x, min), max), in place."""
+        return self._update_("clamp_", lambda old: old.clamp(min, max))
 
     def zero_(self) -> Tensor:
         return self.fill_(0)
 
     def fill_(self, value: float) -> Tensor:
-        self._check_writable("fill_")
-        self.data[...] = value
-        return self
+        if isinstance(value, Tensor):
+            return self.copy_(value)
+        return self._set_all("fill_", value)
 
     def copy_(self, src: Any) -> Tensor:
         """Copy `src` into this tensor's memory (broadcasting, converting dtype and device)."""
-        self._check_writable("copy_")
-        src_data = src.data if isinstance(src, Tensor) else src
-        xp = get_array_module(self.data)
-        src_data = xp.asarray(backend.to_device(src_data, self.device))
-        try:
-            xp.copyto(self.data, src_data, casting="unsafe")
-        except ValueError:
-            raise RuntimeError(f"copy_: cannot copy a tensor of shape {src_data.shape} "
-                               f"into shape {self.shape}") from None
-        return self
+        if isinstance(src, Tensor):
+            src = src.to(device=self.device, dtype=self.dtype)  # differentiable moves
+        else:
+            src = Tensor(src, dtype=self.dtype, device=self.device)
+        if not _broadcasts_to(src.shape, self.shape):
+            raise RuntimeError(f"copy_: cannot copy a tensor of shape {src.shape} "
+                               f"into shape {self.shape}")
+        return self._update_("copy_", lambda old: shape_ops.SetItem.apply(
+            old, src, index=(Ellipsis,)), reads_old=False)
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        self._check_writable("uniform_")
         # random() and standard_normal() exist on NumPy's and CuPy's Generator alike
-        self.data[...] = backend.generator(self.device).random(self.shape) * (b - a) + a
-        return self
+        return self._set_all("uniform_",
+                             backend.generator(self.device).random(self.shape) * (b - a) + a)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        self._check_writable("normal_")
-        self.data[...] = backend.generator(self.device).standard_normal(self.shape) * std + mean
+        return self._set_all(
+            "normal_", backend.generator(self.device).standard_normal(self.shape) * std + mean)
+
+    def _set_all(self, op: str, values: Any) -> Tensor:
+        """Overwrite every element with `values` (a number or an array of this shape)."""
+        if autograd.is_grad_enabled() and self._requires_grad:
+            constant = values if isinstance(values, _SCALARS) else Tensor._make(values)
+            return self.copy_(constant)
+        self.data[...] = values
+        self._version_counter[0] += 1
         return self
 
-    def _check_writable(self, op: str) -> None:
-        if autograd.is_grad_enabled() and self._requires_grad:
-            raise RuntimeError(f"{op}: a tensor that requires grad is being used in an in-place "
-                               "operation; wrap it in `with tg.no_grad():`")
-
     def __setitem__(self, index: Any, value: Any) -> None:
-        self._check_writable("setitem")
-        value = value.data if isinstance(value, Tensor) else value
-        self.data[_normalize_index(index, self)] = backend.to_device(
-            get_array_module(value).asarray(value), self.device) \
-            if not isinstance(value, _SCALARS) else value
+        index = _normalize_index(index, self, "setitem")
+        if isinstance(value, Tensor):
+            if value.device != self.device:
+                raise RuntimeError(f"setitem: the value is on {value.device} but the tensor is "
+                                   f"on {self.device}")
+            value = value.to(self.dtype)  # differentiable
+        else:
+            try:
+                value = Tensor(value, dtype=self.dtype, device=self.device)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"setitem: cannot assign {value!r:.60} to a tensor of dtype "
+                                f"{self.dtype}: {exc}") from None
+        self._update_("setitem", lambda old: shape_ops.SetItem.apply(old, value, index=index),
+                      reads_old=False)
 
     # -----------------------------------------------------------------------------------------
     # elementwise functions
@@ -960,6 +1056,8 @@ class _HookHandle:
 class _ToDevice(Function):
     """y = x copied to another device.  dL/dx = g copied back to x's device."""
 
+    saves_inputs = False
+
     def forward(self, x: Any, device: Device) -> Any:
         self.src = backend.device_of(x)
         return backend.to_device(x, device)
@@ -970,6 +1068,8 @@ class _ToDevice(Function):
 
 class _Clone(Function):
     """y = a copy of x.  dy/dx = 1."""
+
+    saves_inputs = False
 
     def forward(self, x: Any) -> Any:
         return x.copy()
@@ -1102,11 +1202,25 @@ def _coerce(x: Any, dtype: np.dtype, ref: Tensor) -> Tensor:
         return Tensor._make(xp.asarray(x, dtype=dtype))
 
 
-def _normalize_index(index: Any, t: Tensor) -> tuple:
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """Whether an array of `shape` can be broadcast to exactly `target`."""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
+
+
+def _normalize_index(index: Any, t: Tensor, op: str = "getitem") -> tuple:
     """Turn a user index into a tuple NumPy/CuPy accept: Tensors and lists become arrays on the
     tensor's device, boolean masks become integer index arrays (so scatter-add can use them)."""
     if not isinstance(index, tuple):
         index = (index,)
+    addressed = sum(getattr(i, "ndim", 1) if getattr(i, "dtype", None) == np.bool_ else 1
+                    for i in index if i is not None and i is not Ellipsis
+                    and not isinstance(i, (bool, np.bool_)))
+    if addressed > t.ndim:
+        raise IndexError(f"{op}: too many indices for tensor of dimension {t.ndim} (got "
+                         f"{addressed} indices for a tensor of shape {t.shape})")
     xp = get_array_module(t.data)
     out = []
     dim = 0  # which dim of t the current index entry addresses
@@ -1114,7 +1228,7 @@ def _normalize_index(index: Any, t: Tensor) -> tuple:
         check = True  # whether to check integer indices against the bounds
         if isinstance(item, Tensor):
             if item.device != t.device:
-                raise RuntimeError(f"getitem: indices are on {item.device} but the tensor is "
+                raise RuntimeError(f"{op}: indices are on {item.device} but the tensor is "
                                    f"on {t.device}")
             item = item.data
             check = autograd.checks_values(item)  # on the GPU, only under detect_anomaly
@@ -1126,19 +1240,19 @@ def _normalize_index(index: Any, t: Tensor) -> tuple:
         if hasattr(item, "dtype") and hasattr(item, "shape"):
             if item.dtype.kind == "b":
                 if item.shape != t.shape[dim:dim + item.ndim]:
-                    raise IndexError(f"getitem: boolean mask of shape {item.shape} does not "
+                    raise IndexError(f"{op}: boolean mask of shape {item.shape} does not "
                                      f"match the indexed dims {t.shape[dim:dim + item.ndim]} of "
                                      f"a tensor of shape {t.shape}")
                 out.extend(xp.asarray(i) for i in item.nonzero())
                 dim += item.ndim
                 continue
             if item.dtype.kind not in "iu":
-                raise IndexError(f"getitem: tensors used as indices must be integer or bool, "
+                raise IndexError(f"{op}: tensors used as indices must be integer or bool, "
                                  f"got {item.dtype}")
             if item.size and dim < t.ndim and check:
                 lo, hi = int(item.min()), int(item.max())
                 if lo < -t.shape[dim] or hi >= t.shape[dim]:
-                    raise IndexError(f"getitem: index {hi if hi >= t.shape[dim] else lo} is out "
+                    raise IndexError(f"{op}: index {hi if hi >= t.shape[dim] else lo} is out "
                                      f"of bounds for dim {dim} with size {t.shape[dim]}")
             out.append(xp.asarray(item))
             dim += 1
@@ -1146,7 +1260,7 @@ def _normalize_index(index: Any, t: Tensor) -> tuple:
         elif isinstance(item, (int, np.integer)):
             if dim >= t.ndim or not -t.shape[dim] <= item < t.shape[dim]:
                 size = t.shape[dim] if dim < t.ndim else "(none)"
-                raise IndexError(f"getitem: index {item} is out of bounds for dim {dim} with "
+                raise IndexError(f"{op}: index {item} is out of bounds for dim {dim} with "
                                  f"size {size} (tensor of shape {t.shape})")
             item = int(item)
             dim += 1
@@ -1156,7 +1270,7 @@ def _normalize_index(index: Any, t: Tensor) -> tuple:
             dim = t.ndim - sum(1 for i in index[index.index(Ellipsis) + 1:]
                                if i is not None and i is not Ellipsis)
         elif item is not None:
-            raise IndexError(f"getitem: unsupported index of type {type(item).__name__}")
+            raise IndexError(f"{op}: unsupported index of type {type(item).__name__}")
         out.append(item)
     return tuple(out)
 

@@ -193,13 +193,14 @@ def test_diamond_graph_accumulates_every_path(device: str) -> None:
     np.testing.assert_allclose(values(x.grad), expected)
 
 
-def test_inplace_on_a_non_leaf_falls_back_to_a_new_tensor(device: str) -> None:
+def test_inplace_on_a_non_leaf_mutates_it_and_records_the_op(device: str) -> None:
     x = tg.tensor([1.0, 2.0], device=device, requires_grad=True)
     y = x * 2
-    before = y
+    alias = y
     y += 1
     y *= x
-    assert y is not before
+    assert y is alias and y._version == 2  # PyTorch: the same tensor, changed in place
+    np.testing.assert_allclose(values(alias), (2 * values(x) + 1) * values(x))
     y.sum().backward()
     np.testing.assert_allclose(values(x.grad), 4 * values(x) + 1)
 

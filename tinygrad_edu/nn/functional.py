@@ -69,6 +69,9 @@ class Linear(Function):
     """y = x @ W^T + b  (x (..., in), W (out, in), b (out,)).
     dL/dx = g @ W,  dL/dW = g^T @ x (summed over all leading dims),  dL/db = sum of g."""
 
+    def reads_input(self, i: int) -> bool:  # x for W's gradient, W for x's; never b
+        return i < 2 and self.needs_input_grad[1 - i]
+
     def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         xp = get_array_module(x)
         y = xp.matmul(x, w.T)

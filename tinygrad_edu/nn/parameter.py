@@ -34,6 +34,9 @@ class Parameter(Tensor):
         self.grad_fn = None
         self._retains_grad = False
         self._hooks = {}
+        # shared memory, so one count of in-place changes (as detach() shares it)
+        self._version_counter = data._version_counter if isinstance(data, Tensor) else [0]
+        self._view_of = None
         if requires_grad:
             if not backend.is_floating(array.dtype):
                 raise RuntimeError(f"Parameter: only floating point tensors can require "

@@ -26,6 +26,8 @@ def _const(like: Any, array: Any) -> Any:
 class Cast(Function):
     """y = x converted to `dtype`.  dL/dx = dL/dy converted back to x's dtype."""
 
+    saves_inputs = False
+
     def forward(self, x: Any, dtype: Any) -> Any:
         self.in_dtype = x.dtype
         return x.astype(dtype)
@@ -37,6 +39,8 @@ class Cast(Function):
 class Add(Function):
     """y = a + b.  dy/da = 1, dy/db = 1."""
 
+    saves_inputs = False
+
     def forward(self, a: Any, b: Any) -> Any:
         return a + b
 
@@ -47,6 +51,8 @@ class Add(Function):
 class Sub(Function):
     """y = a - b.  dy/da = 1, dy/db = -1."""
 
+    saves_inputs = False
+
     def forward(self, a: Any, b: Any) -> Any:
         return a - b
 
@@ -56,6 +62,9 @@ class Sub(Function):
 
 class Mul(Function):
     """y = a * b.  dy/da = b, dy/db = a."""
+
+    def reads_input(self, i: int) -> bool:  # each input is read for the other's gradient
+        return self.needs_input_grad[1 - i]
 
     def forward(self, a: Any, b: Any) -> Any:
         return a * b
@@ -69,6 +78,9 @@ class Mul(Function):
 class Div(Function):
     """y = a / b.  dy/da = 1 / b, dy/db = -a / b^2."""
 
+    def reads_input(self, i: int) -> bool:  # a only for b's gradient; b for both
+        return i == 1 or self.needs_input_grad[1]
+
     def forward(self, a: Any, b: Any) -> Any:
         return a / b
 
@@ -80,6 +92,8 @@ class Div(Function):
 
 class Neg(Function):
     """y = -x.  dy/dx = -1."""
+
+    saves_inputs = False
 
     def forward(self, x: Any) -> Any:
         return -x

@@ -25,6 +25,9 @@ class Matmul(Function):
     dL/da = g @ b^T,  dL/db = a^T @ g  (transposing the last two dims; batch dims that were
     broadcast are summed back by the engine)."""
 
+    def reads_input(self, i: int) -> bool:  # each input is read for the other's gradient
+        return self.needs_input_grad[1 - i]
+
     def forward(self, a: Any, b: Any) -> Any:
         ka = a.shape[-1] if a.ndim else None
         kb = (b.shape[0] if b.ndim == 1 else b.shape[-2]) if b.ndim else None

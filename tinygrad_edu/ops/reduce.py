@@ -51,6 +51,8 @@ def _keepdim_shape(shape: tuple, axes: tuple) -> tuple:
 class Sum(Function):
     """y = sum of x over `axes`.  dy/dx = 1 for every summed element."""
 
+    saves_inputs = False
+
     def forward(self, x: Any, axes: tuple, keepdim: bool = False) -> Any:
         self.in_shape, self.axes, self.keepdim = x.shape, axes, keepdim
         xp = get_array_module(x)
@@ -62,6 +64,8 @@ class Sum(Function):
 
 class Mean(Function):
     """y = (1/n) sum of x over `axes` (n elements each).  dy/dx = 1/n."""
+
+    saves_inputs = False
 
     def forward(self, x: Any, axes: tuple, keepdim: bool = False) -> Any:
         self.in_shape, self.axes, self.keepdim = x.shape, axes, keepdim

@@ -15,8 +15,11 @@ from ..backend import get_array_module
 class Reshape(Function):
     """y = x with shape `shape` (same elements in row-major order).  dL/dx = reshape(g, x.shape)."""
 
+    saves_inputs = False
+
     def forward(self, x: Any, shape: tuple) -> Any:
         self.in_shape = x.shape
+        self.view_step = ("reshape", shape)
         return x.reshape(shape)
 
     def backward(self, g: Any) -> Any:
@@ -27,8 +30,11 @@ class Permute(Function):
     """y = x with its axes reordered: y.shape[i] = x.shape[axes[i]].
     dL/dx = g permuted by the inverse permutation."""
 
+    saves_inputs = False
+
     def forward(self, x: Any, axes: tuple) -> Any:
         self.axes = axes
+        self.view_step = ("transpose", axes)
         return x.transpose(axes)
 
     def backward(self, g: Any) -> Any:
@@ -43,8 +49,12 @@ def _is_basic(index: tuple) -> bool:
 class GetItem(Function):
     """y = x[index].  dL/dx = zeros like x with g added at `index` (repeated indices add up)."""
 
+    saves_inputs = False
+
     def forward(self, x: Any, index: tuple) -> Any:
         self.in_shape, self.index = x.shape, index
+        if _is_basic(index):  # a view (advanced indexing copies)
+            self.view_step = ("getitem", index)
         return x[index]
 
     def backward(self, g: Any) -> Any:
@@ -53,6 +63,8 @@ class GetItem(Function):
 
 class IndexAdd(Function):
     """y = zeros(shape) with x added at `index` (the backward of getitem).  dL/dx = g[index]."""
+
+    saves_inputs = False
 
     def forward(self, x: Any, shape: tuple, index: tuple) -> Any:
         self.index = index
@@ -68,8 +80,39 @@ class IndexAdd(Function):
         return GetItem.apply(g, index=self.index)
 
 
+class SetItem(Function):
+    """y = x with y[index] = v: the op behind `t[index] = v` and the other in-place ops
+    (PyTorch's CopySlices). It writes v into x's memory, so y is x's array, changed.
+    dL/dx = g with g[index] = 0 (those elements were overwritten); dL/dv = g[index] (summed
+    back to v's shape by the engine)."""
+
+    saves_inputs = False
+
+    def forward(self, x: Any, v: Any, index: tuple) -> Any:
+        self.index = index
+        target = x[index].shape
+        try:
+            if np.broadcast_shapes(v.shape, target) != target:
+                raise ValueError
+        except ValueError:
+            raise RuntimeError(f"setitem: shape mismatch: value tensor of shape {v.shape} cannot "
+                               f"be broadcast to indexing result of shape {target}") from None
+        x[index] = v
+        return x
+
+    def backward(self, g: Any) -> tuple:
+        gx = gv = None
+        if self.needs_input_grad[0]:
+            gx = SetItem.apply(g.clone(), g.new_zeros(()), index=self.index)
+        if self.needs_input_grad[1]:
+            gv = GetItem.apply(g, index=self.index)
+        return gx, gv
+
+
 class Cat(Function):
     """y = the inputs joined along `dim`.  dL/dx_k = the slice of g that x_k occupies."""
+
+    saves_inputs = False
 
     def forward(self, *xs: Any, dim: int) -> Any:
         self.dim = dim
@@ -86,6 +129,8 @@ class Cat(Function):
 class Pad(Function):
     """y = x surrounded by `value` (widths per axis as ((before, after), ...)).
     dL/dx = g with the padding sliced off."""
+
+    saves_inputs = False
 
     def forward(self, x: Any, widths: tuple, value: float = 0.0) -> Any:
         self.index = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))

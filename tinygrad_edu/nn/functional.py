@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -212,29 +212,38 @@ class LogSigmoid(Function):
         return g * (-self.inputs[0]).sigmoid()
 
 
+def _maybe_inplace(input: Tensor, inplace: bool, name: str,
+                   compute: Callable[[Tensor], Tensor]) -> Tensor:
+    """compute(input); with inplace=True written into input's memory and returned as input
+    (recorded in the graph as PyTorch's in-place activations are)."""
+    return input._update_(name, compute) if inplace else compute(input)
+
+
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    """max(x, 0). (`inplace` is accepted for PyTorch compatibility; the result is new.)"""
-    return input.relu()
+    """max(x, 0)."""
+    return input.relu_() if inplace else input.relu()
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6)."""
-    return hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x if x > 0 else negative_slope * x."""
-    return input.leaky_relu(negative_slope)
+    return _maybe_inplace(input, inplace, "leaky_relu_", lambda x: x.leaky_relu(negative_slope))
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x if x > 0 else alpha * (exp(x) - 1)."""
-    return where(input > 0, input, (input.clamp(max=0.0).exp() - 1.0) * alpha)
+    return _maybe_inplace(input, inplace, "elu_", lambda x: where(
+        x > 0, x, (x.clamp(max=0.0).exp() - 1.0) * alpha))
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
-    return where(input > 0, input, ((input.clamp(max=0.0) / alpha).exp() - 1.0) * alpha)
+    return _maybe_inplace(input, inplace, "celu_", lambda x: where(
+        x > 0, x, ((x.clamp(max=0.0) / alpha).exp() - 1.0) * alpha))
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -243,7 +252,8 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale * elu(x, alpha) with the self-normalising constants of Klambauer et al."""
-    return elu(input, _SELU_ALPHA) * _SELU_SCALE
+    return _maybe_inplace(input, inplace, "selu_",
+                          lambda x: elu(x, _SELU_ALPHA) * _SELU_SCALE)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -260,7 +270,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x) (also called swish)."""
-    return input * input.sigmoid()
+    return _maybe_inplace(input, inplace, "silu_", lambda x: x * x.sigmoid())
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -271,7 +281,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x * tanh(softplus(x))."""
-    return input * softplus(input).tanh()
+    return _maybe_inplace(input, inplace, "mish_", lambda x: x * softplus(x).tanh())
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -285,14 +295,17 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
                          f"({max_val})")
-    inside = (input > min_val) & (input < max_val)
-    # gradient 1 strictly inside, 0 at and beyond the limits (as PyTorch)
-    return where(inside, input, input.detach().clamp(min_val, max_val))
+
+    def clip(x: Tensor) -> Tensor:  # gradient 1 strictly inside, 0 at and beyond the limits
+        return where((x > min_val) & (x < max_val), x, x.detach().clamp(min_val, max_val))
+
+    return _maybe_inplace(input, inplace, "hardtanh_", clip)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6."""
-    return hardtanh(input + 3.0, 0.0, 6.0) / 6.0
+    return _maybe_inplace(input, inplace, "hardsigmoid_",
+                          lambda x: hardtanh(x + 3.0, 0.0, 6.0) / 6.0)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
@@ -359,14 +372,14 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return input
     _check_float(input, "input", "dropout")
     if p == 1.0:
-        return input * 0.0
+        return _maybe_inplace(input, inplace, "dropout_", lambda x: x * 0.0)
     gen = backend.generator(input.device)
     rand_dtype = input.dtype if input.dtype in (backend.float32, backend.float64) \
         else backend.float32
     keep = gen.random(input.shape, dtype=rand_dtype) >= p
     mask = keep.astype(input.dtype)
     mask *= 1.0 / (1.0 - p)
-    return input * _const(input, mask)
+    return _maybe_inplace(input, inplace, "dropout_", lambda x: x * _const(x, mask))
 
 
 class BatchNorm(Function):
@@ -400,7 +413,7 @@ class BatchNorm(Function):
         if has_bias:
             b = affine[1 if has_weight else 0].reshape(shape)
             y = y + b if y is xhat else xp.add(y, b, out=y)
-        return y
+        return xhat.copy() if y is xhat else y  # (the output may be changed in place later)
 
     def _stats(self) -> tuple[Tensor, Tensor]:
         """(xhat, 1/std) as Tensors; recomputed from x with Tensor ops when a graph is being

@@ -401,10 +401,10 @@ class Dropout(Module):
             raise ValueError(f"Dropout: dropout probability has to be between 0 and 1, but got "
                              f"{p!r}")
         self.p = p
-        self.inplace = inplace  # accepted for compatibility; the result is always a new tensor
+        self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
@@ -538,14 +538,14 @@ class Embedding(Module):
 # activations
 # ---------------------------------------------------------------------------------------------
 class ReLU(Module):
-    """max(0, x). `inplace` is accepted for compatibility (the result is a new tensor)."""
+    """max(0, x); with inplace=True written into the input's memory (as PyTorch)."""
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.relu(input)
+        return F.relu(input, self.inplace)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
@@ -560,7 +560,7 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")

@@ -8,6 +8,9 @@ import hashlib
 import io
 import struct
 import tarfile
+import tracemalloc
+import zlib
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -180,11 +183,11 @@ def test_half_a_split_is_not_enough(tmp_path):
     ("bad_label", "labels must be in 0..9"),
     ("bad_gzip", "gzip"),
 ])
-def test_corrupt_idx_files(tmp_path, case, match):
+@pytest.mark.parametrize("gz", [False, True])
+def test_corrupt_idx_files(tmp_path, case, match, gz):
     images = np.zeros((5, 2, 2), np.uint8)
     labels = np.arange(5)
     image_bytes, label_bytes = idx_images(images), idx_labels(labels)
-    gz = False
     if case == "bad_image_magic":
         image_bytes = idx_images(images, magic=2049)
     elif case == "bad_label_magic":
@@ -206,6 +209,51 @@ def test_corrupt_idx_files(tmp_path, case, match):
         write(tmp_path / "train-images-idx3-ubyte", image_bytes, gz)
     with pytest.raises(CorruptDatasetError, match=match):
         MNIST(tmp_path)
+
+
+@lru_cache(maxsize=1)
+def gzipped_zeros(size: int = 32 << 20) -> bytes:
+    """A gzip member that inflates to `size` zero bytes (32 MB in about 32 kB)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: the gzip format
+    chunk = bytes(1 << 20)
+    return b"".join(compressor.compress(chunk) for _ in range(size // len(chunk))) \
+        + compressor.flush()
+
+
+def peak_memory_of(call) -> int:
+    """The peak of traced allocations (NumPy's arrays included) while `call()` runs."""
+    tracemalloc.start()
+    try:
+        call()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+@pytest.mark.parametrize("count, match", [
+    (5, "announces 5 images of 28x28, i.e. 3920 bytes, but the file goes on after them"),
+    (1 << 21, r"announces 2097152 images of 28x28, .* but a gzip file of \d+ bytes inflates to "
+              r"at most \d+"),
+])
+def test_gzip_bomb_is_refused_without_inflating_it(tmp_path, count, match):
+    """A tiny .gz whose IDX header announces `count` images and which inflates to 32 MB of
+    zeros: the header is read first, then only what it announces (refused at once when that is
+    more than a file of this size can inflate to), so the trailing data is never inflated."""
+    header = struct.pack(">IIII", 2051, count, 28, 28)
+    bomb = tmp_path / "train-images-idx3-ubyte.gz"
+    bomb.write_bytes(gzip.compress(header) + gzipped_zeros())  # two gzip members, one stream
+    assert bomb.stat().st_size < 64 << 10
+    write(tmp_path / "train-labels-idx1-ubyte", idx_labels(np.zeros(5)))
+    error = []
+
+    def load():
+        with pytest.raises(CorruptDatasetError, match=match) as info:
+            MNIST(tmp_path)
+        error.append(info.value)
+
+    assert peak_memory_of(load) < 4 << 20  # nowhere near the 32 MB the file inflates to
+    assert str(bomb) in str(error[0])
 
 
 def serve_idx_files(folder: Path, n: int = 4) -> dict:
@@ -321,6 +369,14 @@ def test_cifar10_corrupt_files(tmp_path):
         CIFAR10(tmp_path, train=False)
 
 
+def test_cifar10_meta_that_is_not_utf8_is_a_corrupt_file(tmp_path):
+    folder = tmp_path / "cifar-10-batches-bin"
+    make_cifar(folder)
+    (folder / "batches.meta.txt").write_bytes("\n".join(CIFAR_NAMES).encode("utf-16"))
+    with pytest.raises(CorruptDatasetError, match=r"batches\.meta\.txt: not a UTF-8 text file"):
+        CIFAR10(tmp_path, train=False)
+
+
 def test_cifar10_missing(tmp_path):
     with pytest.raises(DatasetNotFoundError) as info:
         CIFAR10(tmp_path)
@@ -365,7 +421,12 @@ def test_cifar10_download_checks_md5(tmp_path, monkeypatch):
     assert len(CIFAR10(tmp_path / "root", train=False, download=True)) == 2
 
 
-@pytest.mark.parametrize("evil", ["../evil.bin", "ABSOLUTE", "cifar-10-batches-bin/../../evil.bin"])
+@pytest.mark.parametrize("evil", [
+    "../evil.bin", "ABSOLUTE", "cifar-10-batches-bin/../../evil.bin",
+    # Windows paths: backslash separators, drive letters (and NTFS streams)
+    "..\\..\\evil.bin", "cifar-10-batches-bin\\..\\..\\evil.bin", "\\evil.bin", "C:evil.bin",
+    "C:\\evil.bin", "cifar-10-batches-bin/C:evil.bin", "cifar-10-batches-bin/x.bin:stream",
+])
 def test_cifar10_refuses_unsafe_archive_paths(tmp_path, evil):
     root = tmp_path / "root"
     root.mkdir()
@@ -375,7 +436,7 @@ def test_cifar10_refuses_unsafe_archive_paths(tmp_path, evil):
     with pytest.raises(CorruptDatasetError, match="unsafe path"):
         CIFAR10(root)
     assert not (tmp_path / "evil.bin").exists()
-    assert not (root / "cifar-10-batches-bin").exists()  # nothing was extracted
+    assert [f.name for f in root.iterdir()] == ["cifar-10-binary.tar.gz"]  # nothing extracted
 
 
 def test_cifar10_refuses_links_in_archive(tmp_path):

@@ -736,6 +736,150 @@ def test_load_state_dict_keeps_the_optimizers_own_params():
     assert opt.param_groups[0]["lr"] == 0.7
 
 
+def stepped(cls, kwargs, device):
+    """An optimizer over two parameters (shapes (2,) and (3,)) after one step of each."""
+    a, b = leaf(2, device), leaf(3, device)
+    opt = cls([a, b], **kwargs)
+    a.grad, b.grad = tg.ones(2, device=device), tg.ones(3, device=device)
+    opt.step()
+    return opt
+
+
+DROP = object()  # in with_state_of_b: delete the entry
+
+
+def with_state_of_b(opt, **changes):
+    """`opt.state_dict()`, with the state of parameter 1 changed (a value of DROP deletes)."""
+    sd = opt.state_dict()
+    entries = {k: v for k, v in sd["state"][1].items() if k not in changes}
+    entries.update({k: v for k, v in changes.items() if v is not DROP})
+    return {"state": {0: sd["state"][0], 1: entries}, "param_groups": sd["param_groups"]}
+
+
+def snapshot(opt):
+    return ([{k: copy.deepcopy(v) for k, v in g.items() if k != "params"}
+             for g in opt.param_groups],
+            [list(map(id, g["params"])) for g in opt.param_groups],
+            {id(p): (s, dict(s), {k: numpy_of(v).copy() for k, v in s.items()})
+             for p, s in opt.state.items()})
+
+
+def assert_unchanged(opt, before):
+    groups, params, state = snapshot(opt)
+    assert groups == before[0] and params == before[1]
+    assert state.keys() == before[2].keys()
+    for key, (live, entries, values) in before[2].items():
+        now_live, now_entries, now_values = state[key]
+        assert now_live is live and now_entries.keys() == entries.keys()
+        assert all(now_entries[k] is v for k, v in entries.items())  # the same Tensors
+        for k, v in values.items():
+            np.testing.assert_array_equal(now_values[k], v)
+
+
+ADAM_AMSGRAD = dict(lr=0.1, amsgrad=True)
+SGD_MOMENTUM = dict(lr=0.1, momentum=0.9)
+RMSPROP_FULL = dict(lr=0.1, momentum=0.9, centered=True)
+BAD_STATES = [  # (optimizer, options, changes to the state of parameter 1, error)
+    (Adam, ADAM_AMSGRAD, dict(exp_avg=DROP), r"Adam.load_state_dict: .*parameter 1 lacks "
+     r"'exp_avg': Adam needs 'step', 'exp_avg', 'exp_avg_sq' \(got 'step', 'exp_avg_sq'"),
+    (Adam, ADAM_AMSGRAD, dict(step=DROP), "parameter 1 lacks 'step'"),
+    (Adam, ADAM_AMSGRAD, dict(exp_avg="zeros"),
+     r"Adam.load_state_dict: state 'exp_avg' of parameter 1 must be a Tensor of shape "
+     r"\(3,\), got str"),
+    (Adam, ADAM_AMSGRAD, dict(exp_avg_sq=[0.0, 0.0, 0.0]), "must be a Tensor.*got list"),
+    (Adam, ADAM_AMSGRAD, dict(max_exp_avg_sq=np.zeros(2)),
+     r"'max_exp_avg_sq' of parameter 1 has shape \(2,\), but the parameter has shape \(3,\)"),
+    (Adam, ADAM_AMSGRAD, dict(exp_avg=np.array(["a", "b", "c"])),
+     "'exp_avg' of parameter 1 must hold real numbers .*got dtype <U1"),
+    (Adam, ADAM_AMSGRAD, dict(exp_avg=np.zeros(3, dtype=complex)), "got dtype complex128"),
+    (Adam, ADAM_AMSGRAD, dict(step="3"), "'step' of parameter 1 must be a number .*got str"),
+    (Adam, ADAM_AMSGRAD, dict(step=True), "must be a number .*got bool"),
+    (Adam, ADAM_AMSGRAD, dict(step=np.array("3")), "must be a real number .*dtype <U1"),
+    (Adam, ADAM_AMSGRAD, dict(step=np.ones(2)), r"must be a scalar, got shape \(2,\)"),
+    (Adam, ADAM_AMSGRAD, dict(step=-1.0), "must be a step count >= 0, got -1.0"),
+    (Adam, ADAM_AMSGRAD, dict(step=float("nan")), "step count >= 0, got nan"),
+    (Adam, ADAM_AMSGRAD, dict(momentum_buffer=np.zeros(3)),
+     "parameter 1 has the unexpected key 'momentum_buffer'; Adam keeps 'step', 'exp_avg', "
+     "'exp_avg_sq', 'max_exp_avg_sq' .*another optimizer"),
+    (AdamW, dict(lr=0.1), dict(exp_avg_sq=DROP), "AdamW.load_state_dict: .*lacks 'exp_avg_sq'"),
+    (SGD, SGD_MOMENTUM, dict(momentum_buffer="buffer"),
+     "SGD.load_state_dict: state 'momentum_buffer' of parameter 1 must be a Tensor"),
+    (SGD, SGD_MOMENTUM, dict(exp_avg=np.zeros(3)), "unexpected key 'exp_avg'; SGD keeps "
+     "'momentum_buffer'"),
+    (RMSprop, RMSPROP_FULL, dict(square_avg=DROP), "RMSprop.load_state_dict: .*lacks "
+     "'square_avg'"),
+    (RMSprop, RMSPROP_FULL, dict(grad_avg="g"), "'grad_avg' of parameter 1 must be a Tensor"),
+    (RMSprop, RMSPROP_FULL, dict(momentum_buffer=DROP, grad_avg=np.ones((3, 1))),
+     r"'grad_avg' of parameter 1 has shape \(3, 1\)"),
+    (Adagrad, dict(lr=0.1), dict(sum=DROP), "Adagrad.load_state_dict: .*lacks 'sum'"),
+    (Adagrad, dict(lr=0.1), dict(sum=np.array([None, None, None])), "dtype object"),
+    (Adagrad, dict(lr=0.1), dict(step=tg.ones(2)), "must be a scalar"),
+]
+
+
+@pytest.mark.parametrize("cls,kwargs,changes,match", BAD_STATES,
+                         ids=[f"{c.__name__}-{i}" for i, (c, *_) in enumerate(BAD_STATES)])
+def test_load_state_dict_refuses_state_that_step_cannot_use(cls, kwargs, changes, match,
+                                                             device):
+    """Every optimizer checks the saved state against the state its step() reads: refused at
+    load time (ValueError naming the optimizer, parameter, key, expected and got), with the
+    optimizer exactly as before, instead of a KeyError or AttributeError at the next step."""
+    opt = stepped(cls, kwargs, device)
+    before = snapshot(opt)
+    bad = with_state_of_b(opt, **changes)
+    with pytest.raises(ValueError, match=match):
+        opt.load_state_dict(bad)
+    assert_unchanged(opt, before)
+    opt.step()  # still usable
+
+
+@pytest.mark.parametrize("cls,kwargs,changes", [
+    (SGD, SGD_MOMENTUM, dict(momentum_buffer=None)),  # PyTorch writes None before momentum
+    (Adam, ADAM_AMSGRAD, dict(max_exp_avg_sq=DROP)),  # amsgrad switched on after the save
+    (RMSprop, RMSPROP_FULL, dict(momentum_buffer=DROP, grad_avg=DROP)),
+    (Adam, ADAM_AMSGRAD, dict(step=3, exp_avg=np.ones(3, dtype=np.int64))),  # cast to float32
+    (Adagrad, dict(lr=0.1), dict(step=np.int64(2), sum=tg.ones(3, dtype=tg.float64))),
+    (AdamW, dict(lr=0.1), dict(exp_avg=np.zeros(3, dtype=bool))),  # PyTorch casts it too
+], ids=["SGD-none-buffer", "Adam-no-max", "RMSprop-optional", "Adam-int", "Adagrad-int-step",
+        "AdamW-bool"])
+def test_load_state_dict_accepts_state_that_step_can_use(cls, kwargs, changes, device):
+    """Optional entries may be missing (step() creates them), SGD's buffer may be None, numbers
+    of any real dtype become the parameter's dtype on its device, a step count any real
+    scalar; an empty state is a parameter not stepped yet."""
+    opt = stepped(cls, kwargs, device)
+    sd = with_state_of_b(opt, **changes)
+    sd["state"][0] = {}
+    opt.load_state_dict(sd)
+    a, b = opt.param_groups[0]["params"]
+    assert opt.state[a] == {}
+    assert set(opt.state[b]) == set(sd["state"][1])
+    for key, value in opt.state[b].items():
+        if value is not None and key != "step":
+            assert value.dtype == tg.float32 and value.device == device, key
+    a.grad, b.grad = tg.ones(2, device=device), tg.ones(3, device=device)
+    opt.step()
+    for p in (a, b):
+        assert_state_on_device(opt, p)
+        assert np.isfinite(numpy_of(p)).all()
+
+
+def test_an_optimizer_that_declares_no_state_keys_loads_any_state():
+    """A user's Optimizer subclass without `_state_keys` keeps the lenient loading: any keys,
+    Tensors of the parameter's shape cast like it, other values as they are."""
+
+    class Custom(Optimizer):
+        def __init__(self, params):
+            super().__init__(params, dict(lr=0.1))
+
+    p = leaf(2)
+    opt = Custom([p])
+    sd = opt.state_dict()
+    sd["state"] = {0: {"anything": np.ones(2), "note": "text", "step": 4}}
+    opt.load_state_dict(sd)
+    assert opt.state[p]["note"] == "text" and opt.state[p]["step"].item() == 4.0
+    assert opt.state[p]["anything"].dtype == tg.float32
+
+
 # ---------------------------------------------------------------------------------------------
 # large parameters: the update runs in flat chunks, in threads (Optimizer._chunked)
 # ---------------------------------------------------------------------------------------------

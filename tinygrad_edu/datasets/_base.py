@@ -169,17 +169,26 @@ def download_file(urls: Sequence[str], destination: Path, md5: str | None) -> No
                                + "\n  ".join(failures))
 
 
+def _unsafe_member_name(name: str) -> bool:
+    """Whether a tar member's name could write outside the destination on some system: an
+    absolute path, a `..` component, or anything Windows reads as a path (a backslash, which
+    Windows takes as a separator as in `..\\..\\evil`, or a colon: a drive letter as in
+    `C:evil` or an NTFS stream)."""
+    path = PurePosixPath(name)
+    return (not name or path.is_absolute() or ".." in path.parts or "\\" in name
+            or ":" in name)
+
+
 def safe_extract_tar(archive: Path, destination: Path) -> None:
     """Extract a tar archive into `destination`, refusing the whole archive if any member has an
-    absolute path, a `..` component, or is a link or a device (only plain files and folders)."""
+    unsafe name (see `_unsafe_member_name`) or is a link or a device (only plain files and
+    folders)."""
     destination = destination.resolve()
     try:
         with tarfile.open(archive, "r:*") as tar:
             members = tar.getmembers()
             for member in members:
-                name = PurePosixPath(member.name)
-                if name.is_absolute() or ".." in name.parts or member.name.startswith("\\") \
-                        or ":" in (name.parts[0] if name.parts else ""):
+                if _unsafe_member_name(member.name):
                     raise CorruptDatasetError(f"refusing to extract {archive}: member "
                                               f"{member.name!r} has an unsafe path")
                 if not (member.isfile() or member.isdir()):

@@ -43,7 +43,13 @@ def read_cifar_batch(path: PathLike) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_cifar_meta(path: Path) -> list[str]:
-    names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    """Read the class names of `batches.meta.txt` (UTF-8, one a line, blank lines ignored)."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorruptDatasetError(f"{path}: not a UTF-8 text file of class names ({exc}); "
+                                  "delete it and get it again") from exc
+    names = [line.strip() for line in text.splitlines() if line.strip()]
     if len(names) != 10:
         raise CorruptDatasetError(f"{path}: expected 10 class names (one a line), "
                                   f"found {len(names)}")
@@ -56,8 +62,9 @@ class CIFAR10(LabelledArrayDataset):
     Looks for `cifar-10-batches-bin/` in `root` (or for the batch files in `root` itself);
     if only the archive `root/cifar-10-binary.tar.gz` is there it is unpacked; with
     `download=True` the archive is fetched from `url` (MD5-checked) and unpacked safely
-    (members with absolute paths, `..` or links are refused). Raises `DatasetNotFoundError`
-    (saying where it looked and how to get the files) or `CorruptDatasetError`.
+    (members with absolute paths, `..`, backslashes, drive letters or links are refused).
+    Raises `DatasetNotFoundError` (saying where it looked and how to get the files) or
+    `CorruptDatasetError`.
 
     Attributes: `data` uint8 (N, 32, 32, 3) in HWC order (as torchvision); `targets` int64 (N,);
     `classes` (from `batches.meta.txt`); `class_to_idx`.

@@ -8,11 +8,12 @@ IDX format (all integers big-endian):
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -29,54 +30,89 @@ IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
 
 
-def _read_bytes(path: Path) -> bytes:
-    if path.suffix != ".gz":
-        return path.read_bytes()
+# Deflate never expands data by more than 1032 : 1 (a run of zeros), so a .gz file of S bytes
+# inflates to at most about 1032 * S bytes: a header that announces more is a lie.
+MAX_GZIP_RATIO = 1032
+_CHUNK = 1 << 20  # how much is decompressed at a time
+
+
+def _open(path: Path) -> tuple[BinaryIO, int]:
+    """The file as a stream of its IDX bytes (decompressed on the fly for `.gz`), and the most
+    bytes it can hold: its size, or `MAX_GZIP_RATIO` times that for a gzip file."""
+    size = path.stat().st_size
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb"), MAX_GZIP_RATIO * size + 64  # (+ a little slack)
+    return open(path, "rb"), size
+
+
+def _read_exactly(f: BinaryIO, view: memoryview) -> int:
+    """Fill `view` from `f` (at most `_CHUNK` bytes at a time); returns how many were read."""
+    filled = 0
+    while filled < len(view):
+        n = f.readinto(view[filled:filled + _CHUNK])
+        if not n:
+            break
+        filled += n
+    return filled
+
+
+def _read_idx(path: Path, expected_magic: int, fields: int, what: Callable[..., str]
+              ) -> tuple[tuple[int, ...], np.ndarray]:
+    """Read an IDX file's header, then exactly the payload it announces, as uint8.
+
+    The header is checked before anything else is read, and the payload is read straight
+    into its array, so memory is bounded by what the header announces, which must fit in the
+    file (for `.gz`, at most `MAX_GZIP_RATIO` times its size): a gzip bomb is refused without
+    being inflated. Raises `CorruptDatasetError` naming `path` for a bad header, a payload too
+    large for the file, too little data or trailing data."""
+    header_size = 4 * (1 + fields)
     try:
-        with gzip.open(path, "rb") as f:
-            return f.read()
-    except (OSError, EOFError, zlib.error) as exc:
+        f, capacity = _open(path)
+        with f:
+            head = f.read(header_size)
+            if len(head) < header_size:
+                raise CorruptDatasetError(f"{path}: {len(head)} bytes is too short for an IDX "
+                                          "header (the file is truncated)")
+            magic, *values = struct.unpack(f">{1 + fields}I", head)
+            if magic != expected_magic:
+                kind = "image" if expected_magic == IMAGES_MAGIC else "label"
+                raise CorruptDatasetError(f"{path}: not an IDX {kind} file (magic number "
+                                          f"{magic}, expected {expected_magic})")
+            expected = math.prod(values)
+            announced = f"the header announces {what(*values)}, i.e. {expected} bytes"
+            if header_size + expected > capacity:
+                limit = (f"a gzip file of {path.stat().st_size} bytes inflates to at most "
+                         f"{capacity}" if path.suffix == ".gz"
+                         else f"the file has only {capacity - header_size} after the header")
+                raise CorruptDatasetError(f"{path}: {announced}, but {limit} (the file is "
+                                          "truncated or corrupt); delete it and get it again")
+            payload = np.empty(expected, dtype=np.uint8)
+            got = _read_exactly(f, memoryview(payload))
+            if got < expected:
+                raise CorruptDatasetError(f"{path}: {announced}, but the file has only {got} "
+                                          "after the header (truncated); delete it and get it "
+                                          "again")
+            if f.read(1):
+                raise CorruptDatasetError(f"{path}: {announced}, but the file goes on after "
+                                          "them (has extra bytes); delete it and get it again")
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:  # bad magic or CRC, cut short
         raise CorruptDatasetError(f"{path}: not a valid gzip file ({exc}); delete it and get "
                                   "it again") from exc
-
-
-def _header(raw: bytes, path: Path, expected_magic: int, fields: int) -> tuple[int, ...]:
-    size = 4 * (1 + fields)
-    if len(raw) < size:
-        raise CorruptDatasetError(f"{path}: {len(raw)} bytes is too short for an IDX header "
-                                  "(the file is truncated)")
-    magic, *values = struct.unpack(f">{1 + fields}I", raw[:size])
-    if magic != expected_magic:
-        kind = "image" if expected_magic == IMAGES_MAGIC else "label"
-        raise CorruptDatasetError(f"{path}: not an IDX {kind} file (magic number {magic}, "
-                                  f"expected {expected_magic})")
-    return tuple(values)
-
-
-def _check_size(raw: bytes, path: Path, expected: int, what: str) -> None:
-    if len(raw) != expected:
-        problem = "truncated" if len(raw) < expected else "has extra bytes"
-        raise CorruptDatasetError(f"{path}: the header announces {what}, i.e. {expected} bytes, "
-                                  f"but the file has {len(raw)} ({problem}); delete it and get "
-                                  "it again")
+    return tuple(values), payload
 
 
 def read_idx_images(path: PathLike) -> np.ndarray:
     """Read an IDX image file into a uint8 array (N, rows, cols), checking header and size."""
     path = Path(path)
-    raw = _read_bytes(path)
-    n, rows, cols = _header(raw, path, IMAGES_MAGIC, 3)
-    _check_size(raw, path, 16 + n * rows * cols, f"{n} images of {rows}x{cols}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, rows, cols).copy()
+    (n, rows, cols), payload = _read_idx(path, IMAGES_MAGIC, 3,
+                                         lambda n, r, c: f"{n} images of {r}x{c}")
+    return payload.reshape(n, rows, cols)
 
 
 def read_idx_labels(path: PathLike) -> np.ndarray:
     """Read an IDX label file into an int64 array (N,), checking header and size."""
-    path = Path(path)
-    raw = _read_bytes(path)
-    (n,) = _header(raw, path, LABELS_MAGIC, 1)
-    _check_size(raw, path, 8 + n, f"{n} labels")
-    return np.frombuffer(raw, dtype=np.uint8, offset=8).astype(np.int64)
+    (_,), payload = _read_idx(Path(path), LABELS_MAGIC, 1, lambda n: f"{n} labels")
+    return payload.astype(np.int64)
 
 
 class MNIST(LabelledArrayDataset):

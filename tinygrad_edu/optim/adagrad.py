@@ -6,7 +6,7 @@ from typing import Any, Callable, Iterable
 
 from .. import backend
 from ..tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, StateKey
 
 __all__ = ["Adagrad"]
 
@@ -24,6 +24,8 @@ class Adagrad(Optimizer):
 
     State per parameter: "step", "sum".
     """
+
+    _state_keys = {"step": StateKey("step"), "sum": StateKey()}
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-2,
                  lr_decay: float = 0, weight_decay: float = 0,

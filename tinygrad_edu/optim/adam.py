@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterable
 
 from .. import backend
 from ..tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, StateKey
 
 __all__ = ["Adam", "AdamW"]
 
@@ -28,6 +28,10 @@ class Adam(Optimizer):
 
     State per parameter: "step", "exp_avg", "exp_avg_sq" (and "max_exp_avg_sq").
     """
+
+    _state_keys = {"step": StateKey("step"), "exp_avg": StateKey(), "exp_avg_sq": StateKey(),
+                   # made by the first step with amsgrad (amsgrad may be switched on later)
+                   "max_exp_avg_sq": StateKey(required=False)}
 
     _decoupled_weight_decay = False
 

@@ -13,6 +13,11 @@ The shared part of every `step()` lives here: `_floats` reads a group's options,
 with the subclass's `_init_state`), `_penalized_grad` applies `maximize` and the L2
 weight decay, and `_chunked` runs a parameter's in-place arithmetic (a small function of
 array views) on all CPU cores; a subclass's `step()` keeps only its own update formula.
+
+A subclass declares the state its `step()` reads in `_state_keys` (key -> `StateKey`), and
+`load_state_dict` checks a loaded state against it in one place (`_load_param_state`): the keys,
+the shapes, dtypes and devices of the Tensors, the step counter. A state that `step()` could
+not use is refused when it is loaded, not at the next step.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ import numbers
 import os
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from itertools import chain
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Literal
 
 import numpy as np
 
@@ -30,7 +36,7 @@ from .. import backend
 from ..autograd import enable_grad
 from ..tensor import Tensor
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "StateKey", "required"]
 
 
 class _RequiredParameter:
@@ -100,6 +106,23 @@ def _copy_plain(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class StateKey:
+    """One entry of an optimizer's per-parameter state, as its `step()` reads it.
+
+    kind: "tensor", a Tensor of the parameter's shape (loaded onto the parameter's device and,
+        for a floating parameter, cast to its dtype, as PyTorch), or "step", the step
+        counter (a float32 scalar on the CPU, see `Optimizer._step_state`).
+    required: whether a parameter that has any state must have this entry (False: `step()`
+        creates it when it is missing, e.g. after an option was switched on).
+    nullable: whether None is a valid value (SGD's "momentum_buffer", as PyTorch writes it).
+    """
+
+    kind: Literal["tensor", "step"] = "tensor"
+    required: bool = True
+    nullable: bool = False
+
+
 class Optimizer:
     """Base class of all optimizers.
 
@@ -108,6 +131,11 @@ class Optimizer:
             "params" and options that override `defaults` for that group.
         defaults: the default hyperparameters of every group.
     """
+
+    _state_keys: ClassVar[dict[str, StateKey] | None] = None
+    """The per-parameter state that `step()` reads (see `StateKey`), checked by
+    `load_state_dict`. None (a subclass that declares nothing): any keys are loaded, Tensors
+    of the parameter's shape moved to its device and dtype."""
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]],
                  defaults: dict[str, Any]) -> None:
@@ -424,9 +452,11 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a `state_dict()`: groups and parameters are matched by position.
 
-        Checks the number of groups, of parameters per group and the state's shapes; moves
-        each state Tensor to its parameter's device and (floating) dtype, as copies. Nothing
-        changes if a check fails."""
+        Checks the number of groups, of parameters per group, the groups' options and each
+        parameter's state against `_state_keys` (its keys, the Tensors' shapes and dtypes,
+        the step counter); moves each state Tensor to its parameter's device and (floating)
+        dtype, as copies. A parameter without state is one not stepped yet. Raises ValueError
+        naming the parameter and the key; nothing changes if a check fails."""
         name = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state_dict, dict) or "state" not in state_dict \
                 or "param_groups" not in state_dict:
@@ -464,7 +494,7 @@ class Optimizer:
                 raise ValueError(f"{name}: the state of parameter {key!r} must be a dict, got "
                                  f"{type(entries).__name__}")
             p = param_of[index]
-            new_state[p] = {k: self._cast_state(p, index, k, v) for k, v in entries.items()}
+            new_state[p] = self._load_param_state(p, index, entries)
 
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups):
@@ -478,32 +508,94 @@ class Optimizer:
         self.state = new_state
         self.param_groups = new_groups
 
+    def _load_param_state(self, p: Tensor, index: Any, entries: dict[str, Any]
+                          ) -> dict[str, Any]:
+        """A checked copy of the saved state of parameter `p` (number `index`), as `step()`
+        will use it: the keys must be among `_state_keys`, with every required one present
+        (unless the state is empty: `p` was not stepped yet), and each value of its kind."""
+        spec = self._state_keys
+        if spec is None:  # a subclass that declares nothing: load what is there
+            return {k: self._cast_state(p, index, k, v) for k, v in entries.items()}
+        name = f"{type(self).__name__}.load_state_dict"
+        known = ", ".join(map(repr, spec)) or "nothing"
+        for key in entries:
+            if key not in spec:
+                raise ValueError(f"{name}: the state of parameter {index} has the unexpected "
+                                 f"key {key!r}; {type(self).__name__} keeps {known} (is this "
+                                 "another optimizer's state dict?)")
+        missing = [k for k, key_spec in spec.items() if key_spec.required and k not in entries]
+        if entries and missing:
+            needed = ", ".join(repr(k) for k, key_spec in spec.items() if key_spec.required)
+            got = ", ".join(map(repr, entries))
+            raise ValueError(f"{name}: the state of parameter {index} lacks {missing[0]!r}: "
+                             f"{type(self).__name__} needs {needed} (got {got})")
+        loaded = {}
+        for key, value in entries.items():
+            key_spec = spec[key]
+            if value is None and key_spec.nullable:
+                loaded[key] = None
+            elif key_spec.kind == "step":
+                loaded[key] = self._load_step(index, key, value)
+            else:
+                loaded[key] = self._load_like_param(p, index, key, value)
+        return loaded
+
     def _cast_state(self, p: Tensor, index: Any, key: str, value: Any) -> Any:
-        """A copy of one saved state value, on `p`'s device and (for floats) in `p`'s dtype."""
+        """A copy of one saved state value of an optimizer without `_state_keys`: Tensors and
+        arrays like `p` on its device and (for floats) in its dtype, "step" as a counter,
+        anything else as it is."""
         if isinstance(value, dict):
             return {k: self._cast_state(p, index, k, v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return type(value)(self._cast_state(p, index, key, v) for v in value)
         if key == "step":
-            # the step counter stays a float32 scalar on the CPU (see _step_state)
-            if isinstance(value, Tensor):
-                value = value.data
-            if _is_array(value) or isinstance(value, numbers.Real):
-                array = np.array(backend.to_numpy(value) if _is_array(value) else value,
-                                 dtype=np.float32)
-                if array.size != 1:
-                    raise ValueError(f"{type(self).__name__}.load_state_dict: state 'step' of "
-                                     f"parameter {index} must be a scalar, got shape "
-                                     f"{array.shape}")
-                return Tensor._make(array.reshape(()))
+            if isinstance(value, Tensor) or _is_array(value) or isinstance(value, numbers.Real):
+                return self._load_step(index, key, value)
             return value
         if not (isinstance(value, Tensor) or _is_array(value)):
             return value
+        return self._load_like_param(p, index, key, value)
+
+    def _load_step(self, index: Any, key: str, value: Any) -> Tensor:
+        """A saved step counter as the float32 CPU scalar that `step()` counts with (see
+        `_step_state`): a real, finite number >= 0, alone or in a one-element Tensor/array."""
+        name = f"{type(self).__name__}.load_state_dict"
+        if isinstance(value, Tensor):
+            value = value.data
+        if _is_array(value):
+            array = backend.to_numpy(value)
+            if array.dtype.kind not in "iuf":
+                raise ValueError(f"{name}: state {key!r} of parameter {index} must be a real "
+                                 f"number (the step count), got an array of dtype {array.dtype}")
+            if array.size != 1:
+                raise ValueError(f"{name}: state {key!r} of parameter {index} must be a scalar, "
+                                 f"got shape {array.shape}")
+        elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+            array = np.asarray(value)
+        else:
+            raise ValueError(f"{name}: state {key!r} of parameter {index} must be a number "
+                             f"(the step count), got {type(value).__name__}")
+        count = np.array(array, dtype=np.float32).reshape(())
+        if not (np.isfinite(count) and count >= 0):
+            raise ValueError(f"{name}: state {key!r} of parameter {index} must be a step count "
+                             f">= 0, got {array.reshape(())}")
+        return Tensor._make(count)
+
+    def _load_like_param(self, p: Tensor, index: Any, key: str, value: Any) -> Tensor:
+        """A copy of a saved state Tensor (or array) of `p`'s shape, on `p`'s device and, for
+        a floating `p`, in its dtype (the saved one must hold real numbers)."""
+        name = f"{type(self).__name__}.load_state_dict"
+        if not (isinstance(value, Tensor) or _is_array(value)):
+            raise ValueError(f"{name}: state {key!r} of parameter {index} must be a Tensor of "
+                             f"shape {tuple(p.shape)}, got {type(value).__name__}")
         array = value.data if isinstance(value, Tensor) else value
         if tuple(array.shape) != tuple(p.shape):
-            raise ValueError(f"{type(self).__name__}.load_state_dict: state {key!r} of parameter "
-                             f"{index} has shape {tuple(array.shape)}, but the parameter has "
-                             f"shape {tuple(p.shape)}")
+            raise ValueError(f"{name}: state {key!r} of parameter {index} has shape "
+                             f"{tuple(array.shape)}, but the parameter has shape "
+                             f"{tuple(p.shape)}")
+        if array.dtype.kind not in "biuf":  # real numbers, cast as PyTorch; no str, complex
+            raise ValueError(f"{name}: state {key!r} of parameter {index} must hold real "
+                             f"numbers (the parameter is {p.dtype}), got dtype {array.dtype}")
         moved = backend.to_device(array, p.device)
         dtype = p.dtype if backend.is_floating(p.dtype) else moved.dtype
         with backend.device_scope(moved):

@@ -6,7 +6,7 @@ from typing import Any, Callable, Iterable
 
 from .. import backend
 from ..tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, StateKey
 
 __all__ = ["RMSprop"]
 
@@ -32,6 +32,11 @@ class RMSprop(Optimizer):
 
     State per parameter: "step", "square_avg" (and "momentum_buffer", "grad_avg").
     """
+
+    _state_keys = {"step": StateKey("step"), "square_avg": StateKey(),
+                   # made by the first step with momentum / centered (they may be switched on)
+                   "momentum_buffer": StateKey(required=False),
+                   "grad_avg": StateKey(required=False)}
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-2,
                  alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0,

@@ -6,7 +6,7 @@ from typing import Any, Callable, Iterable
 
 from .. import backend
 from ..tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, StateKey
 
 __all__ = ["SGD"]
 
@@ -26,6 +26,9 @@ class SGD(Optimizer):
 
     State per parameter: "momentum_buffer" (only when momentum != 0).
     """
+
+    # None (PyTorch's value without momentum) or missing: the first step fills it
+    _state_keys = {"momentum_buffer": StateKey(required=False, nullable=True)}
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-3,
                  momentum: float = 0, dampening: float = 0, weight_decay: float = 0,

@@ -136,7 +136,7 @@ class Function:
     # before backward runs, backward raises instead of using the new values (PyTorch's
     # version-counter check). Ops that only move the gradient (add, reshape, ...) say False.
     saves_inputs = True
-    _saved_versions: tuple | None = None  # the inputs' versions when the op ran
+    _ran_at: int | None = None  # the in-place clock when the op ran (if saves_inputs)
     _output_version = 0  # the output's version when the op ran (not 0 after an in-place op)
     # A view op (its output shares the input's memory) sets this in forward to how the view
     # is taken again from an array: ("getitem", index), ("reshape", shape), ("transpose", axes).
@@ -175,7 +175,7 @@ class Function:
             fn.next_functions = tuple([t.grad_fn for t in inputs])
             fn.needs_input_grad = tuple(needs)
             if fn.saves_inputs:
-                fn._saved_versions = tuple([t._version_counter[0] for t in inputs])
+                fn._ran_at = _inplace_clock[0]
             out = Tensor._make(data, fn)
             fn._output_ref = weakref.ref(out)
             if _state.anomaly:
@@ -204,22 +204,43 @@ class Function:
 
     def check_saved_versions(self) -> None:
         """Raise if an input that backward reads was changed in place after the op ran."""
-        if self._saved_versions is None:
-            return
-        for i, (t, version) in enumerate(zip(self.inputs, self._saved_versions)):
-            if t._version_counter[0] != version and self.reads_input(i):
-                raise _modified_error(t, f"input {i} of {type(self).__name__}", version)
+        if self._ran_at is None or _inplace_clock[0] == self._ran_at:
+            return  # (nothing anywhere was changed in place since)
+        for i, t in enumerate(self.inputs):
+            if t._version_counter[1] > self._ran_at and self.reads_input(i):
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified "
+                    f"by an inplace operation: [{t.dtype} tensor of shape {tuple(t.shape)}], "
+                    f"which is input {i} of {type(self).__name__}, is at version "
+                    f"{t._version_counter[0]}, changed after {type(self).__name__} used it. "
+                    + _MODIFIED_HINT)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"
+
+
+# In-place changes are counted per tensor (its version, shared with its views) and stamped
+# with the tick of one clock for the whole process. An op whose backward reads its inputs
+# notes the clock when it runs; an input stamped later was changed after the op used it.
+_inplace_clock = [0]
+_MODIFIED_HINT = ("Hint: change it out of place (y = y + 1 instead of y += 1), or clone() it "
+                  "before.")
+
+
+def bump_version(t: Tensor) -> None:
+    """Record an in-place change of `t`'s memory (every in-place op calls this)."""
+    _inplace_clock[0] += 1
+    counter = t._version_counter
+    counter[0] += 1
+    counter[1] = _inplace_clock[0]
 
 
 def _modified_error(t: Tensor, what: str, expected: int) -> RuntimeError:
     return RuntimeError(
         "one of the variables needed for gradient computation has been modified by an "
         f"inplace operation: [{t.dtype} tensor of shape {tuple(t.shape)}], which is {what}, "
-        f"is at version {t._version_counter[0]}; expected version {expected} instead. Hint: "
-        "change it out of place (y = y + 1 instead of y += 1), or clone() it before.")
+        f"is at version {t._version_counter[0]}; expected version {expected} instead. "
+        + _MODIFIED_HINT)
 
 
 def _mark_view(view: Tensor, source: Tensor, step: tuple) -> None:
@@ -337,17 +358,14 @@ _FREED = ("Trying to backward through the graph a second time (or to use its res
           "autograd.grad() call if you need to go through the graph again.")
 
 
-def _topological_order(roots: Iterable[Function]) -> tuple[list[Function], dict, dict]:
+def _topological_order(roots: Iterable[Function]) -> tuple[list[Function], dict]:
     """Functions reachable from `roots`, each after every function that consumes its output.
     Also returns {id(fn): output tensor}: the engine holds each output until its node has run,
     because releasing a consumer drops the consumer's reference to it, and backward passes such
-    as exp's or tanh's read their own output (`Function.output()`). And {id(leaf): number of
-    uses}: how many inputs of the reachable functions are that leaf, so that the engine knows
-    when a leaf has received all of its gradient."""
+    as exp's or tanh's read their own output (`Function.output()`)."""
     order: list[Function] = []
     seen: set[int] = set()
     outputs: dict[int, Tensor] = {}
-    leaf_uses: dict[int, int] = {}
     stack = [(fn, False) for fn in roots]
     while stack:
         fn, expanded = stack.pop()
@@ -365,10 +383,8 @@ def _topological_order(roots: Iterable[Function]) -> tuple[list[Function], dict,
                 outputs[id(parent)] = t
                 if id(parent) not in seen:
                     stack.append((parent, False))
-            elif t._requires_grad:
-                leaf_uses[id(t)] = leaf_uses.get(id(t), 0) + 1
     order.reverse()
-    return order, outputs, leaf_uses
+    return order, outputs
 
 
 def _run_hooks(t: Tensor, grad: Tensor) -> Tensor:
@@ -439,8 +455,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
     returned as {id(tensor): grad}.
 
     Every gradient reaching a node or a leaf from several places is summed out of place
-    first; a node then runs once on the sum, and a leaf gets the sum in one step (its hooks
-    run once) as soon as its last use has sent its part.
+    first: a node then runs once on the sum, and at the end each leaf gets its sum in one
+    step (its hooks run once).
     """
     if not backend.long_lived_objects_frozen:  # once: see the function's docstring
         backend.freeze_long_lived_objects()
@@ -465,35 +481,26 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
             prev = grads.get(k)
             grads[k] = g if prev is None else prev + g
 
-    def flush(leaf_id: int) -> None:
-        entry = leaf_grads.pop(leaf_id, None)
-        if entry is not None:
-            _accumulate_leaf(entry[0], entry[1], create_graph)
-
     with set_grad_enabled(create_graph):
         root_fns = []
         for t, g in zip(roots, root_grads):
             if t.grad_fn is not None:
                 root_fns.append(t.grad_fn)
             send(t, t.grad_fn, g)
-        order, outputs, leaf_uses = _topological_order(root_fns)
+        order, outputs = _topological_order(root_fns)
         for t in roots:
             if t.grad_fn is not None:
                 outputs[id(t.grad_fn)] = t
         for fn in order:
             out = outputs.pop(id(fn), None)  # held only while this node runs
             grad = grads.pop(id(fn), None)
-            if grad is not None:
+            if grad is not None:  # (None: nothing flows into this node)
                 _backward_node(fn, out, grad, create_graph, send)
-            for t, parent in zip(fn.inputs, fn.next_functions):  # count this node's uses of
-                if parent is None and t._requires_grad:             # leaves, sent to or not
-                    leaf_uses[id(t)] -= 1
-                    if leaf_uses[id(t)] == 0:
-                        flush(id(t))
             if not retain_graph:
                 _release(fn)
-        for leaf_id in list(leaf_grads):  # leaves backward() was called on
-            flush(leaf_id)
+        while leaf_grads:  # the leaves' summed gradients, one at a time (popped: see _owned)
+            _, (leaf, pending) = leaf_grads.popitem()
+            _accumulate_leaf(leaf, pending, create_graph)
     return captured
 
 
@@ -505,7 +512,8 @@ def _backward_node(fn: Function, out: Tensor | None, grad: Tensor, create_graph:
             grad = _run_hooks(out, grad)
         if out._retains_grad:
             _retain(out, grad, create_graph)
-    fn.check_saved_versions()
+    if fn._ran_at is not None and fn._ran_at != _inplace_clock[0]:
+        fn.check_saved_versions()
     _state.in_backward += 1
     try:
         if backend.several_gpus_in_use:  # run the node on its gradient's GPU

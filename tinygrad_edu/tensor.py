@@ -52,7 +52,8 @@ class Tensor:
     that produced it (None for leaves); `grad` collects d(loss)/d(self) for leaves.
     """
 
-    # _version_counter: [number of in-place changes], one list shared with the tensor's views;
+    # _version_counter: [number of in-place changes, autograd's clock at the last one], one
+    # list shared with the tensor's views (see autograd.bump_version);
     # _view_of: (root tensor, steps that take this view from the root's array) or None.
     __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_retains_grad", "_hooks",
                  "_version_counter", "_view_of", "__weakref__")
@@ -96,7 +97,7 @@ class Tensor:
         self.grad_fn: Function | None = None
         self._retains_grad = False
         self._hooks: dict = {}
-        self._version_counter = [0]
+        self._version_counter = [0, 0]
         self._view_of = None
         if requires_grad:
             self.requires_grad = True
@@ -113,7 +114,7 @@ class Tensor:
         t.grad_fn = grad_fn
         t._retains_grad = False
         t._hooks = {}
-        t._version_counter = [0]
+        t._version_counter = [0, 0]
         t._view_of = None
         return t
 
@@ -522,7 +523,7 @@ class Tensor:
                                f"in-place output of shape {self.shape}")
         if new.data is not self.data:
             get_array_module(self.data).copyto(self.data, new.data, casting="unsafe")
-        self._version_counter[0] += 1
+        autograd.bump_version(self)
         if recording and new._requires_grad:
             self._take_place_of(new)
             if self._view_of is not None:
@@ -587,7 +588,7 @@ class Tensor:
         ufunc = {"add_": "add", "sub_": "subtract", "mul_": "multiply", "div_": "divide"}[op]
         getattr(get_array_module(self.data), ufunc)(self.data, b.data, out=self.data,
                                                     casting="unsafe")
-        self._version_counter[0] += 1
+        autograd.bump_version(self)
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
@@ -657,7 +658,7 @@ class Tensor:
             constant = values if isinstance(values, _SCALARS) else Tensor._make(values)
             return self.copy_(constant)
         self.data[...] = values
-        self._version_counter[0] += 1
+        autograd.bump_version(self)
         return self
 
     def __setitem__(self, index: Any, value: Any) -> None:

@@ -60,10 +60,10 @@ def graph_of(tensor: Tensor, params: dict[str, Tensor] | None = None
         node = f"op{id(fn)}"
         detail = f"\n{_describe(out)}" if out is not None else ""
         nodes[node] = type(fn).__name__ + detail
-        for t in fn.inputs:
-            if t.grad_fn is not None:
-                edges.append((f"op{id(t.grad_fn)}", node))
-                stack.append(t.grad_fn)
+        for t, parent in zip(fn.inputs, fn.next_functions):  # (the inputs' nodes then)
+            if parent is not None:
+                edges.append((f"op{id(parent)}", node))
+                stack.append(parent)
             elif t.requires_grad:
                 edges.append((leaf_node(t), node))
     return nodes, edges

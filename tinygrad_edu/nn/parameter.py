@@ -35,7 +35,7 @@ class Parameter(Tensor):
         self._retains_grad = False
         self._hooks = {}
         # shared memory, so one count of in-place changes (as detach() shares it)
-        self._version_counter = data._version_counter if isinstance(data, Tensor) else [0]
+        self._version_counter = data._version_counter if isinstance(data, Tensor) else [0, 0]
         self._view_of = None
         if requires_grad:
             if not backend.is_floating(array.dtype):

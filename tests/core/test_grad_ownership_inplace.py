@@ -557,3 +557,15 @@ def test_random_graphs_give_central_difference_gradients(device: str, program: l
         for i, a in enumerate(grads):
             for b in grads[i + 1:]:
                 assert not np.shares_memory(a.data, b.data)
+
+
+def test_backward_through_a_graph_older_than_an_optimizer_step_raises(device: str) -> None:
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)).to(device)
+    opt = tg.optim.SGD(model.parameters(), lr=0.1)
+    loss = model(tg.randn(5, 3, device=device)).sum()
+    loss.backward(retain_graph=True)
+    opt.step()  # changes the weights that the graph's backward reads
+    with pytest.raises(RuntimeError, match="modified by an inplace operation.*input 1 of "
+                                           "Linear"):
+        loss.backward()

@@ -33,7 +33,7 @@ from typing import Any, Callable, ClassVar, Iterable, Iterator, Literal
 import numpy as np
 
 from .. import backend
-from ..autograd import enable_grad
+from ..autograd import bump_version, enable_grad
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "StateKey", "required"]
@@ -302,8 +302,8 @@ class Optimizer:
                            ) -> Iterator[tuple[Tensor, Any, Any, Any, dict[str, Any] | None]]:
         """The parameters of `group` that have a gradient, as (p, data, grad, xp, state).
 
-        `data` is p's own array (update it in place), `grad` its gradient's array (never
-        write to it), `xp` their array module (NumPy or CuPy) and `state` p's state dict;
+        `data` is p's own array (update it in place: its version is counted here), `grad`
+        its gradient's array (never write to it), `xp` their array module (NumPy or CuPy) and `state` p's state dict;
         on p's first step `_init_state` fills it. With `with_state=False`, state is None
         and no state entry is made for p."""
         for p in group["params"]:
@@ -316,6 +316,8 @@ class Optimizer:
                     state = self.state[p]
                     if not state:
                         self._init_state(p, state, group)
+                # p is about to change in place: a graph that used it now refuses backward
+                bump_version(p)
                 yield p, data, p.grad.data, backend.get_array_module(data), state
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:

@@ -669,8 +669,12 @@ class Tensor:
                                    f"on {self.device}")
             value = value.to(self.dtype)  # differentiable
         else:
-            try:
-                value = Tensor(value, dtype=self.dtype, device=self.device)
+            try:  # a number: a 0-d constant (on a GPU made once, not copied in every call)
+                value = _scalar_tensor(value, self) if isinstance(value, _SCALARS) else \
+                    Tensor(value, dtype=self.dtype, device=self.device)
+            except OverflowError:
+                raise RuntimeError(f"setitem: value {value!r} cannot be converted to type "
+                                   f"{self.dtype} without overflow") from None
             except (TypeError, ValueError) as exc:
                 raise TypeError(f"setitem: cannot assign {value!r:.60} to a tensor of dtype "
                                 f"{self.dtype}: {exc}") from None

@@ -1,17 +1,22 @@
 """The training command end to end on digits: every output file, a loadable checkpoint,
---resume, the accuracy floors, and one-line errors for bad arguments."""
+--resume, the accuracy floors, and one-line errors for bad arguments, unusable checkpoints,
+a diverged run, Ctrl-C and a full disk."""
 
+import errno
 import json
+import os
 
 import pytest
 
 import tinygrad_edu as tg
-from tinygrad_edu import train
+from tinygrad_edu import nn, plots, train
 
 pytest.importorskip("sklearn")
 pytest.importorskip("matplotlib")
 
 OUTPUTS = ["metrics.json", "curves.png", "confusion.png", "misclassified.png", "model.ckpt"]
+PROG = "python -m tinygrad_edu.train"
+STEPS = 16  # training steps per epoch with --quick: 512 samples in batches of 32
 
 
 def run(*args: str) -> int:
@@ -70,7 +75,7 @@ def test_bad_arguments_give_one_line_errors(tmp_path, capsys):
     assert run("--dataset", "mnist", "--data-root", str(tmp_path / "empty"),
                "--out", str(tmp_path / "m")) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error:") and "\n" not in err and "MNIST" in err
+    assert err.startswith(f"{PROG}: error:") and "\n" not in err and "MNIST" in err
 
     assert run("--model", "cnn", "--dataset", "breast-cancer", "--out", str(tmp_path / "b")) == 2
     assert "needs images" in capsys.readouterr().err
@@ -80,7 +85,250 @@ def test_bad_arguments_give_one_line_errors(tmp_path, capsys):
     assert run("--quick", "--model", "cnn", "--resume", str(out / "model.ckpt"),
                "--out", str(tmp_path / "c")) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error:") and "mlp" in err and "\n" not in err
+    assert err.startswith(f"{PROG}: error:") and "mlp" in err and "\n" not in err
 
     assert run("--resume", str(tmp_path / "missing.ckpt"), "--out", str(tmp_path / "x")) == 2
     assert "no checkpoint" in capsys.readouterr().err
+
+
+def one_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    return err.strip()
+
+
+@pytest.mark.parametrize("bad", [
+    ["--lr", "nan"], ["--lr", "inf"], ["--lr", "-inf"], ["--lr", "0"], ["--lr", "-0.1"],
+    ["--lr", "fast"], ["--device", "tpu"], ["--device", "cpu:1"], ["--seed", "-2"],
+    ["--seed", str(2**32)], ["--epochs", "0"], ["--batch-size", "-3"], ["--out", "FILE"],
+], ids=" ".join)
+def test_bad_argument_values_are_one_line_argparse_errors(tmp_path, capsys, bad):
+    (tmp_path / "FILE").write_text("not a folder")
+    bad = [str(tmp_path / "FILE") if a == "FILE" else a for a in bad]
+    args = ["--quick", "--epochs", "1", "--out", str(tmp_path / "run"), *bad]
+    with pytest.raises(SystemExit) as info:
+        run(*args)
+    assert info.value.code == 2
+    assert one_line(capsys).startswith(f"{PROG}: error: argument {bad[0]}:")
+    assert not (tmp_path / "run").exists()
+
+
+def test_unusable_cuda_device_is_a_one_line_error(tmp_path, capsys):
+    spec = f"cuda:{tg.cuda.device_count()}" if tg.cuda.is_available() else "cuda"
+    assert run("--quick", "--epochs", "1", "--device", spec, "--out", str(tmp_path)) == 2
+    assert one_line(capsys).startswith(f"{PROG}: error:")
+
+
+def misbehaving_loss(monkeypatch, at_step: int, action):
+    """Make the command's loss call `action(loss)` at its `at_step`-th training step (counting
+    across epochs; evaluation, under no_grad, is not counted)."""
+    steps = [0]
+
+    class Loss(nn.CrossEntropyLoss):
+        def forward(self, *args):
+            loss = super().forward(*args)
+            if tg.is_grad_enabled():
+                steps[0] += 1
+                if steps[0] == at_step:
+                    return action(loss)
+            return loss
+
+    monkeypatch.setattr(nn, "CrossEntropyLoss", Loss)
+
+
+def interrupt(loss):
+    raise KeyboardInterrupt
+
+
+def run_catching_ctrl_c(*args: str) -> int:
+    try:
+        return run(*args)
+    except KeyboardInterrupt:  # not a pytest interrupt: the command had to handle it
+        pytest.fail("Ctrl-C escaped the training command")
+
+
+def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, capsys, device,
+                                                                   monkeypatch):
+    out = tmp_path / "run"
+    misbehaving_loss(monkeypatch, STEPS + 3, lambda loss: loss * float("nan"))
+    assert run("--quick", "--epochs", "3", "--device", device, "--out", str(out)) == 1
+    err = one_line(capsys)
+    assert err.startswith(f"{PROG}: error:")
+    assert "NaN at epoch 2, step 3 of 16" in err and "--lr" in err
+    assert f"{out / 'model.ckpt'} holds epoch 1" in err
+    ckpt = tg.load(out / "model.ckpt")
+    assert ckpt["epoch"] == 1 and [e["epoch"] for e in ckpt["history"]] == [1]
+    assert all(bool(v.isfinite().all()) for v in ckpt["model"].values())
+    assert sorted(os.listdir(out)) == ["model.ckpt"]  # no reports of a diverged run
+
+
+def test_a_learning_rate_that_diverges_writes_no_checkpoint(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run("--quick", "--epochs", "1", "--lr", "1e30", "--out", str(out)) == 1
+    err = one_line(capsys)
+    assert "epoch 1, step" in err and "no checkpoint was written" in err
+    assert not (out / "model.ckpt").exists()
+
+
+def test_ctrl_c_exits_130_keeping_the_last_epochs_checkpoint(tmp_path, capsys, device,
+                                                             monkeypatch):
+    out = tmp_path / "run"
+    ckpt = out / "model.ckpt"
+    misbehaving_loss(monkeypatch, STEPS + 3, interrupt)
+    assert run_catching_ctrl_c("--quick", "--epochs", "2", "--device", device,
+                               "--out", str(out)) == 130
+    err = one_line(capsys)
+    assert err.startswith(f"{PROG}: interrupted during epoch 2 (step 3 of 16)")
+    assert f"{ckpt} holds epoch 1 (continue with --resume {ckpt})" in err
+    assert tg.load(ckpt)["epoch"] == 1
+    monkeypatch.undo()
+    assert run("--quick", "--epochs", "2", "--device", device, "--out", str(out),
+               "--resume", str(ckpt)) == 0
+    assert [e["epoch"] for e in json.loads((out / "metrics.json").read_text())["epochs"]] == [1, 2]
+
+
+def test_ctrl_c_in_the_first_epoch_or_while_saving(tmp_path, capsys, monkeypatch):
+    misbehaving_loss(monkeypatch, 1, interrupt)
+    assert run_catching_ctrl_c("--quick", "--epochs", "1", "--out", str(tmp_path / "a")) == 130
+    assert one_line(capsys).endswith("during epoch 1 (step 1 of 16); no checkpoint was written")
+    assert not (tmp_path / "a" / "model.ckpt").exists()
+    monkeypatch.undo()
+
+    real_save, saves = tg.save, []
+
+    def save_then_interrupt(obj, f):
+        saves.append(obj["epoch"])
+        if len(saves) == 2:
+            raise KeyboardInterrupt
+        real_save(obj, f)
+
+    monkeypatch.setattr(tg, "save", save_then_interrupt)
+    out = tmp_path / "b"
+    assert run_catching_ctrl_c("--quick", "--epochs", "2", "--out", str(out)) == 130
+    assert "while saving the checkpoint of epoch 2; " in one_line(capsys)
+    assert tg.load(out / "model.ckpt")["epoch"] == 1
+
+
+def full_disk(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize("what", ["model.ckpt", "metrics.json", "curves.png"])
+def test_a_full_disk_is_a_one_line_error_that_keeps_good_files(tmp_path, capsys, monkeypatch,
+                                                               what):
+    out = tmp_path / "run"
+    assert run("--quick", "--epochs", "1", "--out", str(out)) == 0
+    before = {name: (out / name).read_bytes() for name in OUTPUTS}
+    capsys.readouterr()
+    if what == "model.ckpt":
+        real_save, saves = tg.save, []
+
+        def save(obj, f):  # the first epoch's checkpoint fits on the disk, the second not
+            saves.append(1)
+            if len(saves) == 2:
+                full_disk()
+            real_save(obj, f)
+
+        monkeypatch.setattr(tg, "save", save)
+    elif what == "metrics.json":
+        def dump(obj, fp, **kwargs):
+            fp.write('{"epochs": [')  # half of it, then the disk is full
+            full_disk()
+
+        monkeypatch.setattr(json, "dump", dump)
+    else:
+        def save_figure(fig, path, dpi=100):
+            with open(path, "wb") as f:
+                f.write(b"\x89PNG half")
+            plots.pyplot().close(fig)
+            full_disk()
+
+        monkeypatch.setattr(plots, "save_figure", save_figure)
+    assert run("--quick", "--epochs", "2", "--out", str(out)) == 1
+    err = one_line(capsys)
+    assert err.startswith(f"{PROG}: error: cannot write {out / what}: No space left on device")
+    epoch = 1 if what == "model.ckpt" else 2
+    assert f"{out / 'model.ckpt'} holds epoch {epoch}" in err
+    assert sorted(os.listdir(out)) == sorted(OUTPUTS)  # no temporary files left behind
+    assert tg.load(out / "model.ckpt")["epoch"] == epoch
+    if what != "model.ckpt":
+        assert (out / what).read_bytes() == before[what]  # not replaced by a half-written one
+
+
+@pytest.fixture(scope="module")
+def sgd_checkpoint(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sgd")
+    assert run("--quick", "--epochs", "1", "--out", str(out)) == 0
+    return out / "model.ckpt"
+
+
+def damage(kind: str, good, path) -> None:
+    data = good.read_bytes()
+    ckpt = tg.load(good)
+    if kind == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif kind == "garbage":
+        path.write_bytes(b"\x00garbage\xff" * 200)
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "foreign dict":
+        tg.save({"weights": tg.zeros(3)}, path)
+    elif kind == "foreign tensor":
+        tg.save(tg.zeros(3), path)
+    elif kind == "no epoch":
+        del ckpt["epoch"]
+        tg.save(ckpt, path)
+    elif kind == "bad epoch":
+        ckpt["epoch"] = "two"
+        tg.save(ckpt, path)
+    elif kind == "other architecture":
+        ckpt["model"] = train.build_model("mlp", (30,), 2).state_dict()
+        tg.save(ckpt, path)
+    elif kind == "non-finite weights":
+        ckpt["model"] = {k: v * float("nan") for k, v in ckpt["model"].items()}
+        tg.save(ckpt, path)
+    elif kind == "folder":
+        path.mkdir()
+
+
+@pytest.mark.parametrize("kind, says", [
+    ("truncated", "truncated or corrupt"), ("garbage", "not a tinygrad_edu checkpoint"),
+    ("empty", "empty"), ("foreign dict", "not a checkpoint of this training command"),
+    ("foreign tensor", "holds a Tensor"), ("no epoch", "has no epoch"),
+    ("bad epoch", "its epoch is 'two'"), ("other architecture", "does not fit this mlp"),
+    ("non-finite weights", "NaN or infinite"), ("folder", "is a folder"),
+])
+def test_resume_refuses_a_damaged_or_foreign_checkpoint(tmp_path, capsys, sgd_checkpoint,
+                                                        kind, says):
+    bad = tmp_path / "bad.ckpt"
+    damage(kind, sgd_checkpoint, bad)
+    out = tmp_path / "run"
+    assert run("--quick", "--epochs", "2", "--resume", str(bad), "--out", str(out)) == 2
+    err = one_line(capsys)
+    assert err.startswith(f"{PROG}: error: --resume: ") and says in err
+    assert not out.exists()  # nothing written
+
+
+def test_resume_refuses_another_optimizer(tmp_path, capsys, sgd_checkpoint, device):
+    ckpt = tg.load(sgd_checkpoint)
+    assert ckpt["config"]["optimizer"] == "SGD"  # the checkpoint records its optimizer
+    legacy = tmp_path / "legacy.ckpt"  # a checkpoint from before the config named it
+    del ckpt["config"]["optimizer"]
+    tg.save(ckpt, legacy)
+    for path in (sgd_checkpoint, legacy):
+        assert run("--quick", "--epochs", "2", "--optimizer", "adam", "--device", device,
+                   "--resume", str(path), "--out", str(tmp_path / "run")) == 2
+        err = one_line(capsys)
+        assert err.startswith(f"{PROG}: error: --resume: ")
+        assert "trained with SGD, not Adam; resume it with --optimizer sgd" in err
+
+
+def test_resume_keeps_the_checkpoints_lr_unless_lr_is_given(tmp_path, sgd_checkpoint):
+    for lr, expected in ((None, 0.05), ("0.01", 0.01)):
+        out = tmp_path / f"lr{lr}"
+        extra = ["--lr", lr] if lr else []
+        assert run("--quick", "--epochs", "2", "--resume", str(sgd_checkpoint), "--out",
+                   str(out), *extra) == 0
+        ckpt = tg.load(out / "model.ckpt")
+        assert ckpt["epoch"] == 2
+        assert ckpt["optimizer"]["param_groups"][0]["lr"] == pytest.approx(expected)

@@ -7,18 +7,24 @@ download) and writes, under --out:
     curves.png          loss and accuracy curves
     confusion.png       the annotated confusion matrix of the test set
     misclassified.png   the most confident errors
-    model.ckpt          model + optimizer state (tg.load reads it; --resume continues from it)
+    model.ckpt          model + optimizer state after the last finished epoch (tg.load reads
+                        it; --resume continues from it with the same --optimizer)
+
+Problems end with one line on stderr: exit status 2 for bad arguments or an unusable
+--resume checkpoint, 1 when the run fails (the loss became NaN or infinite, a file could not be
+written), 130 on Ctrl-C. The checkpoint of the last finished epoch is kept in every case.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import sys
 import time
-from typing import Any, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -27,12 +33,21 @@ from tinygrad_edu import nn
 from tinygrad_edu.data import DataLoader
 from tinygrad_edu.metrics import confusion_matrix
 
+PROG = "python -m tinygrad_edu.train"
 DATASETS = ("digits", "breast-cancer", "fashion-mnist", "mnist", "cifar10")
 MODELS = ("mlp", "cnn")
+OPTIMIZERS = ("sgd", "adam")
+MAX_SEED = 2**32 - 1
 
 
 class TrainError(Exception):
-    """A problem the user can fix (bad data, incompatible checkpoint): printed in one line."""
+    """A problem the user can fix (bad data, an incompatible checkpoint, a diverged run, a full
+    disk): printed in one line. `status` is the exit status: 2 (the default) for bad arguments
+    or inputs, 1 for a run that failed, 130 for Ctrl-C."""
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def load_data(name: str, root: str | None) -> tuple[Any, Any]:
@@ -69,6 +84,13 @@ def build_model(kind: str, sample_shape: tuple, num_classes: int) -> nn.Module:
                          nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, num_classes))
 
 
+def build_optimizer(kind: str, params: Any, lr: float) -> tg.optim.Optimizer:
+    """sgd: SGD with momentum 0.9; adam: Adam with its defaults."""
+    if kind == "sgd":
+        return tg.optim.SGD(params, lr=lr, momentum=0.9)
+    return tg.optim.Adam(params, lr=lr)
+
+
 def evaluate(model: nn.Module, loader: DataLoader, device: str, loss_fn: Any
              ) -> tuple[float, np.ndarray, np.ndarray]:
     """Mean loss, predicted probabilities (N, C) and targets (N,) over a loader."""
@@ -86,7 +108,17 @@ def evaluate(model: nn.Module, loader: DataLoader, device: str, loss_fn: Any
     return total / max(count, 1), np.concatenate(probs), np.concatenate(targets)
 
 
-PROGRESS_EVERY = 20  # steps between updates of the progress bar's loss (each reads the GPU)
+def nonfinite_entry(model: nn.Module) -> str | None:
+    """The name of the first entry of the model's state_dict holding a NaN or an infinity, or
+    None when all are finite (one read from the device for the whole model)."""
+    state = model.state_dict()
+    if not state:
+        return None
+    finite = tg.backend.to_numpy(tg.stack([v.isfinite().all() for v in state.values()]).data)
+    return next((name for name, ok in zip(state, finite) if not ok), None)
+
+
+PROGRESS_EVERY = 20  # steps between reads of the running loss (each read waits for the GPU)
 
 
 def _progress(loader: DataLoader, epoch: int, epochs: int, quiet: bool) -> Any:
@@ -99,7 +131,54 @@ def _progress(loader: DataLoader, epoch: int, epochs: int, quiet: bool) -> Any:
                 disable=True if quiet else None)  # None: no bar when output is not a terminal
 
 
+class _Run:
+    """How far a run got, for the message when it stops early: which checkpoint is good."""
+
+    def __init__(self, ckpt: str) -> None:
+        self.ckpt = ckpt
+        self.phase = "starting"  # starting, training, evaluating, saving, reports
+        self.epoch, self.step, self.steps = 0, 0, 0
+        self.saved_epoch: int | None = None  # the last epoch this run wrote to self.ckpt
+        self.resumed: tuple[str, int] | None = None  # (checkpoint, its epoch)
+
+    def where(self) -> str:
+        if self.phase == "training":
+            return f"during epoch {self.epoch} (step {self.step} of {self.steps})"
+        if self.phase == "evaluating":
+            return f"while evaluating epoch {self.epoch}"
+        if self.phase == "saving":
+            return f"while saving the checkpoint of epoch {self.epoch}"
+        if self.phase == "reports":
+            return "after training, while writing the reports"
+        return "before training started"
+
+    def kept(self) -> str:
+        if self.saved_epoch is not None:
+            return (f"{self.ckpt} holds epoch {self.saved_epoch} "
+                    f"(continue with --resume {self.ckpt})")
+        if self.resumed is not None:
+            path, epoch = self.resumed
+            return f"no checkpoint was written; {path} still holds epoch {epoch}"
+        return "no checkpoint was written"
+
+
 def train(args: argparse.Namespace) -> dict:
+    """Train as the command line says; problems raise TrainError (Ctrl-C included, with status
+    130), whose message says which checkpoint is the last good one."""
+    run = _Run(os.path.join(args.out, "model.ckpt"))
+    try:
+        # NaN and overflow are checked for and reported in one line: no NumPy warnings too
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return _train(args, run)
+    except KeyboardInterrupt:
+        raise TrainError(f"interrupted {run.where()}; {run.kept()}", status=130) from None
+    except TrainError as exc:
+        if exc.status == 2:
+            raise
+        raise TrainError(f"{exc}; {run.kept()}", status=exc.status) from None
+
+
+def _train(args: argparse.Namespace, run: _Run) -> dict:
     tg.manual_seed(args.seed)
     device = args.device
     if device.startswith("cuda") and not tg.cuda.is_available():
@@ -111,31 +190,81 @@ def train(args: argparse.Namespace) -> dict:
     classes = list(getattr(train_set, "classes", None) or train_set.dataset.classes)
     sample_shape = tuple(train_set[0][0].shape)
     model = build_model(args.model, sample_shape, len(classes)).to(device)
-    if args.optimizer == "sgd":
-        optimizer = tg.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
-    else:
-        optimizer = tg.optim.Adam(model.parameters(), lr=args.lr)
+    optimizer = build_optimizer(args.optimizer, model.parameters(), args.lr)
     loss_fn = nn.CrossEntropyLoss()
     config = {"dataset": args.dataset, "model": args.model, "classes": classes,
-              "sample_shape": list(sample_shape)}
+              "sample_shape": list(sample_shape), "optimizer": type(optimizer).__name__}
 
     history: list[dict] = []
     start_epoch = 1
     if args.resume:
         start_epoch, history = resume(args.resume, model, optimizer, config, device)
+        run.resumed = (args.resume, start_epoch - 1)
+        if args.lr_given:  # an explicit --lr wins over the one the checkpoint restored
+            for group in optimizer.param_groups:
+                group["lr"] = args.lr
+        if start_epoch > args.epochs:
+            print(f"nothing to train: the checkpoint holds {start_epoch - 1} epochs and "
+                  f"--epochs is {args.epochs}; writing the reports again")
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
                               seed=args.seed + start_epoch)
     test_loader = DataLoader(test_set, batch_size=512)
-    os.makedirs(args.out, exist_ok=True)
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as exc:
+        raise TrainError(f"--out {args.out}: cannot create the folder: "
+                         f"{exc.strerror or exc}") from None
     print(f"{args.model} on {args.dataset}: {len(train_set)} train / {len(test_set)} test "
           f"samples of shape {sample_shape}, {sum(p.numel() for p in model.parameters()):,} "
           f"parameters, device {device}")
 
     for epoch in range(start_epoch, args.epochs + 1):
-        bar = _progress(train_loader, epoch, args.epochs, args.quiet)
-        started = time.perf_counter()
-        loss_sum, seen = tg.zeros((), device=device), 0  # summed on the device: reading the
-        for step, (x, y) in enumerate(train_loader, 1):  # loss back every step would stall a GPU
+        run.phase, run.epoch, run.step, run.steps = "training", epoch, 0, len(train_loader)
+        running, seen, seconds = _train_epoch(model, optimizer, loss_fn, train_loader, device,
+                                              epoch, args, run)
+        run.phase = "evaluating"
+        bad = nonfinite_entry(model)
+        if bad is not None:
+            raise TrainError(f"the run diverged: after epoch {epoch} the model's {bad} holds "
+                             "NaN or infinite values (try a smaller --lr)", status=1)
+        test_loss, probs, targets = evaluate(model, test_loader, device, loss_fn)
+        if not math.isfinite(test_loss):
+            raise TrainError(f"the run diverged: the test loss is {test_loss} after epoch "
+                             f"{epoch} (try a smaller --lr)", status=1)
+        acc = float((probs.argmax(1) == targets).mean())
+        history.append({"epoch": epoch, "train_loss": running / max(seen, 1),
+                        "test_loss": test_loss, "test_accuracy": acc, "seconds": seconds})
+        print(f"epoch {epoch}: train loss {running / max(seen, 1):.4f}, test loss "
+              f"{test_loss:.4f}, test accuracy {100 * acc:.2f}%, {seconds:.2f} s "
+              f"({seen / seconds:,.0f} samples/s)", flush=True)
+        run.phase = "saving"
+        try:  # tg.save is atomic: a failed or interrupted save leaves the last good checkpoint
+            tg.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                     "epoch": epoch, "config": config, "history": history}, run.ckpt)
+        except OSError as exc:
+            raise TrainError(f"cannot write {run.ckpt}: {exc.strerror or exc}", status=1) from None
+        run.saved_epoch = epoch
+
+    run.phase = "reports"
+    write_reports(args.out, model, test_loader, device, loss_fn, history, classes, test_set)
+    return {"history": history, "out": args.out}
+
+
+def _train_epoch(model: nn.Module, optimizer: Any, loss_fn: Any, loader: DataLoader,
+                 device: str, epoch: int, args: argparse.Namespace, run: _Run
+                 ) -> tuple[float, int, float]:
+    """One pass over the training data: (summed loss, samples seen, seconds). Stops with a
+    TrainError naming the step where the loss first became NaN or infinite."""
+    bar = _progress(loader, epoch, args.epochs, args.quiet)
+    started = time.perf_counter()
+    # Summed on the device: reading the loss back every step would stall a GPU. Once a loss
+    # is not finite the sum never is again, so counting the steps with a finite sum tells
+    # which step went wrong, read only every PROGRESS_EVERY steps.
+    loss_sum, seen, total = tg.zeros((), device=device), 0, 0.0
+    finite_steps = tg.zeros((), dtype=tg.int64, device=device)
+    try:
+        for step, (x, y) in enumerate(loader, 1):
+            run.step = step
             x, y = x.to(device), y.to(device)
             optimizer.zero_grad()
             loss = loss_fn(model(x), y)
@@ -143,117 +272,292 @@ def train(args: argparse.Namespace) -> dict:
             optimizer.step()
             with tg.no_grad():
                 loss_sum += loss * len(y)
+                finite_steps += loss_sum.isfinite()
             seen += len(y)
             if bar is not None:
                 bar.update(len(y))
-                if step % PROGRESS_EVERY == 0 or seen == len(train_loader.dataset):
-                    bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}",
+            if step % PROGRESS_EVERY == 0 or step == len(loader):
+                total = loss_sum.item()
+                if not math.isfinite(total):
+                    bad = int(finite_steps.item()) + 1
+                    raise TrainError(f"the run diverged: the training loss became "
+                                     f"{'NaN' if math.isnan(total) else 'infinite'} at epoch "
+                                     f"{epoch}, step {bad} of {len(loader)} (try a smaller "
+                                     "--lr)", status=1)
+                if bar is not None:
+                    bar.set_postfix(loss=f"{total / seen:.4f}",
                                     rate=f"{seen / (time.perf_counter() - started):,.0f}/s")
-        running = loss_sum.item()
-        seconds = time.perf_counter() - started
+    finally:
         if bar is not None:
             bar.close()
-        test_loss, probs, targets = evaluate(model, test_loader, device, loss_fn)
-        acc = float((probs.argmax(1) == targets).mean())
-        history.append({"epoch": epoch, "train_loss": running / max(seen, 1),
-                        "test_loss": test_loss, "test_accuracy": acc, "seconds": seconds})
-        print(f"epoch {epoch}: train loss {running / max(seen, 1):.4f}, test loss "
-              f"{test_loss:.4f}, test accuracy {100 * acc:.2f}%, {seconds:.2f} s "
-              f"({seen / seconds:,.0f} samples/s)", flush=True)
-        tg.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                 "epoch": epoch, "config": config, "history": history},
-                os.path.join(args.out, "model.ckpt"))
-
-    write_reports(args.out, model, test_loader, device, loss_fn, history, classes, test_set)
-    return {"history": history, "out": args.out}
+    return total, seen, time.perf_counter() - started  # total: read after the last step
 
 
 def resume(path: str, model: nn.Module, optimizer: Any, config: dict, device: str
            ) -> tuple[int, list]:
+    """Load a checkpoint of this command into `model` and `optimizer`, after checking that it
+    is one, for the same data, network and optimizer; returns (next epoch, history)."""
     if not os.path.exists(path):
         raise TrainError(f"--resume: no checkpoint at {path}")
+    if os.path.isdir(path):
+        raise TrainError(f"--resume: {path} is a folder; name the checkpoint file in it "
+                         f"(such as {os.path.join(path, 'model.ckpt')})")
     try:
         ckpt = tg.load(path, map_location=device)
     except (ValueError, RuntimeError, OSError) as exc:
         raise TrainError(f"--resume: cannot read {path}: {exc}") from None
-    saved = ckpt.get("config", {}) if isinstance(ckpt, dict) else {}
+    problem = _not_a_training_checkpoint(ckpt)
+    if problem:
+        raise TrainError(f"--resume: {path} is not a checkpoint of this training command "
+                         f"({problem})")
+    saved = ckpt["config"]
     for key in ("dataset", "model"):
         if saved.get(key) != config[key]:
             raise TrainError(f"--resume: {path} holds a {saved.get('model')} trained on "
                              f"{saved.get('dataset')}, not a {config['model']} on "
                              f"{config['dataset']}")
+    for key, what in (("sample_shape", "samples of shape"), ("classes", "classes")):
+        if key in saved and list(saved[key]) != list(config[key]):
+            raise TrainError(f"--resume: {path} was trained on {what} {saved[key]}, but this "
+                             f"run's data has {what} {config[key]}")
+    trained_with = saved.get("optimizer") or _optimizer_of(ckpt["optimizer"])
+    if trained_with != config["optimizer"]:
+        kind = next((k for k in OPTIMIZERS if _probe(k)[0] == trained_with), None)
+        how = f"resume it with --optimizer {kind}" if kind else "start afresh"
+        raise TrainError(f"--resume: {path} was trained with {trained_with or 'another optimizer'}"
+                         f", not {config['optimizer']}; {how}")
+    mismatch = _weights_mismatch(model.state_dict(), ckpt["model"])
+    if mismatch:
+        raise TrainError(f"--resume: {path} does not fit this {config['model']}: {mismatch}")
     try:
         model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-    except (KeyError, RuntimeError, ValueError) as exc:
+    except (KeyError, RuntimeError, ValueError, TypeError) as exc:
         raise TrainError(f"--resume: {path} does not fit this model: {exc}") from None
+    try:
+        optimizer.load_state_dict(ckpt["optimizer"])
+    except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+        raise TrainError(f"--resume: the optimizer state in {path} does not fit: {exc}") from None
+    bad = nonfinite_entry(model)
+    if bad is not None:
+        raise TrainError(f"--resume: {path} holds NaN or infinite values in {bad} (a run that "
+                         "diverged); resume from an earlier checkpoint or start afresh")
     print(f"resumed from {path} after epoch {ckpt['epoch']}")
-    return int(ckpt["epoch"]) + 1, list(ckpt.get("history", []))
+    return ckpt["epoch"] + 1, list(ckpt.get("history", []))
+
+
+def _not_a_training_checkpoint(ckpt: Any) -> str | None:
+    """Why `ckpt` (what tg.load returned) is not what this command saves, or None."""
+    if not isinstance(ckpt, dict):
+        return f"it holds a {type(ckpt).__name__}, not a dict"
+    missing = [k for k in ("model", "optimizer", "epoch", "config") if k not in ckpt]
+    if missing:
+        return (f"it has no {', '.join(missing)}; its keys are "
+                f"{', '.join(map(str, ckpt)) or 'none'}")
+    epoch = ckpt["epoch"]
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 1:
+        return f"its epoch is {epoch!r}, not a positive integer"
+    if not isinstance(ckpt["model"], dict) or not all(
+            isinstance(v, tg.Tensor) for v in ckpt["model"].values()):
+        return "its model is not a state_dict of tensors"
+    if not isinstance(ckpt["optimizer"], dict):
+        return "its optimizer is not an optimizer's state_dict"
+    if not isinstance(ckpt["config"], dict):
+        return "its config is not a dict"
+    if not isinstance(ckpt.get("history", []), list):
+        return "its history is not a list"
+    return None
+
+
+def _probe(kind: str) -> tuple[str, set]:
+    """The class name and the options (param_group keys) of the optimizer `kind` builds."""
+    made = build_optimizer(kind, [nn.Parameter(tg.zeros(1))], 0.1)
+    return type(made).__name__, set(made.param_groups[0]) - {"params"}
+
+
+def _optimizer_of(state: dict) -> str | None:
+    """The optimizer that made `state` (checkpoints from before the config named it),
+    recognised by its options; None when none of this command's optimizers has them."""
+    groups = state.get("param_groups")
+    if not isinstance(groups, (list, tuple)) or not groups or not isinstance(groups[0], dict):
+        return None
+    options = set(groups[0]) - {"params"}
+    return next((name for name, keys in map(_probe, OPTIMIZERS) if keys == options), None)
+
+
+def _weights_mismatch(expected: dict, saved: dict) -> str | None:
+    """A one-line summary of how the `saved` state_dict differs from `expected` in names and
+    shapes, or None when it fits."""
+    def names(keys: list[str]) -> str:
+        return keys[0] + (f" and {len(keys) - 1} more" if len(keys) > 1 else "")
+
+    missing = [k for k in expected if k not in saved]
+    unexpected = [k for k in saved if k not in expected]
+    shapes = [k for k in expected
+              if k in saved and tuple(saved[k].shape) != tuple(expected[k].shape)]
+    parts = []
+    if missing:
+        parts.append(f"it lacks {names(missing)}")
+    if unexpected:
+        parts.append(f"it has {names(unexpected)}, which this network does not")
+    if shapes:
+        k = shapes[0]
+        parts.append(f"{k} is {tuple(saved[k].shape)} there but {tuple(expected[k].shape)} "
+                     f"here" + (f" (and {len(shapes) - 1} more shapes differ)"
+                                if len(shapes) > 1 else ""))
+    return "; ".join(parts) or None
+
+
+@contextlib.contextmanager
+def _writing(path: str) -> Iterator[str]:
+    """Yield a temporary name next to `path` (same extension) to write to; it replaces `path`
+    only once complete, so a full disk or Ctrl-C never leaves a half-written file. An OSError
+    becomes a one-line TrainError naming `path`."""
+    directory, name = os.path.split(path)
+    stem, ext = os.path.splitext(name)
+    tmp = os.path.join(directory, f".{stem}.{os.getpid()}.tmp{ext}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise TrainError(f"cannot write {path}: {exc.strerror or exc}", status=1) from None
+        raise
+
+
+def _write_file(path: str, write: Callable[[str], Any]) -> None:
+    with _writing(path) as tmp:
+        write(tmp)
 
 
 def write_reports(out: str, model: nn.Module, loader: DataLoader, device: str, loss_fn: Any,
                   history: list, classes: Sequence[str], test_set: Any) -> None:
     from tinygrad_edu import plots
 
-    with open(os.path.join(out, "metrics.json"), "w") as f:
-        json.dump({"epochs": history}, f, indent=2)
+    def metrics(tmp: str) -> None:
+        with open(tmp, "w") as f:
+            json.dump({"epochs": history}, f, indent=2)
+
+    _write_file(os.path.join(out, "metrics.json"), metrics)
     if not history:
         return
     _, probs, targets = evaluate(model, loader, device, loss_fn)
     pred = probs.argmax(1)
-    plots.plot_curves(history, os.path.join(out, "curves.png"))
+    _write_file(os.path.join(out, "curves.png"), lambda tmp: plots.plot_curves(history, tmp))
     matrix = confusion_matrix(pred, targets, len(classes))
-    plots.plot_confusion(matrix, classes, os.path.join(out, "confusion.png"))
+    _write_file(os.path.join(out, "confusion.png"),
+                lambda tmp: plots.plot_confusion(matrix, classes, tmp))
     wrong = np.flatnonzero(pred != targets)
     images = None
     if len(test_set[0][0].shape) == 3 and len(wrong):
         images = np.stack([tg.backend.to_numpy(test_set[int(k)][0].data) for k in wrong])
-    plots.plot_misclassified(images, targets[wrong], pred[wrong], probs[wrong, pred[wrong]],
-                             classes, os.path.join(out, "misclassified.png"))
+    _write_file(os.path.join(out, "misclassified.png"),
+                lambda tmp: plots.plot_misclassified(images, targets[wrong], pred[wrong],
+                                                     probs[wrong, pred[wrong]], classes, tmp))
     print(f"wrote {out}/metrics.json, curves.png, confusion.png, misclassified.png, model.ckpt")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's errors in one line ("PROG: error: ..."), without the long usage text."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _learning_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"the learning rate must be a positive finite number, "
+                                         f"got {text}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"the seed must be between 0 and {MAX_SEED}, "
+                                         f"got {value}")
+    return value
+
+
+def _device(text: str) -> str:
+    try:
+        tg.backend.Device(text)
+    except (ValueError, TypeError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m tinygrad_edu.train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _Parser(prog=PROG, description=__doc__,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", default="digits", choices=DATASETS)
     p.add_argument("--model", default="mlp", choices=MODELS)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=None,
-                   help="learning rate (default 0.05 for sgd, 0.001 for adam)")
-    p.add_argument("--optimizer", default="sgd", choices=("sgd", "adam"))
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=_positive_int, default=10)
+    p.add_argument("--batch-size", type=_positive_int, default=32)
+    p.add_argument("--lr", type=_learning_rate, default=None,
+                   help="learning rate (default 0.05 for sgd, 0.001 for adam; with --resume, "
+                        "the checkpoint's unless given)")
+    p.add_argument("--optimizer", default="sgd", choices=OPTIMIZERS,
+                   help="with --resume, the one the checkpoint was made with")
+    p.add_argument("--device", type=_device, default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--seed", type=_seed, default=0, help=f"0 to {MAX_SEED}")
     p.add_argument("--out", default=None, help="output folder (default runs/DATASET-MODEL)")
     p.add_argument("--resume", default=None, metavar="CKPT", help="continue from a checkpoint")
     p.add_argument("--data-root", default=None, help="where to look for downloaded datasets")
     p.add_argument("--quick", action="store_true", help="a small subset, for smoke tests")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
-    if args.epochs < 1 or args.batch_size < 1:
-        p.error("--epochs and --batch-size must be positive")
+    args.lr_given = args.lr is not None
     if args.lr is None:
         args.lr = 0.05 if args.optimizer == "sgd" else 0.001
-    if args.lr <= 0:
-        p.error("--lr must be positive")
     args.out = args.out or os.path.join("runs", f"{args.dataset}-{args.model}")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        p.error(f"argument --out: {args.out} exists and is not a folder")
     return args
+
+
+def _say(kind: str | None, message: object) -> None:
+    """One line on stderr: "PROG: KIND: MESSAGE" (newlines and runs of spaces collapsed)."""
+    prefix = f"{PROG}: {kind}: " if kind else f"{PROG}: "
+    print(prefix + " ".join(str(message).split()), file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         train(args)
-    except (TrainError, FileNotFoundError, ImportError) as exc:
-        print(f"error: {exc}".splitlines()[0] if isinstance(exc, TrainError) else
-              f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+    except TrainError as exc:
+        _say(None if exc.status == 130 else "error", exc)  # 130: "interrupted ..." already
+        return exc.status
+    except (FileNotFoundError, ImportError) as exc:
+        _say("error", exc)
         return 2
     except RuntimeError as exc:
         if "device" not in str(exc) and "cuda" not in str(exc):
             raise
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        _say("error", exc)
         return 2
+    except OSError as exc:
+        _say("error", exc)
+        return 1
     return 0
 
 

@@ -81,6 +81,9 @@ class Tensor:
                 except (ValueError, TypeError) as exc:
                     raise ValueError(f"tensor: cannot build a tensor from {data!r:.80}: "
                                      f"{exc}") from None
+                except OverflowError:  # tensor([300], dtype=uint8), as PyTorch
+                    raise RuntimeError(f"tensor: a value of {data!r:.80} cannot be converted "
+                                       f"to type {target} without overflow") from None
             target_device = backend.CPU if device is None else _resolve_device(device)
             array = backend.to_device(array, target_device)
         else:  # a CuPy array
@@ -360,18 +363,19 @@ class Tensor:
     def new_zeros(self, size: Any, dtype: Any = None) -> Tensor:
         xp = get_array_module(self.data)
         dtype = self.dtype if dtype is None else backend.as_dtype(dtype)
-        return Tensor._make(xp.zeros(_shape_arg((size,)), dtype=dtype))
+        return Tensor._make(xp.zeros(_size_arg((size,), "new_zeros"), dtype=dtype))
 
     def new_ones(self, size: Any, dtype: Any = None) -> Tensor:
         xp = get_array_module(self.data)
-        return Tensor._make(xp.ones(_shape_arg((size,)),
+        return Tensor._make(xp.ones(_size_arg((size,), "new_ones"),
                                     dtype=self.dtype if dtype is None else backend.as_dtype(dtype)))
 
     def new_tensor(self, data: Any, dtype: Any = None) -> Tensor:
         return Tensor(data, dtype=dtype or self.dtype, device=self.device)
 
     def new_full(self, size: Any, fill_value: float, dtype: Any = None) -> Tensor:
-        return full(_shape_arg((size,)), fill_value, dtype=dtype or self.dtype, device=self.device)
+        return full(_size_arg((size,), "new_full"), fill_value, dtype=dtype or self.dtype,
+                    device=self.device)
 
     # -----------------------------------------------------------------------------------------
     # arithmetic
@@ -409,8 +413,15 @@ class Tensor:
 
     def __pow__(self, exponent: Any) -> Tensor:
         if isinstance(exponent, _SCALARS) and not isinstance(exponent, (bool, np.bool_)):
-            x = self if self.is_floating_point() or float(exponent).is_integer() \
+            # an int tensor stays int for an int power, and is float32 for a float one
+            x = self if self.is_floating_point() or isinstance(exponent, (int, np.integer)) \
                 else self.to(backend.default_float_dtype)
+            if x.dtype.kind in "iu":
+                if exponent < 0:
+                    raise RuntimeError(f"pow: integers to negative integer powers are not "
+                                       f"allowed ({x.dtype} tensor of shape {tuple(x.shape)} to "
+                                       f"the power {exponent})")
+                exponent = _fit_int(exponent, x.dtype, "pow")
             return ew.PowScalar.apply(x, exponent=exponent)
         return ew.Pow.apply(*as_tensor_pair(self, exponent, "pow"))
 
@@ -433,12 +444,19 @@ class Tensor:
         return self @ other
 
     def __floordiv__(self, other: Any) -> Tensor:
-        a, b = _checked_pair(self, other, "floor_divide")
-        return _no_grad_result(get_array_module(a.data).floor_divide(a.data, b.data))
+        return _integer_division(self, other, "floor_divide")
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return _integer_division(other, self, "floor_divide")
 
     def __mod__(self, other: Any) -> Tensor:
-        a, b = _checked_pair(self, other, "remainder")
-        return _no_grad_result(get_array_module(a.data).mod(a.data, b.data))
+        return _integer_division(self, other, "remainder")
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return _integer_division(other, self, "remainder")
+
+    floor_divide = __floordiv__
+    remainder = __mod__
 
     add = __add__
     sub = __sub__
@@ -670,6 +688,8 @@ class Tensor:
             value = value.to(self.dtype)  # differentiable
         else:
             try:  # a number: a 0-d constant (on a GPU made once, not copied in every call)
+                if isinstance(value, _SCALARS):
+                    np.asarray(value, dtype=self.dtype)  # (on the host: does it fit?)
                 value = _scalar_tensor(value, self) if isinstance(value, _SCALARS) else \
                     Tensor(value, dtype=self.dtype, device=self.device)
             except OverflowError:
@@ -770,18 +790,19 @@ class Tensor:
     def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
             correction: int | None = None) -> Tensor:
         """sum((x - mean)^2) / (n - correction); correction = 1 (unbiased) by default."""
-        if correction is None:
-            correction = 0 if unbiased is False else 1
-        axes = reduce.normalize_dims(dim, self.ndim, "var")
-        n = math.prod(self.shape[a] for a in axes)
-        centered = self - self.mean(axes, keepdim=True)
-        return (centered * centered).sum(axes, keepdim=keepdim) / max(n - correction, 0)
+        return self._var_std(reduce.Var, dim, unbiased, keepdim, correction)
 
     def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False,
             correction: int | None = None) -> Tensor:
-        """sqrt(var(x))."""
-        reduce.normalize_dims(dim, self.ndim, "std")  # errors name std, not var
-        return self.var(dim, unbiased=unbiased, keepdim=keepdim, correction=correction).sqrt()
+        """sqrt(var(x)) (with gradient 0 where it is 0, as PyTorch)."""
+        return self._var_std(reduce.Std, dim, unbiased, keepdim, correction)
+
+    def _var_std(self, op: type, dim: Any, unbiased: bool | None, keepdim: bool,
+                 correction: int | None) -> Tensor:
+        if correction is None:
+            correction = 0 if unbiased is False else 1
+        axes = reduce.normalize_dims(dim, self.ndim, op.__name__.lower())
+        return op.apply(self, axes=axes, correction=correction, keepdim=keepdim)
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         self._check_nonempty("amax", dim)
@@ -797,8 +818,9 @@ class Tensor:
         """max() -> the largest value; max(dim) -> (values, indices); max(other) -> maximum."""
         if isinstance(dim, Tensor):
             return self.maximum(dim)
-        if dim is None:
-            return self.amax()
+        if dim is None:  # (NaNs get the gradient, as PyTorch's max(); amax gives NaN there)
+            self._check_nonempty("max", dim)
+            return reduce.Max.apply(self, axes=tuple(range(self.ndim)))
         return self._max_min_dim(dim, keepdim, reduce.MaxDim, "max")
 
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
@@ -806,7 +828,8 @@ class Tensor:
         if isinstance(dim, Tensor):
             return self.minimum(dim)
         if dim is None:
-            return self.amin()
+            self._check_nonempty("min", dim)
+            return reduce.Min.apply(self, axes=tuple(range(self.ndim)))
         return self._max_min_dim(dim, keepdim, reduce.MinDim, "min")
 
     def _max_min_dim(self, dim: int, keepdim: bool, op: type, name: str) -> Any:
@@ -857,16 +880,18 @@ class Tensor:
         return reduce.Prod.apply(self, axes=reduce.normalize_dims(dim, self.ndim, "prod"),
                                  keepdim=keepdim)
 
-    def norm(self, p: float = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
-        """(sum |x|^p)^(1/p); p = 2 is the Euclidean norm."""
-        reduce.normalize_dims(dim, self.ndim, "norm")  # errors name norm, not its parts
-        if p == 2 or p == "fro":
-            return (self * self).sum(dim, keepdim=keepdim).sqrt()
-        if p == 1:
-            return self.abs().sum(dim, keepdim=keepdim)
-        if p == float("inf"):
-            return self.abs().amax(dim, keepdim=keepdim)
-        return (self.abs() ** p).sum(dim, keepdim=keepdim) ** (1.0 / p)
+    def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
+        """(sum |x|^p)^(1/p) over `dim` (all dims by default); p = 2 (or 'fro') is the Euclidean
+        norm, inf / -inf the largest / smallest |x|, 0 the number of non-zero elements."""
+        axes = reduce.normalize_dims(dim, self.ndim, "norm")
+        if p == "fro":
+            p = 2
+        if not isinstance(p, (int, float, np.integer, np.floating)) or isinstance(p, bool):
+            raise ValueError(f"norm: p must be a number or 'fro', got {p!r}")
+        if not self.is_floating_point():
+            raise RuntimeError(f"norm: expected a floating point tensor, got {self.dtype} "
+                               "(use .float() first)")
+        return reduce.Norm.apply(self, p=float(p), axes=axes, keepdim=keepdim)
 
     def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         axes = reduce.normalize_dims(dim, self.ndim, "all")
@@ -1087,16 +1112,32 @@ def _no_grad_result(array: Any) -> Tensor:
     return Tensor._make(get_array_module(array).asarray(array))
 
 
-def _shape_arg(shape: tuple) -> tuple[int, ...]:
-    """Accept f(2, 3), f((2, 3)) and f([2, 3]) alike."""
+def _shape_arg(shape: tuple, op: str | None = None) -> tuple[int, ...]:
+    """Accept f(2, 3), f((2, 3)) and f([2, 3]) alike: ints (or anything with __index__, such
+    as a NumPy int or a 0-d integer tensor), never a float, a string or a bool (PyTorch's
+    TypeError)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    elif len(shape) == 1 and isinstance(shape[0], Tensor):
+    elif len(shape) == 1 and isinstance(shape[0], Tensor) and shape[0].ndim == 1:
         shape = tuple(shape[0].tolist())
     try:
-        return tuple(int(n) for n in shape)
-    except (TypeError, ValueError):
-        raise TypeError(f"expected a shape made of ints, got {shape!r}") from None
+        if any(isinstance(n, (bool, np.bool_)) for n in shape):
+            raise TypeError
+        return tuple(operator.index(n) for n in shape)
+    except TypeError:
+        bad = next((n for n in shape if isinstance(n, (bool, np.bool_))
+                    or not hasattr(type(n), "__index__")), shape)
+        raise TypeError(f"{op + ': ' if op else ''}size must be a tuple of ints, got "
+                        f"{type(bad).__name__} {bad!r} in {shape!r}") from None
+
+
+def _size_arg(shape: tuple, op: str) -> tuple[int, ...]:
+    """The size of a new tensor: a shape of non-negative ints (PyTorch's errors otherwise)."""
+    size = _shape_arg(shape, op)
+    if any(n < 0 for n in size):
+        raise RuntimeError(f"{op}: trying to create a tensor with negative dimension "
+                           f"{min(size)}: {list(size)}")
+    return size
 
 
 def _promote(a: np.dtype, b: np.dtype) -> np.dtype:
@@ -1151,10 +1192,33 @@ def as_tensor_pair(a: Any, b: Any, op: str, device: Any = None,
                               true_div=true_div)
     if true_div and dtype.kind != "f":
         dtype = backend.default_float_dtype
+    if dtype.kind in "iu":
+        a, b = _fit_int(a, dtype, op), _fit_int(b, dtype, op)
     return _coerce(a, dtype, ref), _coerce(b, dtype, ref)
 
 
 _PY_NUMBERS = frozenset((float, int))
+_EXACT_INT_OPS = frozenset(("where", "pow"))  # they refuse an int that does not fit
+
+
+def _fit_int(value: Any, dtype: np.dtype, op: str) -> Any:
+    """A Python (or NumPy) int operand of an op on an integer tensor, converted as PyTorch
+    does: one that does not fit `dtype` wraps around (uint8 + 300 adds 44), except in where
+    and pow, which raise a RuntimeError; one beyond 64 bits is an OverflowError. Anything
+    else is returned as it is."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
+        return value
+    value = int(value)
+    if not -2**63 <= value < 2**63:
+        raise OverflowError(f"{op}: the int {value} is too big to convert to {dtype} (64 bits "
+                            "at most)")
+    info = np.iinfo(dtype)
+    if info.min <= value <= info.max:
+        return value
+    if op in _EXACT_INT_OPS:
+        raise RuntimeError(f"{op}: value {value} cannot be converted to type {dtype} without "
+                           "overflow")
+    return (value - int(info.min)) % (int(info.max) - int(info.min) + 1) + int(info.min)
 
 
 def _scalar_tensor(value: float, like: Tensor) -> Tensor:
@@ -1183,6 +1247,27 @@ def _checked_pair(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
     a, b = as_tensor_pair(a, b, op)
     _check_broadcast(op, a.shape, b.shape)
     return a, b
+
+
+def _integer_division(a: Any, b: Any, op: str) -> Tensor:
+    """floor_divide / remainder (no gradient), NumPy's floor_divide / mod with PyTorch's errors:
+    an integer division by zero raises (RuntimeError naming ZeroDivisionError, checked where
+    `autograd.checks_values` allows reading the divisor: on the GPU only under detect_anomaly)
+    instead of giving 0, and bool tensors are refused (NotImplementedError). A float division
+    by zero gives inf or NaN, as PyTorch."""
+    a, b = _checked_pair(a, b, op)
+    autograd._check_same_device(op, (a, b))  # no Function here to check it
+    if a.dtype.kind == "b":
+        raise NotImplementedError(f"{op}: not implemented for bool tensors (shapes "
+                                  f"{tuple(a.shape)} and {tuple(b.shape)})")
+    if a.dtype.kind in "iu" and b.numel() and autograd.checks_values(b.data) and bool(
+            (b.data == 0).any()):
+        raise RuntimeError(f"{op}: ZeroDivisionError: integer division by zero (the divisor, "
+                           f"of shape {tuple(b.shape)} and dtype {b.dtype}, holds a 0; the "
+                           f"dividend has shape {tuple(a.shape)})")
+    xp = get_array_module(a.data)
+    ufunc = xp.floor_divide if op == "floor_divide" else xp.mod
+    return _no_grad_result(ufunc(a.data, b.data))
 
 
 def _check_broadcast(op: str, *shapes: tuple) -> None:
@@ -1312,6 +1397,13 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"cat: expected a sequence of Tensors, got {type(t).__name__} at "
+                            f"position {i}")
+        if t.ndim == 0:
+            raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
+                               "concatenated (use stack, or reshape it to 1 dim)")
     ref = tensors[0]
     (d,) = reduce.normalize_dims(dim, ref.ndim, "cat")
     for i, t in enumerate(tensors):
@@ -1385,10 +1477,8 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def _factory(fill: Any, shape: tuple, dtype: Any, device: Any, requires_grad: bool,
-             default: np.dtype | None = None) -> Tensor:
-    size = _shape_arg(shape)
-    if any(n < 0 for n in size):
-        raise ValueError(f"negative dimension in shape {size}")
+             default: np.dtype | None = None, op: str = "tensor") -> Tensor:
+    size = _size_arg(shape, op)
     dtype = backend.as_dtype(dtype) if dtype is not None else (default or
                                                                 backend.default_float_dtype)
     dev = _resolve_device(device)
@@ -1400,23 +1490,69 @@ def _factory(fill: Any, shape: tuple, dtype: Any, device: Any, requires_grad: bo
     return t
 
 
+def _count_arg(value: Any, name: str, op: str) -> int:
+    """A length argument of a factory (n of eye, steps of linspace): an int >= 0."""
+    try:
+        if isinstance(value, (bool, np.bool_)):
+            raise TypeError
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an int, got {type(value).__name__} "
+                        f"{value!r}") from None
+    if value < 0:
+        raise RuntimeError(f"{op}: {name} must be greater or equal to 0, got {value}")
+    return value
+
+
+def _number_arg(value: Any, name: str, op: str) -> Any:
+    """A number argument of a factory (a bool counts as an int, a one-element tensor as its
+    value); anything else is PyTorch's TypeError."""
+    if isinstance(value, Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: {name} must be a number, got {type(value).__name__} "
+                        f"{value!r:.40}")
+    return value
+
+
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _factory(lambda d, s, t: d.xp.zeros(s, dtype=t), size, dtype, device, requires_grad)
+    return _factory(lambda d, s, t: d.xp.zeros(s, dtype=t), size, dtype, device, requires_grad,
+                    op="zeros")
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _factory(lambda d, s, t: d.xp.ones(s, dtype=t), size, dtype, device, requires_grad)
+    return _factory(lambda d, s, t: d.xp.ones(s, dtype=t), size, dtype, device, requires_grad,
+                    op="ones")
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _factory(lambda d, s, t: d.xp.empty(s, dtype=t), size, dtype, device, requires_grad)
+    return _factory(lambda d, s, t: d.xp.empty(s, dtype=t), size, dtype, device, requires_grad,
+                    op="empty")
 
 
 def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
+    """A tensor of shape `size` (a tuple of ints) filled with `fill_value`, of its dtype by
+    default (bool, int64 or float32)."""
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"full: size must be a tuple of ints, got {type(size).__name__} "
+                        f"{size!r}")
+    if isinstance(fill_value, Tensor) and fill_value.numel() == 1:
+        fill_value = fill_value.item()
+    if not isinstance(fill_value, _SCALARS):
+        raise TypeError(f"full: fill_value must be a number, got {type(fill_value).__name__} "
+                        f"{fill_value!r:.40}")
     default = _infer_dtype(fill_value)
+    target = backend.as_dtype(dtype) if dtype is not None else default
+    if target.kind in "iu" and isinstance(fill_value, (int, np.integer)) and not isinstance(
+            fill_value, (bool, np.bool_)) and not (np.iinfo(target).min <= fill_value
+                                                   <= np.iinfo(target).max):
+        raise RuntimeError(f"full: value {fill_value} cannot be converted to type {target} "
+                           "without overflow")
     return _factory(lambda d, s, t: d.xp.full(s, fill_value, dtype=t), (size,), dtype, device,
-                    requires_grad, default)
+                    requires_grad, default, op="full")
 
 
 def _like(fn: Any, t: Tensor, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
@@ -1447,67 +1583,89 @@ def full_like(t: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,
 
 def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) from the seeded generator of the device."""
-    return _factory(lambda d, s, t: backend.generator(d).random(s, dtype=_rng_float(t)).astype(t),
-                    size, dtype, device, requires_grad)
+    return _factory(lambda d, s, t: backend.generator(d).random(s, dtype=_rng_float(t, "rand")
+                                                                ).astype(t),
+                    size, dtype, device, requires_grad, op="rand")
 
 
 def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from the seeded generator of the device."""
     return _factory(
-        lambda d, s, t: backend.generator(d).standard_normal(s, dtype=_rng_float(t)).astype(t),
-        size, dtype, device, requires_grad)
+        lambda d, s, t: backend.generator(d).standard_normal(s, dtype=_rng_float(t, "randn")
+                                                             ).astype(t),
+        size, dtype, device, requires_grad, op="randn")
 
 
-def _rng_float(dtype: np.dtype) -> np.dtype:
+def _rng_float(dtype: np.dtype, op: str) -> np.dtype:
     if not backend.is_floating(dtype):
-        raise TypeError(f"random floats can't have dtype {dtype}")
+        raise TypeError(f"{op}: random floats can't have dtype {dtype}")
     return dtype if dtype in (backend.float32, backend.float64) else backend.float32
 
 
 def randint(low: int, high: int | None = None, size: Any = None, dtype: Any = None,
             device: Any = None) -> Tensor:
-    """Integers drawn uniformly from [low, high) (or [0, low) when high is omitted)."""
+    """Integers drawn uniformly from [low, high) (or [0, low) when high is omitted); `size` is
+    a tuple of ints."""
     if high is None:
         low, high = 0, low
     if size is None:
         raise TypeError("randint: missing the `size` argument")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"randint: size must be a tuple of ints, got {type(size).__name__} "
+                        f"{size!r}")
     if high <= low:
-        raise ValueError(f"randint: expects low < high, got low={low}, high={high}")
+        raise RuntimeError(f"randint: expects low < high, got low={low}, high={high}")
     return _factory(lambda d, s, t: backend.generator(d).integers(low, high, s).astype(t),
-                    (size,), dtype, device, False, backend.int64)
+                    (size,), dtype, device, False, backend.int64, op="randint")
 
 
 def randperm(n: int, dtype: Any = None, device: Any = None) -> Tensor:
+    n = _count_arg(n, "n", "randperm")
     return _factory(lambda d, s, t: backend.permutation(d, n).astype(t), (n,), dtype, device,
-                    False, backend.int64)
+                    False, backend.int64, op="randperm")
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
            device: Any = None, requires_grad: bool = False) -> Tensor:
+    """start, start + step, ... up to `end` (excluded); `arange(n)` is 0, 1, ..., n - 1. int64
+    when start, end and step are all ints, else float32."""
     if end is None:
         start, end = 0, start
-    if step == 0:
-        raise ValueError("arange: step must be nonzero")
+    start, end, step = (_number_arg(v, name, "arange")
+                        for v, name in ((start, "start"), (end, "end"), (step, "step")))
+    if step == 0 or math.isnan(step):
+        raise RuntimeError(f"arange: step must be nonzero, got {step}")
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise RuntimeError(f"arange: unsupported range: {start} -> {end}")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign "
+                           f"(start={start}, end={end}, step={step})")
     all_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
     default = backend.int64 if all_int else backend.default_float_dtype
-    count = max(0, math.ceil((end - start) / step))
+    count = math.ceil((end - start) / step)
+    if count >= 2**63:
+        raise RuntimeError(f"arange: invalid size {count} for start={start}, end={end}, "
+                           f"step={step}: possible overflow?")
     return _factory(lambda d, s, t: (start + d.xp.arange(count, dtype=backend.float64) * step
                                      ).astype(t) if not all_int else d.xp.arange(
                                          start, end, step).astype(t),
-                    ((count,),), dtype, device, requires_grad, default)
+                    ((count,),), dtype, device, requires_grad, default, op="arange")
 
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
+    start, end = _number_arg(start, "start", "linspace"), _number_arg(end, "end", "linspace")
+    steps = _count_arg(steps, "steps", "linspace")
     return _factory(lambda d, s, t: d.xp.linspace(start, end, steps).astype(t), ((steps,),),
-                    dtype, device, requires_grad)
+                    dtype, device, requires_grad, op="linspace")
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
-    m = n if m is None else m
+    n = _count_arg(n, "n", "eye")
+    m = n if m is None else _count_arg(m, "m", "eye")
     return _factory(lambda d, s, t: d.xp.eye(n, m, dtype=t), ((n, m),), dtype, device,
-                    requires_grad)
+                    requires_grad, op="eye")
 
 
 def manual_seed(seed: int) -> None:

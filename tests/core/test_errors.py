@@ -3,10 +3,11 @@ involved (never a bare NumPy error from deep inside), and leaves every tensor as
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -272,14 +273,156 @@ def test_argument_errors(device: str) -> None:
     with unchanged(x), pytest.raises(ValueError, match=names("flatten", "start_dim 1",
                                                               "end_dim 0")):
         x.flatten(1, 0)
-    with pytest.raises(ValueError, match=names("randint", "low=5", "high=2")):
+    with pytest.raises(RuntimeError, match=names("randint", "low=5", "high=2")):
         tg.randint(5, 2, (3,))
-    with pytest.raises(ValueError, match=names("negative dimension", "(-1,)")):
+    with pytest.raises(RuntimeError, match=names("zeros", "negative dimension", "-1")):
         tg.zeros(-1)
-    with pytest.raises(ValueError, match="arange: step must be nonzero"):
+    with pytest.raises(RuntimeError, match="arange: step must be nonzero"):
         tg.arange(0, 1, 0)
     with pytest.raises(ValueError, match=names("cat", "non-empty")):
         tg.cat([])
+
+
+FACTORIES: dict[str, Callable[[Any], tg.Tensor]] = {
+    "zeros": lambda s: tg.zeros(s), "ones": lambda s: tg.ones(s),
+    "empty": lambda s: tg.empty(s), "rand": lambda s: tg.rand(s),
+    "randn": lambda s: tg.randn(s), "zeros ": lambda s: tg.zeros(2, s),
+    "full": lambda s: tg.full((s,), 1.0), "randint": lambda s: tg.randint(0, 5, (s,)),
+    "new_zeros": lambda s: tg.ones(3).new_zeros(s),
+    "new_ones": lambda s: tg.ones(3).new_ones((s,)),
+    "new_full": lambda s: tg.ones(3).new_full((s,), 2.0),
+}
+
+
+@pytest.mark.parametrize("op", list(FACTORIES))
+def test_factories_take_only_int_sizes(op: str) -> None:
+    """PyTorch's TypeError for a size that is not an int (a float, a string, a bool, None),
+    and its RuntimeError for a negative one, naming the op (not NumPy's or Python's words)."""
+    make, op = FACTORIES[op], op.strip()
+    for bad in (2.5, "3", True, None):
+        with pytest.raises(TypeError, match=names(op, "size must be a tuple of ints",
+                                                  type(bad).__name__)):
+            make(bad)
+    with pytest.raises(RuntimeError, match=names(op, "negative dimension", "-1")):
+        make(-1)
+    assert make(np.int64(2)).shape[-1] == 2  # NumPy ints are ints
+    assert make(0).numel() == 0
+
+
+def test_factory_argument_errors() -> None:
+    with pytest.raises(TypeError, match=names("full", "tuple of ints", "int 3")):
+        tg.full(3, 1.0)  # PyTorch wants a tuple here
+    with pytest.raises(TypeError, match=names("full", "fill_value", "str")):
+        tg.full((3,), "a")
+    with pytest.raises(RuntimeError, match=names("full", "300", "uint8", "overflow")):
+        tg.full((2,), 300, dtype=tg.uint8)
+    with pytest.raises(TypeError, match=names("randint", "tuple of ints")):
+        tg.randint(0, 5, 3)
+    with pytest.raises(TypeError, match=names("randperm", "n", "int", "2.5")):
+        tg.randperm(2.5)
+    with pytest.raises(RuntimeError, match=names("randperm", "n", "-1")):
+        tg.randperm(-1)
+    with pytest.raises(TypeError, match=names("eye", "n", "int", "2.5")):
+        tg.eye(2.5)
+    with pytest.raises(RuntimeError, match=names("eye", "m", "-1")):
+        tg.eye(2, -1)
+    with pytest.raises(TypeError, match=names("linspace", "steps", "int")):
+        tg.linspace(0, 1, 2.5)
+    with pytest.raises(RuntimeError, match=names("linspace", "steps", "-1")):
+        tg.linspace(0, 1, -1)
+    with pytest.raises(RuntimeError, match=names("tensor", "uint8", "overflow")):
+        tg.tensor([1, 300], dtype=tg.uint8)
+    assert tg.zeros(tg.tensor(2)).shape == (2,)  # a 0-d integer tensor is an int
+
+
+@pytest.mark.parametrize(("args", "error", "words"), [
+    ((0, math.nan), RuntimeError, ("arange", "unsupported range", "nan")),
+    ((0, math.inf), RuntimeError, ("arange", "unsupported range", "inf")),
+    ((-math.inf, 0), RuntimeError, ("arange", "unsupported range", "-inf")),
+    ((0, 5, math.nan), RuntimeError, ("arange", "step", "nonzero")),
+    ((0, 5, -1), RuntimeError, ("arange", "inconsistent with step sign")),
+    ((5, 0, 0.5), RuntimeError, ("arange", "inconsistent with step sign")),
+    ((0, 1e20), RuntimeError, ("arange", "invalid size", "overflow")),
+    (("3",), TypeError, ("arange", "end", "number", "str")),
+    ((0, 3, "1"), TypeError, ("arange", "step", "number", "str")),
+])
+def test_arange_errors(args: tuple, error: type, words: tuple) -> None:
+    with pytest.raises(error, match=names(*words)):
+        tg.arange(*args)
+
+
+def test_arange_edge_cases_that_are_fine() -> None:
+    assert tg.arange(5, 5).shape == (0,) and tg.arange(5, 5, -1).shape == (0,)
+    assert tg.arange(True).tolist() == [0]
+    assert tg.arange(tg.tensor(3)).tolist() == [0, 1, 2]
+
+
+def test_cat_of_zero_dim_tensors(device: str) -> None:
+    a, b = tg.tensor(1.0, device=device), tg.tensor(2.0, device=device)
+    for tensors, position in (([a, b], 0), ([tg.ones(1, device=device), b], 1)):
+        with unchanged(*tensors), pytest.raises(
+                RuntimeError, match=names("cat", "zero-dimensional", f"position {position}")):
+            tg.cat(tensors)
+    with pytest.raises(RuntimeError, match=names("cat", "zero-dimensional")):
+        tg.cat([a, b], dim=5)  # (the 0-d check comes first, as in PyTorch)
+    with pytest.raises(TypeError, match=names("cat", "Tensors", "list", "position 1")):
+        tg.cat([a.reshape(1), [2.0]])
+    assert tg.stack([a, b]).tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("op", ["floor_divide", "remainder"])
+def test_integer_division_by_zero(device: str, op: str) -> None:
+    """PyTorch's RuntimeError (ZeroDivisionError) for an integer // 0 or % 0, where NumPy
+    gives 0; the GPU checks only under detect_anomaly (reading the divisor stalls it)."""
+    fn = operator.floordiv if op == "floor_divide" else operator.mod
+    x = tg.tensor([5, -5], device=device)
+    zero = tg.tensor([1, 0], device=device)
+    cases = [lambda: fn(x, 0), lambda: fn(x, zero), lambda: fn(5, tg.tensor([0], device=device)),
+             lambda: getattr(x, op)(0), lambda: fn(x.to(tg.uint8), 0)]
+    with tg.autograd.detect_anomaly() if device != "cpu" else nullcontext():
+        for case in cases:
+            with unchanged(x, zero), pytest.raises(RuntimeError,
+                                                   match=names(op, "ZeroDivisionError")):
+                case()
+    with pytest.raises(NotImplementedError, match=names(op, "bool")):
+        fn(tg.tensor([True], device=device), tg.tensor([True], device=device))
+    # floats give inf / NaN, as PyTorch; a nonzero integer divisor works, from either side
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.asarray(fn(tg.tensor([5.0, -5.0, 0.0], device=device), 0))
+    np.testing.assert_array_equal(f, [np.inf, -np.inf, np.nan] if op == "floor_divide"
+                                  else [np.nan] * 3)
+    assert fn(x, 3).tolist() == ([1, -2] if op == "floor_divide" else [2, 1])
+    assert fn(7, tg.tensor([2, -2], device=device)).tolist() == (
+        [3, -4] if op == "floor_divide" else [1, -1])
+
+
+def test_integer_scalars_where_pytorch_refuses_them(device: str) -> None:
+    u = tg.tensor([1, 2], dtype=tg.uint8, device=device)
+    with unchanged(u), pytest.raises(RuntimeError, match=names("where", "300", "uint8",
+                                                               "without overflow")):
+        tg.where(tg.tensor([True, False], device=device), u, 300)
+    with unchanged(u), pytest.raises(RuntimeError, match=names("where", "300", "uint8")):
+        u.masked_fill(tg.tensor([True, False], device=device), 300)
+    with unchanged(u), pytest.raises(RuntimeError, match=names("pow", "300", "uint8")):
+        u ** 300
+    i = tg.tensor([2, 3], device=device)
+    with unchanged(i), pytest.raises(RuntimeError, match=names("pow", "negative integer powers",
+                                                               "int64", "(2,)")):
+        i ** -1
+    with unchanged(i), pytest.raises(OverflowError, match=names("add", "too big", "int64")):
+        i + 2**70
+
+
+def test_norm_argument_errors(device: str) -> None:
+    empty = tg.zeros(0, device=device)
+    for p in (math.inf, -math.inf, -1):
+        with pytest.raises(RuntimeError, match=names("norm", "norm", "(0,)", "no identity")):
+            empty.norm(p)
+    assert empty.norm(2).item() == 0 and empty.norm(0).item() == 0
+    with pytest.raises(RuntimeError, match=names("norm", "floating point", "int64")):
+        tg.tensor([3, 4], device=device).norm()
+    with pytest.raises(ValueError, match=names("norm", "p", "nuc")):
+        tg.ones(2, 2, device=device).norm("nuc")
 
 
 # ---------------------------------------------------------------------------------------------

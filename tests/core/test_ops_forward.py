@@ -212,9 +212,29 @@ def test_unary(device: str, name: str, shape: tuple, data: st.DataObject) -> Non
                    ref(x.astype(np.float64)), rtol=1e-12, atol=1e-12, dtype=tg.float64)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sigmoid_is_accurate_over_the_whole_range(device: str, dtype: str) -> None:
+    """Relative error of a few units in the last place wherever sigmoid is a normal float,
+    against float64 (for float64: extended-precision) truth: 1 / (1 + exp(-x)) for x >= 0,
+    exp(x) / (1 + exp(x)) for x < 0. In float32 the tanh form gave 0 from x = -17.5 on."""
+    limit = 100.0 if dtype == "float32" else 700.0
+    x = np.linspace(-limit, limit, 20001).astype(dtype)
+    wide = x.astype(np.longdouble)
+    truth = np.where(wide >= 0, 1 / (1 + np.exp(-wide)), np.exp(wide) / (1 + np.exp(wide)))
+    got = np.asarray(tg.tensor(x, device=device).sigmoid()).astype(np.longdouble)
+    info = np.finfo(dtype)
+    normal = truth >= info.tiny  # (the GPU flushes subnormal results to 0)
+    relative = np.abs(got[normal] - truth[normal]) / truth[normal]
+    assert relative.max() < 4 * info.eps, float(x[normal][relative.argmax()])
+    assert np.all(np.abs(got[~normal] - truth[~normal]) <= info.tiny)
+    assert float(tg.tensor(-20.0, device=device).sigmoid()) == pytest.approx(2.0611536e-9,
+                                                                            rel=1e-6)
+
+
 def test_sigmoid_and_tanh_saturate_without_overflow(device: str) -> None:
     x = tg.tensor([-1e4, -100.0, 0.0, 100.0, 1e4], device=device)
-    with np.errstate(all="raise"):  # no overflow warning is allowed either
+    # no overflow (or invalid) warning is allowed either; underflow is what exp(-1e4) does
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
         s = x.sigmoid()
         t = x.tanh()
     np.testing.assert_allclose(np.asarray(s), [0, 0, 0.5, 1, 1], atol=1e-30)
@@ -352,19 +372,54 @@ def test_logsumexp_of_huge_values_is_finite(device: str) -> None:
         assert np.asarray(inf.logsumexp(0)) == -np.inf  # not NaN
 
 
-@pytest.mark.parametrize("p", [2, 1, 3, float("inf"), "fro"])
+@pytest.mark.parametrize("p", [2, 1, 3, float("inf"), "fro", float("-inf"), 0, 0.5, -1])
 @given(sd=shape_and_dim(), keepdim=st.booleans(), data=st.data())
 def test_norm(device: str, p: Any, sd: tuple, keepdim: bool, data: st.DataObject) -> None:
     shape, dim = sd
-    x = data.draw(arrays(shape)).astype(np.float64)
+    # zeros are likely: p = 0 counts the others, p < 0 gives 0 where one is in the group
+    x = data.draw(arrays(shape, st.sampled_from([0.0, -1.5]) | floats())).astype(np.float64)
     axis = np_axis(dim, x.ndim)
     if p == float("inf"):
         expected = np.abs(x).max(axis=axis, keepdims=keepdim)
+    elif p == float("-inf"):
+        expected = np.abs(x).min(axis=axis, keepdims=keepdim)
+    elif p == 0:
+        expected = (x != 0).sum(axis=axis, keepdims=keepdim).astype(np.float64)
     else:
         q = 2 if p == "fro" else p
-        expected = (np.abs(x) ** q).sum(axis=axis, keepdims=keepdim) ** (1 / q)
+        with np.errstate(divide="ignore"):
+            expected = (np.abs(x) ** q).sum(axis=axis, keepdims=keepdim) ** (1 / q)
     assert_matches(t32(x.astype(np.float32), device).norm(p, dim, keepdim=keepdim), expected,
                    rtol=1e-5, atol=1e-5)
+
+
+def test_integer_operands_that_do_not_fit_wrap_around_as_in_pytorch(device: str) -> None:
+    """A Python int that does not fit an integer tensor's dtype wraps around in arithmetic,
+    comparisons and bitwise ops, as in PyTorch (300 is 44 for uint8), instead of NumPy's
+    OverflowError; the dtype stays. (where and pow refuse it: see test_errors.py.)"""
+    u = tg.tensor([1, 2, 250], dtype=tg.uint8, device=device)
+    for result, expected in (
+            (u + 300, [45, 46, 38]), (300 + u, [45, 46, 38]), (u - 300, [213, 214, 206]),
+            (u * 300, [44, 88, 248]), (u + -1, [0, 1, 249]), (u & 300, [0, 0, 40]),
+            (u // 300, [0, 0, 5])):
+        assert result.dtype == tg.uint8 and result.tolist() == expected
+    assert (u < 300).tolist() == [True, True, False]
+    assert (tg.tensor([44], dtype=tg.uint8, device=device) == 300).tolist() == [True]
+    i = tg.tensor([1, -2], dtype=tg.int32, device=device)
+    assert (i + 2**31).tolist() == [-2147483647, 2147483646] and (i + 2**31).dtype == tg.int32
+    assert (i * (2**33 + 3)).tolist() == [3, -6]
+    v = tg.tensor([1, 2], dtype=tg.uint8, device=device)
+    v += 300
+    assert v.tolist() == [45, 46]
+
+
+def test_integer_powers(device: str) -> None:
+    a = tg.tensor([-3, -2, -1, 0, 1, 2, 3, -1], device=device)
+    b = tg.tensor([-1, -2, -3, 2, -1, -1, 3, -2], device=device)
+    # PyTorch's integer results for negative exponents (NumPy raises): 1 / a ** -b, truncated
+    assert_matches(a ** b, [0, 0, -1, 0, 1, 0, 27, 1], dtype=tg.int64)
+    assert_matches(a ** 2, [9, 4, 1, 0, 1, 4, 9, 1], dtype=tg.int64)
+    assert_matches(a ** 2.0, [9, 4, 1, 0, 1, 4, 9, 1])  # a float power makes float32
 
 
 def test_integer_and_bool_reductions(device: str) -> None:

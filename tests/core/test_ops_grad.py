@@ -349,7 +349,7 @@ def test_prod(device: str, sd: tuple, keepdim: bool, data: st.DataObject) -> Non
     check(lambda t: t.prod(dim, keepdim=keepdim), x, device=device)
 
 
-@pytest.mark.parametrize("p", [2, 1, 3, float("inf"), "fro"])
+@pytest.mark.parametrize("p", [2, 1, 3, float("inf"), "fro", 0.5, -1, float("-inf"), 0])
 @given(sd=shape_and_dim(), keepdim=st.booleans(), data=st.data())
 def test_norm(device: str, p: Any, sd: tuple, keepdim: bool, data: st.DataObject) -> None:
     shape, dim = sd
@@ -626,6 +626,9 @@ GRADGRAD: dict[str, tuple[Callable, list[np.ndarray]]] = {
     "max_dim": (lambda x: x.max(1)[0] ** 2, [_distinct((3, 3), 36)]),
     "prod": (lambda x: x.prod(1), [_rng_array((2, 3), 37)]),
     "norm": (lambda x: x.norm(dim=1), [_rng_array((2, 3), 38)]),
+    "norm_p": (lambda x: x.norm(3, dim=0) + x.norm(0.5) + x.norm(float("-inf"), 1).sum(),
+               [_distinct((2, 3), 48)]),
+    "std_dim": (lambda x: x.std(1, keepdim=True) * x, [_distinct((2, 3), 49)]),
     "where": (lambda a, b: tg.where(a.detach() > 0, a * b, b * b),
               [_rng_array((2, 3), 39), _rng_array((3,), 40)]),
     "maximum": (lambda a, b: a.maximum(b) ** 2, [_distinct((2, 3), 41), _distinct((3,), 42) + 0.1]),
@@ -646,3 +649,83 @@ def test_gradgradcheck(device: str, name: str) -> None:
     inputs = [leaf(a, device) for a in arrays_]
     assert gradcheck(fn, inputs)
     assert gradgradcheck(fn, inputs)
+
+
+# ---------------------------------------------------------------------------------------------
+# points where a formula gives 0 * inf or 0 / 0, and NaN inputs: PyTorch's (finite) gradients
+# ---------------------------------------------------------------------------------------------
+NAN, INF = math.nan, math.inf
+# name: (function of the leaves, the leaves' values, the gradients of fn(...).sum() that
+# PyTorch 2.13 gives)
+SPECIAL_POINTS: dict[str, tuple[Callable, list, list]] = {
+    # a constant input: std = 0, where d sqrt = inf meets d var = 0
+    "std_of_constant": (lambda x: x.std(), [[1.0, 1.0, 1.0]], [[0.0, 0.0, 0.0]]),
+    "std_dim_one_constant_group": (lambda x: x.std(0), [[[1.0, 2.0], [1.0, 3.0]]],
+                                   [[[0.0, -0.5 ** 0.5], [0.0, 0.5 ** 0.5]]]),
+    "std_biased_one_value": (lambda x: x.std(correction=0), [[1.0]], [[0.0]]),
+    "var_of_constant": (lambda x: x.var(), [[2.0, 2.0]], [[0.0, 0.0]]),
+    # the norm of a zero vector (y = 0), and zeros inside a vector with p < 1
+    "norm2_of_zero": (lambda x: x.norm(), [[0.0, 0.0]], [[0.0, 0.0]]),
+    "norm3_of_zero": (lambda x: x.norm(3), [[0.0, 0.0]], [[0.0, 0.0]]),
+    "norm2_dim_zero_row": (lambda x: x.norm(dim=1), [[[0.0, 0.0], [3.0, 4.0]]],
+                           [[[0.0, 0.0], [0.6, 0.8]]]),
+    "norm_half_with_a_zero": (lambda x: x.norm(0.5), [[0.0, 1.0]], [[0.0, 1.0]]),
+    "norm_minus1_with_a_zero": (lambda x: x.norm(-1), [[0.0, 2.0]], [[0.0, 0.0]]),
+    "norm_minus_inf": (lambda x: x.norm(-INF), [[1.0, -3.0, 0.5, -0.5]],
+                       [[0.0, 0.0, 0.5, -0.5]]),
+    "norm_inf_ties": (lambda x: x.norm(INF), [[0.0, -3.0, 3.0]], [[0.0, -0.5, 0.5]]),
+    "norm0_counts": (lambda x: x.norm(0), [[1.0, -3.0, 0.0, 0.5]], [[0.0, 0.0, 0.0, 0.0]]),
+    "norm1_with_nan": (lambda x: x.norm(1), [[NAN, 1.0]], [[0.0, 1.0]]),
+    # |0| ** 0 = 1 (and x ** x at 0): 0 * 0 ** -1 would be NaN
+    "abs_pow_0": (lambda x: x.abs() ** 0, [[0.0, 1.0, -2.0]], [[0.0, 0.0, 0.0]]),
+    "pow_0": (lambda x: x ** 0, [[0.0, 1.0, -2.0]], [[0.0, 0.0, 0.0]]),
+    "pow_tensor_exponent_0": (lambda a, b: a ** b, [[0.0, 1.0, -2.0], [0.0, 0.0, 0.0]],
+                              [[0.0, 0.0, 0.0], [0.0, 0.0, NAN]]),
+    "pow_both": (lambda a, b: a ** b, [[0.0, 0.0, 0.0, 2.0, -2.0], [0.0, 1.0, 2.0, 0.0, 2.0]],
+                 [[0.0, 1.0, 0.0, 0.0, -4.0], [0.0, 0.0, 0.0, math.log(2.0), NAN]]),
+    "x_pow_x": (lambda x: x ** x, [[0.0, 1.0, 2.0]], [[0.0, 1.0, 4.0 * (1.0 + math.log(2.0))]]),
+    "zero_pow_x": (lambda x: 0.0 ** x, [[0.0, 1.0, -1.0]], [[0.0, 0.0, -INF]]),
+    # NaN inputs: max / min route the gradient to the NaNs; amax gives NaN (PyTorch's amax)
+    "max_nan": (lambda x: x.max(), [[1.0, NAN, 3.0]], [[0.0, 1.0, 0.0]]),
+    "max_two_nans": (lambda x: x.max(), [[NAN, NAN, 3.0]], [[0.5, 0.5, 0.0]]),
+    "min_nan": (lambda x: x.min(), [[1.0, NAN, 3.0]], [[0.0, 1.0, 0.0]]),
+    "amax_nan": (lambda x: x.amax(), [[1.0, NAN, 3.0]], [[NAN, NAN, NAN]]),
+    "max_dim_nan": (lambda x: x.max(0).values, [[1.0, NAN, 3.0]], [[0.0, 1.0, 0.0]]),
+    "min_dim_nan": (lambda x: x.min(1).values, [[[NAN, 1.0, NAN], [1.0, 0.0, 2.0]]],
+                    [[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]]),
+    "relu_nan": (lambda x: x.relu(), [[NAN, 0.0, 1.0]], [[1.0, 0.0, 1.0]]),
+    "leaky_relu_nan": (lambda x: x.leaky_relu(), [[NAN]], [[0.01]]),
+    "abs_nan": (lambda x: x.abs(), [[NAN, 0.0]], [[0.0, 0.0]]),
+    "clamp_nan": (lambda x: x.clamp(0.0, 1.0), [[NAN]], [[0.0]]),
+    "maximum_nan": (lambda a, b: a.maximum(b), [[NAN, 1.0, NAN, 2.0], [0.0, NAN, NAN, 2.0]],
+                    [[1.0, 1.0, 1.0, 0.5], [1.0, 1.0, 1.0, 0.5]]),
+    "minimum_nan": (lambda a, b: a.minimum(b), [[NAN, 1.0, NAN, 2.0], [0.0, NAN, NAN, 2.0]],
+                    [[1.0, 1.0, 1.0, 0.5], [1.0, 1.0, 1.0, 0.5]]),
+}
+
+
+@pytest.mark.parametrize("create_graph", [False, True], ids=["backward", "create_graph"])
+@pytest.mark.parametrize("name", list(SPECIAL_POINTS))
+def test_gradients_at_special_points_are_pytorchs(device: str, name: str,
+                                                  create_graph: bool) -> None:
+    fn, values, expected = SPECIAL_POINTS[name]
+    leaves = [leaf(np.array(v, dtype=np.float64), device) for v in values]
+    with np.errstate(all="ignore"):  # NaN and inf inputs warn in NumPy, not in PyTorch
+        grads = tg.autograd.grad(fn(*leaves).sum(), leaves, create_graph=create_graph)
+    for g, e in zip(grads, expected):
+        np.testing.assert_allclose(np.asarray(g.detach()), np.array(e), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["std", "norm"])
+def test_gradients_at_zero_agree_with_one_sided_differences(device: str, name: str) -> None:
+    """Beyond matching PyTorch: near a constant input, std(x + t v) = |t| std(v) and
+    ||t v|| = |t| ||v||, so the central difference at t = 0 is 0, as the gradient."""
+    fn = {"std": lambda t: t.std(), "norm": lambda t: t.norm()}[name]
+    base = np.full(4, 0.0 if name == "norm" else 1.5)
+    v = np.array([0.3, -1.0, 0.2, 0.5])
+    x = leaf(base, device)
+    (grad,) = tg.autograd.grad(fn(x), [x])
+    h = 1e-6
+    plus = fn(tg.tensor(base + h * v, dtype=tg.float64, device=device)).item()
+    minus = fn(tg.tensor(base - h * v, dtype=tg.float64, device=device)).item()
+    assert float(np.asarray(grad) @ v) == pytest.approx((plus - minus) / (2 * h), abs=1e-9)

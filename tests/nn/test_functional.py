@@ -506,3 +506,100 @@ def test_forward_backward_without_host_sync(name: str, device: str, no_host_sync
     assert out.device == x.grad.device == tg.Device(device)
     assert out.dtype == x.grad.dtype == tg.float32
     assert np.isfinite(_np(out)).all() and np.isfinite(_np(x.grad)).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# accuracy of the sigmoid family in float32, and PyTorch's gradients at NaN and at zero
+# ---------------------------------------------------------------------------------------------
+def _sigmoid64(x: np.ndarray) -> np.ndarray:
+    return np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x)))
+
+
+def _softplus64(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+# name: (function, its float64 truth, the truth of its derivative, the size its derivative's
+# error is measured against: the derivative itself, or where it is a sum of terms that cancel,
+# the largest term). BCE with logits with target 1 is softplus(-x), whose derivative
+# -sigmoid(-x) has no cancellation to excuse.
+SIGMOID_FAMILY = {
+    # (for x > 0, y (1 - y) from the output y loses 1 - y below float32's eps, as PyTorch's
+    # does: there an absolute error of 2.5e-7 = 2e-6 * 0.125, two float32 eps, is allowed)
+    "sigmoid": (F.sigmoid, _sigmoid64, lambda x: _sigmoid64(x) * _sigmoid64(-x),
+                lambda x: np.where(x > 0, 0.125, _sigmoid64(x) * _sigmoid64(-x))),
+    "logsigmoid": (F.logsigmoid, lambda x: -_softplus64(-x), lambda x: _sigmoid64(-x), None),
+    "softplus": (F.softplus, _softplus64, _sigmoid64, None),
+    "silu": (F.silu, lambda x: x * _sigmoid64(x),  # s + x s (1 - s): 0 at x = -1.28
+             lambda x: _sigmoid64(x) * (1 + x * _sigmoid64(-x)),
+             lambda x: _sigmoid64(x) * (1 + np.abs(x))),
+    "bce_with_logits_target_1": (
+        lambda x: F.binary_cross_entropy_with_logits(x, tg.ones_like(x), reduction="none"),
+        lambda x: _softplus64(-x), lambda x: -_sigmoid64(-x), None),
+}
+
+
+@pytest.mark.parametrize("name", list(SIGMOID_FAMILY))
+def test_sigmoid_family_is_accurate_in_float32(name: str, device: str) -> None:
+    """Values and gradients to float32 precision (relative) over [-80, 80], where every result
+    is a normal float32 (sigmoid(-80) = 1.8e-35): the tanh form of sigmoid gave 0 from -17.5
+    on, so gradients through it (logsigmoid's, softplus', silu's) were 0 there."""
+    fn, value, derivative, scale = SIGMOID_FAMILY[name]
+    x32 = np.linspace(-80, 80, 3201).astype(np.float32)
+    x64 = x32.astype(np.float64)
+    x = tg.tensor(x32, requires_grad=True, device=device)
+    y = fn(x)
+    y.sum().backward()
+    grad_truth = derivative(x64)
+    for got, truth, size in ((_np(y), value(x64), np.abs(value(x64))),
+                             (_np(x.grad), grad_truth,
+                              np.abs(grad_truth) if scale is None else scale(x64))):
+        assert got.dtype == np.float32
+        keep = size != 0
+        relative = np.abs(got[keep] - truth[keep]) / size[keep]
+        assert relative.max() < 2e-6, float(x32[keep][relative.argmax()])
+
+
+NAN = float("nan")
+# name: (function, input values, PyTorch 2.13's gradient of its sum)
+AT_NAN = {
+    "relu": (F.relu, [NAN, 0.0, 1.0], [1.0, 0.0, 1.0]),
+    "relu6": (F.relu6, [NAN, 0.0, 6.0, 3.0], [1.0, 0.0, 0.0, 1.0]),
+    "hardtanh": (F.hardtanh, [NAN, -1.0, 1.0, 0.5], [1.0, 0.0, 0.0, 1.0]),
+    "hardsigmoid": (F.hardsigmoid, [NAN, -3.0, 3.0, 0.5], [0.0, 0.0, 0.0, 1 / 6]),
+    "elu": (F.elu, [NAN, 0.0, -1.0], [1.0, 1.0, math.exp(-1.0)]),
+    "celu": (lambda x: F.celu(x, 2.0), [NAN, 0.0, -1.0], [1.0, 1.0, math.exp(-0.5)]),
+    "selu": (F.selu, [NAN, 1.0], [1.0507009873554805, 1.0507009873554805]),
+    "leaky_relu": (F.leaky_relu, [NAN, -1.0], [0.01, 0.01]),
+}
+
+
+@pytest.mark.parametrize("name", list(AT_NAN))
+def test_activation_gradients_at_nan_are_pytorchs(name: str, device: str) -> None:
+    fn, values, expected = AT_NAN[name]
+    x = _t(values, True, device)
+    with np.errstate(invalid="ignore"):
+        y = fn(x)
+        y.sum().backward()
+    assert math.isnan(_np(y)[0])  # NaN in, NaN out
+    np.testing.assert_allclose(_np(x.grad), expected, rtol=1e-12)
+
+
+def test_elu_of_large_inputs_stays_finite(device: str) -> None:
+    x = _t([-1e4, 1e4, 800.0], True, device)
+    with np.errstate(over="raise"):
+        y = F.elu(x)
+        y.sum().backward()
+    np.testing.assert_allclose(_np(y), [-1.0, 1e4, 800.0])
+    np.testing.assert_allclose(_np(x.grad), [0.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0])
+def test_normalize_of_a_zero_vector(p: float, device: str) -> None:
+    """x / max(||x||, eps): the gradient of a zero vector is 1 / eps, as PyTorch (the norm's
+    own gradient at 0 is 0, not NaN)."""
+    x = _t([[0.0, 0.0], [3.0, 4.0]], True, device)
+    F.normalize(x, p=p, dim=1).sum().backward()
+    grad = _np(x.grad)
+    np.testing.assert_allclose(grad[0], [1e12, 1e12])
+    assert np.isfinite(grad).all()

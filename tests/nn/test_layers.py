@@ -867,3 +867,71 @@ def test_cnn_training_step_does_not_sync(device, no_host_sync):
     conv_bias = model[0].bias
     assert all(not np.array_equal(b, arr(p)) for b, p in zip(before, model.parameters())
                if p is not conv_bias)
+
+
+# ---------------------------------------------------------------------------------------------
+# empty batches: every layer gives PyTorch's (empty) output, and its backward works
+# ---------------------------------------------------------------------------------------------
+EMPTY_BATCH = {  # name: (layer, input shape, PyTorch's output shape)
+    "linear": (lambda: nn.Linear(3, 4), (0, 3), (0, 4)),
+    "linear_3d": (lambda: nn.Linear(3, 4), (2, 0, 3), (2, 0, 4)),
+    "conv2d": (lambda: nn.Conv2d(3, 4, 3), (0, 3, 8, 8), (0, 4, 6, 6)),
+    "conv2d_groups_padding": (lambda: nn.Conv2d(4, 4, 3, groups=2, padding=1), (0, 4, 8, 8),
+                              (0, 4, 8, 8)),
+    "conv2d_stride_same_even": (lambda: nn.Conv2d(3, 2, 2, padding="same"), (0, 3, 5, 5),
+                                (0, 2, 5, 5)),
+    "conv2d_strided": (lambda: nn.Conv2d(3, 2, 3, stride=2, dilation=2), (0, 3, 9, 9),
+                       (0, 2, 3, 3)),
+    "max_pool": (lambda: nn.MaxPool2d(2), (0, 3, 8, 8), (0, 3, 4, 4)),
+    "max_pool_overlapping": (lambda: nn.MaxPool2d(3, 1, padding=1), (0, 3, 4, 4), (0, 3, 4, 4)),
+    "avg_pool": (lambda: nn.AvgPool2d(2, padding=1), (0, 3, 8, 8), (0, 3, 5, 5)),
+    "adaptive_avg_pool_1": (lambda: nn.AdaptiveAvgPool2d(1), (0, 3, 8, 8), (0, 3, 1, 1)),
+    "adaptive_avg_pool_3": (lambda: nn.AdaptiveAvgPool2d(3), (0, 3, 8, 8), (0, 3, 3, 3)),
+    "batchnorm1d": (lambda: nn.BatchNorm1d(3), (0, 3), (0, 3)),
+    "batchnorm1d_3d": (lambda: nn.BatchNorm1d(3), (0, 3, 5), (0, 3, 5)),
+    "batchnorm1d_length_0": (lambda: nn.BatchNorm1d(3), (2, 3, 0), (2, 3, 0)),
+    "batchnorm2d": (lambda: nn.BatchNorm2d(3), (0, 3, 4, 4), (0, 3, 4, 4)),
+    "batchnorm2d_no_affine": (lambda: nn.BatchNorm2d(3, affine=False), (0, 3, 2, 2),
+                              (0, 3, 2, 2)),
+    "flatten": (lambda: nn.Flatten(), (0, 3, 4, 4), (0, 48)),
+    "dropout": (lambda: nn.Dropout(0.5), (0, 3), (0, 3)),
+    "relu": (lambda: nn.ReLU(), (0, 3), (0, 3)),
+    "cnn": (lambda: nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.ReLU(),
+                                  nn.MaxPool2d(2), nn.Flatten(), nn.Linear(2 * 2 * 2, 3)),
+            (0, 1, 4, 4), (0, 3)),
+}
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("name", list(EMPTY_BATCH))
+def test_empty_batch_through_every_layer_and_back(device, name, training):
+    make, in_shape, out_shape = EMPTY_BATCH[name]
+    layer = make().to(device)
+    layer.train(training)
+    buffers = {k: arr(v).copy() for k, v in layer.state_dict().items()
+               if "running" in k}
+    x = tg.zeros(in_shape, device=device, requires_grad=True)
+    y = layer(x)
+    assert y.shape == out_shape and y.dtype == tg.float32
+    y.sum().backward()
+    assert x.grad.shape == in_shape
+    for p in layer.parameters():  # nothing to learn from no samples: zero gradients
+        assert p.grad is not None and not np.any(arr(p.grad)), name
+    for k, v in buffers.items():  # running statistics are kept, as in PyTorch
+        np.testing.assert_array_equal(arr(layer.state_dict()[k]), v)
+
+
+def test_batchnorm_empty_batch_counts_the_batch_and_one_value_per_channel_still_fails(device):
+    bn = nn.BatchNorm2d(3).to(device)
+    bn(tg.zeros(0, 3, 4, 4, device=device))
+    assert bn.num_batches_tracked.item() == 1  # PyTorch counts it
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        nn.BatchNorm1d(3).to(device)(tg.zeros(1, 3, device=device))
+
+
+def test_embedding_of_no_indices(device):
+    emb = nn.Embedding(5, 3).to(device)
+    rows = emb(tg.zeros(0, dtype=tg.int64, device=device))
+    assert rows.shape == (0, 3)
+    rows.sum().backward()
+    assert not np.any(arr(emb.weight.grad))

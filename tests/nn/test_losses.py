@@ -5,6 +5,7 @@ every device; value checks on the GPU (only under detect_anomaly) and no host sy
 from __future__ import annotations
 
 import itertools
+import math
 import warnings
 
 import numpy as np
@@ -652,3 +653,63 @@ def test_loss_modules_move_their_weights(module: str, args: dict, device: str,
                                 else tg.tensor(_np(target)), **cpu_kwargs)
     assert loss.item() == pytest.approx(expected.item(), rel=1e-12)
     assert x.grad.device == tg.Device(device)
+
+
+# ---------------------------------------------------------------------------------------------
+# empty batches: 'mean' of nothing is NaN (PyTorch's), 'sum' 0, 'none' empty; backward works
+# ---------------------------------------------------------------------------------------------
+def _empty_loss_cases(device: str) -> dict:
+    z = lambda *s: tg.zeros(s, device=device)  # noqa: E731
+    labels = tg.zeros(0, dtype=tg.int64, device=device)
+    return {
+        "mse_loss": (lambda x, r: F.mse_loss(x, z(0), reduction=r), (0,)),
+        "l1_loss": (lambda x, r: F.l1_loss(x, z(0), reduction=r), (0,)),
+        "smooth_l1_loss": (lambda x, r: F.smooth_l1_loss(x, z(0), reduction=r), (0,)),
+        "huber_loss": (lambda x, r: F.huber_loss(x, z(0), reduction=r), (0,)),
+        "mse_loss_weight": (lambda x, r: F.mse_loss(x, z(0), reduction=r, weight=z(0)), (0,)),
+        "cross_entropy": (lambda x, r: F.cross_entropy(x, labels, reduction=r), (0, 3)),
+        "cross_entropy_smoothing": (lambda x, r: F.cross_entropy(
+            x, labels, reduction=r, label_smoothing=0.1), (0, 3)),
+        "cross_entropy_weight": (lambda x, r: F.cross_entropy(
+            x, labels, weight=tg.ones(3, device=device), reduction=r), (0, 3)),
+        "cross_entropy_probabilities": (lambda x, r: F.cross_entropy(x, z(0, 3), reduction=r),
+                                        (0, 3)),
+        "cross_entropy_2d": (lambda x, r: F.cross_entropy(
+            x, tg.zeros(0, 2, 2, dtype=tg.int64, device=device), reduction=r), (0, 3, 2, 2)),
+        "nll_loss": (lambda x, r: F.nll_loss(x, labels, reduction=r), (0, 3)),
+        "binary_cross_entropy": (lambda x, r: F.binary_cross_entropy(
+            x.sigmoid(), z(0), reduction=r), (0,)),
+        "binary_cross_entropy_with_logits": (lambda x, r: F.binary_cross_entropy_with_logits(
+            x, z(0, 3), reduction=r, pos_weight=tg.ones(3, device=device)), (0, 3)),
+    }
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", list(_empty_loss_cases("cpu")))
+def test_losses_of_an_empty_batch(device: str, name: str, reduction: str) -> None:
+    fn, shape = _empty_loss_cases(device)[name]
+    x = tg.zeros(shape, device=device, requires_grad=True)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's "mean of empty slice"
+        loss = fn(x, reduction)
+        if reduction == "none":
+            assert loss.numel() == 0
+            loss = loss.sum()
+        else:
+            assert loss.shape == ()
+            value = loss.item()
+            assert math.isnan(value) if reduction == "mean" else value == 0.0
+        loss.backward()
+    assert x.grad.shape == shape
+
+
+def test_bce_of_a_saturated_sigmoid(device: str) -> None:
+    """sigmoid(-20) = 2.06e-9 in float32 (it was 0: loss 100, gradient 0); PyTorch gives loss
+    20 and gradient -1."""
+    x = tg.tensor(-20.0, requires_grad=True, device=device)
+    loss = F.binary_cross_entropy(x.sigmoid(), tg.tensor(1.0, device=device))
+    loss.backward()
+    assert loss.item() == pytest.approx(20.0, rel=1e-6)
+    assert x.grad.item() == pytest.approx(-1.0, rel=1e-5)
+    loss = F.binary_cross_entropy_with_logits(x, tg.tensor(1.0, device=device))
+    assert loss.item() == pytest.approx(20.0, rel=1e-6)

@@ -234,16 +234,21 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     return _maybe_inplace(input, inplace, "leaky_relu_", lambda x: x.leaky_relu(negative_slope))
 
 
+def _exp_linear(x: Tensor, alpha: float, inner: float) -> Tensor:
+    """alpha * (exp(inner * x) - 1) where x <= 0, else x (so NaN, with gradient 1, at NaN, as
+    PyTorch). exp sees only the x <= 0 (0 elsewhere): no overflow, and no NaN in its gradient."""
+    negative = x <= 0
+    return where(negative, ((where(negative, x, 0.0) * inner).exp() - 1.0) * alpha, x)
+
+
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x if x > 0 else alpha * (exp(x) - 1)."""
-    return _maybe_inplace(input, inplace, "elu_", lambda x: where(
-        x > 0, x, (x.clamp(max=0.0).exp() - 1.0) * alpha))
+    return _maybe_inplace(input, inplace, "elu_", lambda x: _exp_linear(x, alpha, 1.0))
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
-    return _maybe_inplace(input, inplace, "celu_", lambda x: where(
-        x > 0, x, ((x.clamp(max=0.0) / alpha).exp() - 1.0) * alpha))
+    return _maybe_inplace(input, inplace, "celu_", lambda x: _exp_linear(x, alpha, 1.0 / alpha))
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -296,16 +301,21 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
                          f"({max_val})")
 
-    def clip(x: Tensor) -> Tensor:  # gradient 1 strictly inside, 0 at and beyond the limits
-        return where((x > min_val) & (x < max_val), x, x.detach().clamp(min_val, max_val))
+    return _maybe_inplace(input, inplace, "hardtanh_",
+                          lambda x: _clip(x, min_val, max_val, nan_passes=True))
 
-    return _maybe_inplace(input, inplace, "hardtanh_", clip)
+
+def _clip(x: Tensor, low: float, high: float, nan_passes: bool) -> Tensor:
+    """x clipped to [low, high]: gradient 1 strictly inside, 0 at and beyond the limits; at NaN
+    (which stays NaN) 1 if `nan_passes` (hardtanh, relu6), else 0 (hardsigmoid), as PyTorch."""
+    inside = ~((x <= low) | (x >= high)) if nan_passes else (x > low) & (x < high)
+    return where(inside, x, x.detach().clamp(low, high))
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6."""
     return _maybe_inplace(input, inplace, "hardsigmoid_",
-                          lambda x: hardtanh(x + 3.0, 0.0, 6.0) / 6.0)
+                          lambda x: _clip(x + 3.0, 0.0, 6.0, nan_passes=False) / 6.0)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
@@ -526,9 +536,11 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                             "have the same dtype")
     axes = (0,) + tuple(range(2, input.ndim))
     data = input.data
+    if training and input.numel() == 0:  # an empty batch: nothing to normalise or to learn
+        return _empty_batch_norm(input, weight, bias)  # from (as PyTorch); running stats kept
     if training:
         count = input.numel() // c if c else 0
-        if count <= 1:
+        if count == 1:
             raise ValueError(f"{op}: expected more than 1 value per channel when training, got "
                              f"input of shape {tuple(input.shape)}")
         mean = data.mean(axis=axes)
@@ -554,6 +566,18 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     affine = [t for t in (weight, bias) if t is not None]
     return BatchNorm.apply(input, *affine, mean=mean, var=var, eps=eps, training=training,
                            has_weight=weight is not None, has_bias=bias is not None)
+
+
+def _empty_batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
+    """batch_norm of an input with no elements: an empty output, still connected to the input,
+    weight and bias (whose gradients are then 0)."""
+    shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
+    out = input.clone()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
 
 
 def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int,

@@ -226,15 +226,16 @@ def _conv_arrays(x: Any, w: Any, geo: ConvGeometry, b: Any = None) -> tuple[Any,
     """(conv2d of the arrays x, w and b, x's im2col): one gather, one product."""
     xp = get_array_module(x)
     n, c_out = x.shape[0], w.shape[0]
+    positions = geo.out_hw[0] * geo.out_hw[1]  # (sizes spelled out: n may be 0, an empty batch)
     if _one_gemm(x, geo):
         cols = im2col(x, geo, one_matrix=True)
-        out = (w.reshape(c_out, -1) @ cols).reshape(c_out, n, -1).transpose(1, 0, 2)
+        out = (w.reshape(c_out, -1) @ cols).reshape(c_out, n, positions).transpose(1, 0, 2)
         # to (N, C_out, L) in one pass, adding the bias on the way
         out = xp.ascontiguousarray(out) if b is None else xp.add(out, b.reshape(1, -1, 1))
     else:
         cols = im2col(x, geo)
         out = xp.matmul(w.reshape(geo.groups, c_out // geo.groups, -1), cols)
-        out = out.reshape(n, c_out, -1)
+        out = out.reshape(n, c_out, positions)
         if b is not None:
             out += b.reshape(1, -1, 1)
     return out.reshape(n, c_out, geo.out_hw[0], geo.out_hw[1]), cols
@@ -270,7 +271,7 @@ class Conv2dInputGrad(Function):
         groups = geo.groups
         c_in = w.shape[1] * groups
         wm = w.reshape(groups, c_out // groups, -1)
-        gm = g.reshape(n, groups, c_out // groups, -1)
+        gm = g.reshape(n, groups, c_out // groups, geo.out_hw[0] * geo.out_hw[1])
         cols = xp.matmul(wm.transpose(0, 2, 1), gm)  # (N, groups, C_in/groups*kH*kW, L)
         cols = cols.reshape(n, c_in, geo.kernel[0], geo.kernel[1], geo.out_hw[0], geo.out_hw[1])
         return col2im(cols, (n, c_in) + geo.in_hw, geo.kernel, geo.stride, geo.padding,
@@ -295,15 +296,16 @@ class Conv2dWeightGrad(Function):
         xp = get_array_module(x)
         self.geo = geo
         n, c_out = g.shape[:2]
+        positions = geo.out_hw[0] * geo.out_hw[1]
         if _one_gemm(x, geo):  # (C_out, N * L) @ (N * L, K): the batch summed by the product
             if cols is None:
                 cols = im2col(x, geo, one_matrix=True)
-            g_rows = xp.ascontiguousarray(g.reshape(n, c_out, -1).transpose(1, 0, 2))
+            g_rows = xp.ascontiguousarray(g.reshape(n, c_out, positions).transpose(1, 0, 2))
             return (g_rows.reshape(c_out, -1) @ cols.T).reshape(kernel_shape)
         if cols is None:
             cols = im2col(x, geo)
         groups = geo.groups
-        gm = g.reshape(n, groups, c_out // groups, -1)
+        gm = g.reshape(n, groups, c_out // groups, positions)
         gw = xp.matmul(gm, cols.transpose(0, 1, 3, 2)).sum(axis=0)
         return gw.reshape(kernel_shape)
 

@@ -11,6 +11,7 @@ derivative straight on the arrays when no graph of the backward pass is wanted (
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .. import backend
@@ -112,8 +113,8 @@ class PowScalar(Function):
     def backward(self, g: Any) -> Any:
         (x,) = self.inputs
         p = self.exponent
-        if p == 0:
-            return g * 0
+        if p == 0:  # y = 1 everywhere, also at x = 0 (and whatever g holds, as PyTorch)
+            return _const(g, get_array_module(g.data).zeros(g.shape, dtype=g.dtype))
         if p == 1:
             return g
         if p == 2:
@@ -122,32 +123,50 @@ class PowScalar(Function):
 
 
 class RPowScalar(Function):
-    """y = c ** x for a Python number c > 0.  dy/dx = y * log(c)."""
+    """y = c ** x for a Python number c.  dy/dx = y * log(c): NaN for c < 0; for c = 0, where
+    y is 0 for x > 0 and 1 at x = 0, dy/dx = 0 for x >= 0 (and -inf for x < 0), as PyTorch."""
 
-    saves_inputs = False  # its backward reads only its output
+    def reads_input(self, i: int) -> bool:  # x only for the mask of c = 0
+        return self.base == 0
 
     def forward(self, x: Any, base: float) -> Any:
-        import math
-
-        self.log_base = math.log(base) if base > 0 else float("nan")
+        self.base = base
+        self.log_base = math.log(base) if base > 0 else -math.inf if base == 0 else math.nan
         return base ** x
 
     def backward(self, g: Any) -> Any:
-        return g * self.output() * self.log_base
+        grad = g * self.output() * self.log_base
+        if self.base == 0:
+            grad = Where.apply(_const(g, self.inputs[0].data >= 0), g.new_zeros(()), grad)
+        return grad
+
+
+def _integer_pow(a: Any, b: Any) -> Any:
+    """a ** b for integer arrays, with PyTorch's results for b < 0 (where NumPy raises): the
+    integer part of 1 / a ** -b, so 1 for a = 1, +-1 for a = -1 (even / odd b), else 0."""
+    xp = get_array_module(a)
+    positive = a ** xp.maximum(b, 0)
+    if b.dtype.kind == "u":
+        return positive
+    negative = xp.where(a == 1, 1, xp.where(a == -1, 1 - 2 * (b % 2), 0))
+    return xp.where(b < 0, negative, positive).astype(positive.dtype, copy=False)
 
 
 class Pow(Function):
-    """y = a ** b (both tensors).  dy/da = b * a ** (b - 1), dy/db = y * log(a)
-    (taken as 0 where a == 0 and b >= 0, as PyTorch does)."""
+    """y = a ** b (both tensors).  dy/da = b * a ** (b - 1) (0 where b == 0, also at a == 0),
+    dy/db = y * log(a) (0 where a == 0 and b >= 0), as PyTorch."""
 
     def forward(self, a: Any, b: Any) -> Any:
+        if a.dtype.kind in "iu" and b.dtype.kind in "iu":
+            return _integer_pow(a, b)
         return a ** b
 
     def backward(self, g: Any) -> tuple:
         a, b = self.inputs
         ga = gb = None
-        if self.needs_input_grad[0]:
-            ga = g * b * a ** (b - 1)
+        if self.needs_input_grad[0]:  # b * a ** 1 where b == 0: 0, not 0 * 0 ** -1 = NaN
+            exponent = Where.apply(_const(g, b.data == 0), g.new_ones(()), b - 1.0)
+            ga = g * b * a ** exponent
         if self.needs_input_grad[1]:
             safe = (a.data == 0) & (b.data >= 0)
             if safe.any():  # log(1) = 0 there instead of log(0) = -inf
@@ -162,12 +181,13 @@ class Pow(Function):
 _TANH = backend.ElementwiseKernel("T x", "T y", "y = tanh(x)", "tinygrad_edu_tanh")
 _TANH_GRAD = backend.ElementwiseKernel("T g, T y", "T grad", "grad = g * (1 - y * y)",
                                        "tinygrad_edu_tanh_grad")
-_SIGMOID = backend.ElementwiseKernel("T x", "T y", "y = 0.5f * (tanh(0.5f * x) + 1)",
-                                     "tinygrad_edu_sigmoid")
+_SIGMOID = backend.ElementwiseKernel(  # Sigmoid.forward's formula, see there
+    "T x", "T y", "T z = exp(-fabs(x)); y = (x < 0 ? z : 1) / (1 + z)",
+    "tinygrad_edu_sigmoid")
 _SIGMOID_GRAD = backend.ElementwiseKernel("T g, T y", "T grad", "grad = g * y * (1 - y)",
                                           "tinygrad_edu_sigmoid_grad")
-_RELU_GRAD = backend.ElementwiseKernel("T g, T x", "T grad", "grad = x > 0 ? g : 0",
-                                       "tinygrad_edu_relu_grad")
+_RELU_GRAD = backend.ElementwiseKernel("T g, T x", "T grad", "grad = x <= 0 ? 0 : g",
+                                       "tinygrad_edu_relu_grad")  # (NaN passes g, as PyTorch)
 
 
 class Exp(Function):
@@ -206,15 +226,19 @@ class Sqrt(Function):
         return g / (self.output() * 2.0)
 
 
+def sign_or_zero(x: Any, dtype: Any) -> Any:
+    """sign(x) as an array of `dtype`, 0 at 0 and at NaN (PyTorch's sgn in gradients)."""
+    return (x > 0).astype(dtype) - (x < 0).astype(dtype)
+
+
 class Abs(Function):
-    """y = |x|.  dy/dx = sign(x) (0 at x = 0)."""
+    """y = |x|.  dy/dx = sign(x) (0 at x = 0, and at NaN as PyTorch)."""
 
     def forward(self, x: Any) -> Any:
         return get_array_module(x).abs(x)
 
     def backward(self, g: Any) -> Any:
-        x = self.inputs[0].data
-        return g * _const(g, get_array_module(x).sign(x))
+        return g * _const(g, sign_or_zero(self.inputs[0].data, g.dtype))
 
 
 class Sin(Function):
@@ -258,16 +282,23 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    """y = 1 / (1 + e^-x), computed without overflow.  dy/dx = y (1 - y)."""
+    """y = 1 / (1 + e^-x).  dy/dx = y (1 - y).
+
+    Computed from z = e^-|x| (in (0, 1], so nothing overflows): y = 1 / (1 + z) for x >= 0 and
+    y = z / (1 + z) for x < 0 (multiply top and bottom by e^x), each accurate to a few units in
+    the last place over the whole range. (The tanh form 0.5 (tanh(x/2) + 1) loses everything
+    to cancellation for x < 0: in float32 it is 0 from x = -17.5 on, where the true value is
+    2.5e-8.)"""
 
     saves_inputs = False  # its backward reads only its output
 
     def forward(self, x: Any) -> Any:
-        xp = get_array_module(x)
         if backend.use_kernels(x):
             return _SIGMOID(x)
-        # tanh form: finite for any x, one transcendental call
-        return 0.5 * (xp.tanh(0.5 * x) + 1.0)
+        xp = get_array_module(x)
+        z = xp.exp(-xp.abs(x))
+        negative = x < 0  # the numerator z or 1, chosen arithmetically (faster than where())
+        return (z * negative + ~negative) / (1 + z)
 
     def backward(self, g: Any) -> Any:
         y = self.output()
@@ -280,11 +311,11 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """y = max(x, 0).  dy/dx = 1 where x > 0, else 0."""
+    """y = max(x, 0).  dy/dx = 0 where x <= 0, else 1 (so 1 at NaN, as PyTorch)."""
 
     def forward(self, x: Any) -> Any:
         # the GPU keeps no mask: its backward kernel reads x itself
-        self.mask = None if backend.use_kernels(x) else x > 0
+        self.mask = None if backend.use_kernels(x) else ~(x <= 0)
         return get_array_module(x).maximum(x, 0)  # not x * mask, which gives -0.0
 
     def backward(self, g: Any) -> Any:
@@ -292,7 +323,7 @@ class Relu(Function):
             x = self.inputs[0].data
             if not is_grad_enabled() and backend.use_kernels(x, g.data):
                 return _const(g, _RELU_GRAD(g.data, x))
-            self.mask = x > 0
+            self.mask = ~(x <= 0)
         if is_grad_enabled():
             return g * _const(g, self.mask.astype(g.dtype))
         return _const(g, g.data * self.mask)
@@ -327,30 +358,33 @@ class Clamp(Function):
 
 
 class Maximum(Function):
-    """y = max(a, b) elementwise.  The gradient goes to the larger input; ties split it 1/2 each."""
+    """y = max(a, b) elementwise.  The gradient goes to the larger input; ties split it 1/2 each;
+    where a or b is NaN (so y is NaN) both get all of it, as PyTorch."""
 
     def forward(self, a: Any, b: Any) -> Any:
         xp = get_array_module(a)
-        self.share_a = (a > b) + 0.5 * (a == b)
+        tie = 0.5 * (a == b)
+        self.share_a, self.share_b = tie + ~(a <= b), tie + ~(a >= b)
         return xp.maximum(a, b)
 
     def backward(self, g: Any) -> tuple:
-        share = _const(g, self.share_a.astype(g.dtype))
-        return g * share, g * (1.0 - share)
+        return (g * _const(g, self.share_a.astype(g.dtype)),
+                g * _const(g, self.share_b.astype(g.dtype)))
 
 
 class Minimum(Function):
     """y = min(a, b) elementwise.  The gradient goes to the smaller input; a tie splits it 1/2
-    each."""
+    each; where a or b is NaN (so y is NaN) both get all of it, as PyTorch."""
 
     def forward(self, a: Any, b: Any) -> Any:
         xp = get_array_module(a)
-        self.share_a = (a < b) + 0.5 * (a == b)
+        tie = 0.5 * (a == b)
+        self.share_a, self.share_b = tie + ~(a >= b), tie + ~(a <= b)
         return xp.minimum(a, b)
 
     def backward(self, g: Any) -> tuple:
-        share = _const(g, self.share_a.astype(g.dtype))
-        return g * share, g * (1.0 - share)
+        return (g * _const(g, self.share_a.astype(g.dtype)),
+                g * _const(g, self.share_b.astype(g.dtype)))
 
 
 class Where(Function):

@@ -304,8 +304,8 @@ class Optimizer:
 
         `data` is p's own array (update it in place: its version is counted here), `grad`
         its gradient's array (never write to it), `xp` their array module (NumPy or CuPy)
-        and `state` p's state dict; on p's first step `_init_state` fills it. With `with_state=False`, state is None
-        and no state entry is made for p."""
+        and `state` p's state dict; on p's first step `_init_state` fills it. With
+        `with_state=False`, state is None and no state entry is made for p."""
         for p in group["params"]:
             if p.grad is None:
                 continue

@@ -194,7 +194,7 @@ class Function:
             raise RuntimeError(f"the output of {type(self).__name__} was freed before backward")
         if out._version_counter[0] != self._output_version:
             raise _modified_error(out, f"output 0 of {type(self).__name__}",
-                                  self._output_version)
+                                  f"expected version {self._output_version} instead")
         return out
 
     def reads_input(self, i: int) -> bool:
@@ -203,17 +203,12 @@ class Function:
         return True
 
     def check_saved_versions(self) -> None:
-        """Raise if an input that backward reads was changed in place after the op ran."""
-        if self._ran_at is None or _inplace_clock[0] == self._ran_at:
-            return  # (nothing anywhere was changed in place since)
+        """Raise if an input that backward reads was changed in place after the op ran (the
+        engine calls this only when the in-place clock has moved since then)."""
+        name = type(self).__name__
         for i, t in enumerate(self.inputs):
             if t._version_counter[1] > self._ran_at and self.reads_input(i):
-                raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified "
-                    f"by an inplace operation: [{t.dtype} tensor of shape {tuple(t.shape)}], "
-                    f"which is input {i} of {type(self).__name__}, is at version "
-                    f"{t._version_counter[0]}, changed after {type(self).__name__} used it. "
-                    + _MODIFIED_HINT)
+                raise _modified_error(t, f"input {i} of {name}", f"changed after {name} used it")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"
@@ -223,8 +218,6 @@ class Function:
 # with the tick of one clock for the whole process. An op whose backward reads its inputs
 # notes the clock when it runs; an input stamped later was changed after the op used it.
 _inplace_clock = [0]
-_MODIFIED_HINT = ("Hint: change it out of place (y = y + 1 instead of y += 1), or clone() it "
-                  "before.")
 
 
 def bump_version(t: Tensor) -> None:
@@ -235,12 +228,13 @@ def bump_version(t: Tensor) -> None:
     counter[1] = _inplace_clock[0]
 
 
-def _modified_error(t: Tensor, what: str, expected: int) -> RuntimeError:
+def _modified_error(t: Tensor, what: str, detail: str) -> RuntimeError:
+    """PyTorch's error for a value backward needs that was changed in place after use."""
     return RuntimeError(
         "one of the variables needed for gradient computation has been modified by an "
         f"inplace operation: [{t.dtype} tensor of shape {tuple(t.shape)}], which is {what}, "
-        f"is at version {t._version_counter[0]}; expected version {expected} instead. "
-        + _MODIFIED_HINT)
+        f"is at version {t._version_counter[0]}; {detail}. Hint: change it out of place "
+        "(y = y + 1 instead of y += 1), or clone() it before.")
 
 
 def _mark_view(view: Tensor, source: Tensor, step: tuple) -> None:

@@ -529,12 +529,10 @@ class Tensor:
         recording = autograd.is_grad_enabled()
         if recording:
             self._check_inplace_allowed(op)
-        if recording and reads_old:  # the old values, kept apart from the memory written to
-            old = Tensor._make(self.data.copy(), self.grad_fn)
-        else:  # the same memory: nothing will read it (or no graph is recorded)
-            old = Tensor._make(self.data, self.grad_fn if recording else None)
-            old._version_counter = self._version_counter
-        old._requires_grad = recording and self._requires_grad
+        if recording:
+            old = self._as_it_was(copy=reads_old)
+        else:  # no graph: the same memory, without history
+            old = self.detach()
         new = new_value(old)
         if new.shape != self.shape:
             raise RuntimeError(f"{op}: the result of shape {new.shape} does not fit the "
@@ -547,6 +545,16 @@ class Tensor:
             if self._view_of is not None:
                 self._update_view_root()
         return self
+
+    def _as_it_was(self, copy: bool) -> Tensor:
+        """This tensor before an in-place op: its history, and its values as a copy (when the
+        op's backward reads them, since the memory is about to be overwritten) or its very
+        memory and version counter (when nothing will read them)."""
+        old = Tensor._make(self.data.copy() if copy else self.data, self.grad_fn)
+        old._requires_grad = self._requires_grad
+        if not copy:
+            old._version_counter = self._version_counter
+        return old
 
     def _check_inplace_allowed(self, op: str) -> None:
         if self._requires_grad and self.grad_fn is None:
@@ -581,10 +589,8 @@ class Tensor:
             for kind, arg in steps:
                 positions = positions[arg] if kind == "getitem" else getattr(positions, kind)(arg)
             index = xp.unravel_index(positions, root.shape) if root.ndim else ()
-        old_root = Tensor._make(root.data, root.grad_fn)
-        old_root._requires_grad = root._requires_grad
-        old_root._version_counter = root._version_counter
-        new_root = shape_ops.SetItem.apply(old_root, self, index=index)  # writes what is there
+        new_root = shape_ops.SetItem.apply(root._as_it_was(copy=False), self,
+                                           index=index)  # (writes what is already there)
         root._take_place_of(new_root)
 
     def _arith_(self, other: Any, op: str) -> Tensor:
@@ -655,7 +661,7 @@ class Tensor:
             src = src.to(device=self.device, dtype=self.dtype)  # differentiable moves
         else:
             src = Tensor(src, dtype=self.dtype, device=self.device)
-        if not _broadcasts_to(src.shape, self.shape):
+        if not shape_ops.broadcasts_to(src.shape, self.shape):
             raise RuntimeError(f"copy_: cannot copy a tensor of shape {src.shape} "
                                f"into shape {self.shape}")
         return self._update_("copy_", lambda old: shape_ops.SetItem.apply(
@@ -687,11 +693,12 @@ class Tensor:
                                    f"on {self.device}")
             value = value.to(self.dtype)  # differentiable
         else:
-            try:  # a number: a 0-d constant (on a GPU made once, not copied in every call)
-                if isinstance(value, _SCALARS):
+            try:
+                if isinstance(value, _SCALARS):  # a 0-d constant (on a GPU made only once)
                     np.asarray(value, dtype=self.dtype)  # (on the host: does it fit?)
-                value = _scalar_tensor(value, self) if isinstance(value, _SCALARS) else \
-                    Tensor(value, dtype=self.dtype, device=self.device)
+                    value = _scalar_tensor(value, self)
+                else:
+                    value = Tensor(value, dtype=self.dtype, device=self.device)
             except OverflowError:
                 raise RuntimeError(f"setitem: value {value!r} cannot be converted to type "
                                    f"{self.dtype} without overflow") from None
@@ -992,12 +999,9 @@ class Tensor:
 
     def broadcast_to(self, *size: Any) -> Tensor:
         target = _shape_arg(size)
-        try:
-            if np.broadcast_shapes(self.shape, target) != target:
-                raise ValueError
-        except ValueError:
+        if not shape_ops.broadcasts_to(self.shape, target):
             raise RuntimeError(f"broadcast_to: a tensor of shape {self.shape} cannot be "
-                               f"broadcast to shape {target}") from None
+                               f"broadcast to shape {target}")
         if target == self.shape:
             return self
         return autograd.BroadcastTo.apply(self, shape=target)
@@ -1290,14 +1294,6 @@ def _coerce(x: Any, dtype: np.dtype, ref: Tensor) -> Tensor:
     xp = get_array_module(ref.data)
     with backend.device_scope(ref.data):
         return Tensor._make(xp.asarray(x, dtype=dtype))
-
-
-def _broadcasts_to(shape: tuple, target: tuple) -> bool:
-    """Whether an array of `shape` can be broadcast to exactly `target`."""
-    try:
-        return np.broadcast_shapes(shape, target) == tuple(target)
-    except ValueError:
-        return False
 
 
 def _normalize_index(index: Any, t: Tensor, op: str = "getitem") -> tuple:

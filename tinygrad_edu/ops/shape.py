@@ -41,6 +41,14 @@ class Permute(Function):
         return Permute.apply(g, axes=tuple(np.argsort(self.axes).tolist()))
 
 
+def broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """Whether an array of `shape` can be broadcast to exactly `target`."""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
+
+
 def _is_basic(index: tuple) -> bool:
     """True when the index holds only ints, slices, None and Ellipsis (no element repeats)."""
     return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in index)
@@ -91,12 +99,9 @@ class SetItem(Function):
     def forward(self, x: Any, v: Any, index: tuple) -> Any:
         self.index = index
         target = x[index].shape
-        try:
-            if np.broadcast_shapes(v.shape, target) != target:
-                raise ValueError
-        except ValueError:
+        if not broadcasts_to(v.shape, target):
             raise RuntimeError(f"setitem: shape mismatch: value tensor of shape {v.shape} cannot "
-                               f"be broadcast to indexing result of shape {target}") from None
+                               f"be broadcast to indexing result of shape {target}")
         x[index] = v
         return x
 

@@ -6,6 +6,7 @@ bit for bit, on the device they were saved from, or where `map_location` says.""
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import pickle
@@ -652,3 +653,313 @@ def test_training_checkpoint_round_trip_is_bit_exact_and_training_continues(tmp_
         m.eval()
     outputs = [m(tg.tensor(x, device=target)).tolist() for m in [restored] + runs]
     assert all(out == outputs[0] for out in outputs)
+
+
+# ---------------------------------------------------------------------------------------------
+# loading takes memory and time in proportion to the file, and fails with one error type
+# ---------------------------------------------------------------------------------------------
+def write_crafted(path, root, members, **header):
+    """A checkpoint with the structure `root` and the given {name: bytes} members."""
+    description = {"format": "tinygrad_edu", "version": 1, "arrays": len(members),
+                   "root": root, **header}
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(serialization.STRUCTURE_MEMBER, json.dumps(description))
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def npy_bytes(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["ndarray", "tensor"])
+def test_a_member_referenced_many_times_is_decoded_once(tmp_path, monkeypatch, kind):
+    """1,000 references to one 80 kB member: one decoded array (one object), not 80 MB."""
+    array = np.arange(10_000, dtype=np.float64)
+    node = {kind: {"id": 0, "dtype": "float64", "shape": [10_000]}}
+    path = write_crafted(tmp_path / "c.tg", {"list": [node] * 1000}, {"t0.npy": npy_bytes(array)})
+    parsed = []
+    original = serialization._parse_npy
+    monkeypatch.setattr(serialization, "_parse_npy",
+                        lambda raw, name: (parsed.append(name), original(raw, name))[1])
+    loaded = load(path)
+    assert parsed == ["t0.npy"]
+    assert len(loaded) == 1000 and all(item is loaded[0] for item in loaded)
+    np.testing.assert_array_equal(tg.backend.to_numpy(getattr(loaded[0], "data", loaded[0])),
+                                  array)
+
+
+def test_a_member_referenced_as_two_kinds_is_refused(tmp_path):
+    node = {"id": 0, "dtype": "float32", "shape": [2]}
+    path = write_crafted(tmp_path / "c.tg", {"list": [{"tensor": node}, {"ndarray": node}]},
+                         {"t0.npy": npy_bytes(np.ones(2, np.float32))})
+    with pytest.raises(ValueError, match=f"{NOT_A_CHECKPOINT}: .*t0.npy.*both"):
+        load(path)
+
+
+def patch_central_directory(data, name, **fields):
+    """Rewrite fields (file_size, compress_size) of one central-directory record."""
+    offsets = {"compress_size": 20, "file_size": 24}
+    data = bytearray(data)
+    position = 0
+    while True:
+        position = data.index(b"PK\x01\x02", position)
+        name_length = int.from_bytes(data[position + 28:position + 30], "little")
+        if bytes(data[position + 46:position + 46 + name_length]) == name.encode():
+            break
+        position += 4
+    for field, value in fields.items():
+        start = position + offsets[field]
+        data[start:start + 4] = value.to_bytes(4, "little")
+    return bytes(data)
+
+
+def test_members_that_claim_more_bytes_than_the_file_holds_are_refused(tmp_path):
+    path = tmp_path / "c.tg"
+    save({"w": tg.ones(100)}, path)
+    size = path.stat().st_size
+    path.write_bytes(patch_central_directory(path.read_bytes(), "t0.npy",
+                                             file_size=4_000_000_000,
+                                             compress_size=4_000_000_000))
+    declared = r"declare 4000000\d{3} bytes"
+    with pytest.raises(ValueError, match=f"{NOT_A_CHECKPOINT}: .*{declared}.*holds only {size}$"):
+        load(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    import threading
+    fifo = tmp_path / "pipe.tg"
+    os.mkfifo(fifo)
+    outcome = []
+
+    def try_load():
+        try:
+            load(fifo)
+            outcome.append("loaded")
+        except Exception as exc:  # noqa: BLE001 - the test reports what it was
+            outcome.append(exc)
+
+    thread = threading.Thread(target=try_load, daemon=True)
+    thread.start()
+    thread.join(10)
+    if thread.is_alive():  # blocked on open(): unblock it, then fail
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(10)
+        pytest.fail("load blocked on a FIFO")
+    assert isinstance(outcome[0], ValueError), outcome
+    assert "pipe.tg" in str(outcome[0]) and "not a regular file" in str(outcome[0])
+
+
+def test_a_directory_is_refused_as_python_would(tmp_path):
+    with pytest.raises(IsADirectoryError):
+        load(tmp_path)
+
+
+def test_every_flipped_byte_is_a_value_error_naming_the_file(tmp_path):
+    """Flip each byte of a small checkpoint in turn: every load either gives the saved
+    object back (a byte nothing reads, such as a timestamp) or raises ValueError that names
+    the file; nothing else escapes."""
+    good = tmp_path / "good.tg"
+    obj = {"w": tg.arange(4).float(), "names": ["a", (1, 2.5)], "n": np.int64(3)}
+    save(obj, good)
+    data = good.read_bytes()
+    path = tmp_path / "flipped.tg"
+    escaped, refused = [], 0
+    for position in range(len(data)):
+        for mask in (0xFF, 0x01):
+            flipped = bytearray(data)
+            flipped[position] ^= mask
+            path.write_bytes(bytes(flipped))
+            try:
+                loaded = load(path)
+            except ValueError as exc:
+                refused += 1
+                if f"load: {path} {NOT_A_CHECKPOINT}" not in str(exc):
+                    escaped.append((position, mask, repr(exc)))
+                continue
+            except Exception as exc:  # noqa: BLE001 - collected and reported below
+                escaped.append((position, mask, repr(exc)))
+                continue
+            assert_same_tensor(obj["w"], loaded["w"])
+            assert loaded["names"] == obj["names"] and loaded["n"] == 3
+    assert not escaped, escaped[:10]
+    assert refused > len(data)  # most flips are caught
+
+
+@pytest.mark.parametrize("nest", [
+    lambda inner: [inner],
+    lambda inner: {"k": inner},
+    lambda inner: (inner,),
+])
+def test_what_save_writes_load_reads_and_too_deep_is_refused_by_both(tmp_path, nest):
+    limit = serialization.MAX_NESTING
+    obj = 1
+    for _ in range(limit):
+        obj = nest(obj)
+    save(obj, tmp_path / "deep.tg")
+    assert load(tmp_path / "deep.tg") == obj
+    with pytest.raises(ValueError, match=f"save: .*nested more than {limit} deep"):
+        save(nest(obj), tmp_path / "deeper.tg")
+    assert not (tmp_path / "deeper.tg").exists()
+    obj = 1
+    for _ in range(480):
+        obj = nest(obj)
+    with pytest.raises(ValueError, match="nested more than"):
+        save(obj, tmp_path / "deeper.tg")
+
+
+@pytest.mark.parametrize("depth", [serialization.MAX_NESTING + 1, 100_000])
+def test_a_crafted_file_nested_too_deep_is_refused(tmp_path, depth):
+    text = '{"list": [' * depth + "1" + "]}" * depth
+    path = tmp_path / "c.tg"
+    description = ('{"format": "tinygrad_edu", "version": 1, "arrays": 0, "root": '
+                   + text + "}")
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(serialization.STRUCTURE_MEMBER, description)
+    with pytest.raises(ValueError, match=f"{NOT_A_CHECKPOINT}: .*nested"):
+        load(path)
+
+
+@pytest.mark.parametrize("name,match", [
+    ("data.pkl", "pickle"),
+    ("archive/data.pkl", "pickle"),
+    ("notes.txt", "unexpected member notes.txt"),
+    ("t1.npy", "unexpected member t1.npy"),
+])
+def test_extra_members_are_refused(tmp_path, name, match):
+    good = tmp_path / "good.tg"
+    save({"w": tg.ones(2)}, good)
+    crafted = tmp_path / "crafted.tg"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(crafted, "w") as dst:
+        for member in src.namelist():
+            dst.writestr(member, src.read(member))
+        dst.writestr(name, pickle.dumps({"evil": 1}))
+    with pytest.raises(ValueError, match=f"{NOT_A_CHECKPOINT}: .*{match}"):
+        load(crafted)
+
+
+def test_a_member_stored_twice_is_refused(tmp_path):
+    good = tmp_path / "good.tg"
+    save({"w": tg.ones(2)}, good)
+    crafted = tmp_path / "crafted.tg"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(crafted, "w") as dst:
+        for member in src.namelist():
+            dst.writestr(member, src.read(member))
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            dst.writestr("t0.npy", npy_bytes(np.zeros(2, np.float32)))
+    with pytest.raises(ValueError, match=f"{NOT_A_CHECKPOINT}: .*t0.npy.*more than once"):
+        load(crafted)
+
+
+@pytest.mark.parametrize("version", [0, -1, 2, True, 1.0, "1", None])
+def test_only_known_format_versions_are_read(tmp_path, version):
+    path = write_crafted(tmp_path / "c.tg", 5, {}, version=version)
+    with pytest.raises(ValueError, match=f"{NOT_A_CHECKPOINT}: format version"):
+        load(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# temporary files, long names, permissions
+# ---------------------------------------------------------------------------------------------
+KILLED_SAVE = """
+import os, signal, sys
+import tinygrad_edu as tg
+from tinygrad_edu import serialization
+original = serialization._write_array
+def die_on_second_array(fp, array, calls=[]):
+    calls.append(1)
+    if len(calls) == 2:
+        fp.write(b"half an array")
+        fp.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+    original(fp, array)
+serialization._write_array = die_on_second_array
+serialization.save({"a": tg.ones(1000), "b": tg.ones(1000)}, sys.argv[1])
+"""
+
+
+def killed_save(path):
+    """Run a save in another process and kill it mid-write, as a power cut or OOM would."""
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(path)],
+                            capture_output=True, timeout=120)
+    assert result.returncode == -9, result.stderr.decode()
+
+
+def temporary_files(directory):
+    return sorted(name for name in os.listdir(directory) if name.endswith(".tmp"))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="kills a process with SIGKILL")
+def test_a_killed_save_leaves_a_temporary_file_that_the_next_save_removes(tmp_path):
+    path = tmp_path / "model.tg"
+    before = good_checkpoint(path)
+    other = tmp_path / "other.tg"
+    for _ in range(3):
+        killed_save(path)
+    killed_save(other)
+    # each killed save removed the one before it: they never pile up
+    assert [name.split(".")[1] for name in temporary_files(tmp_path)] == ["model", "other"]
+    assert path.read_bytes() == before  # the old checkpoint is intact
+    # a temporary file of a save still running (here: this process) is left alone
+    running = tmp_path / f".model.tg.{os.getpid()}.0123456789ab.tmp"
+    running.write_bytes(b"being written")
+    save({"epoch": 2}, path)
+    assert load(path) == {"epoch": 2}
+    left = temporary_files(tmp_path)
+    assert running.name in left and len(left) == 2
+    assert any(name.startswith(".other.tg.") for name in left)  # another target's: kept
+
+
+@pytest.mark.parametrize("length", [238, 240, 247, 250, 255])
+def test_long_file_names_work(tmp_path, length):
+    path = tmp_path / ("m" * (length - 3) + ".tg")
+    save({"epoch": length}, path)
+    assert load(path) == {"epoch": length}
+    assert os.listdir(tmp_path) == [path.name]
+
+
+def test_long_multibyte_file_names_work(tmp_path):
+    path = tmp_path / ("é" * 125 + ".tg")  # 253 bytes in UTF-8
+    try:
+        path.write_bytes(b"")
+    except OSError:
+        pytest.skip("this file system does not take such a name")
+    save({"epoch": 1}, path)
+    assert load(path) == {"epoch": 1}
+    assert os.listdir(tmp_path) == [path.name]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="kills a process with SIGKILL")
+def test_a_killed_save_with_a_long_name_is_cleaned_up_too(tmp_path):
+    path = tmp_path / ("m" * 252 + ".tg")
+    killed_save(path)
+    assert len(temporary_files(tmp_path)) == 1
+    save({"epoch": 1}, path)
+    assert os.listdir(tmp_path) == [path.name]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o444])
+def test_replacing_a_file_keeps_its_permission_bits(tmp_path, mode):
+    path = tmp_path / "secret.tg"
+    save({"epoch": 1}, path)
+    os.chmod(path, mode)
+    save({"epoch": 2}, path)
+    assert (path.stat().st_mode & 0o7777) == mode
+    assert load(path) == {"epoch": 2}
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
+def test_saving_through_a_symlink_writes_its_target(tmp_path):
+    target = tmp_path / "real.tg"
+    save({"epoch": 1}, target)
+    link = tmp_path / "latest.tg"
+    os.symlink(target.name, link)
+    save({"epoch": 2}, link)
+    assert link.is_symlink() and load(target) == {"epoch": 2}

@@ -824,6 +824,18 @@ def test_a_crafted_file_nested_too_deep_is_refused(tmp_path, depth):
         load(path)
 
 
+def with_extra_member(tmp_path, name, data):
+    """A good checkpoint with one more member written after its own."""
+    good = tmp_path / "good.tg"
+    save({"w": tg.ones(2)}, good)
+    crafted = tmp_path / "crafted.tg"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(crafted, "w") as dst:
+        for member in src.namelist():
+            dst.writestr(member, src.read(member))
+        dst.writestr(name, data)
+    return crafted
+
+
 @pytest.mark.parametrize("name,match", [
     ("data.pkl", "pickle"),
     ("archive/data.pkl", "pickle"),
@@ -831,26 +843,14 @@ def test_a_crafted_file_nested_too_deep_is_refused(tmp_path, depth):
     ("t1.npy", "unexpected member t1.npy"),
 ])
 def test_extra_members_are_refused(tmp_path, name, match):
-    good = tmp_path / "good.tg"
-    save({"w": tg.ones(2)}, good)
-    crafted = tmp_path / "crafted.tg"
-    with zipfile.ZipFile(good) as src, zipfile.ZipFile(crafted, "w") as dst:
-        for member in src.namelist():
-            dst.writestr(member, src.read(member))
-        dst.writestr(name, pickle.dumps({"evil": 1}))
+    crafted = with_extra_member(tmp_path, name, pickle.dumps({"evil": 1}))
     with pytest.raises(ValueError, match=f"{NOT_A_CHECKPOINT}: .*{match}"):
         load(crafted)
 
 
 def test_a_member_stored_twice_is_refused(tmp_path):
-    good = tmp_path / "good.tg"
-    save({"w": tg.ones(2)}, good)
-    crafted = tmp_path / "crafted.tg"
-    with zipfile.ZipFile(good) as src, zipfile.ZipFile(crafted, "w") as dst:
-        for member in src.namelist():
-            dst.writestr(member, src.read(member))
-        with pytest.warns(UserWarning, match="Duplicate name"):
-            dst.writestr("t0.npy", npy_bytes(np.zeros(2, np.float32)))
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        crafted = with_extra_member(tmp_path, "t0.npy", npy_bytes(np.zeros(2, np.float32)))
     with pytest.raises(ValueError, match=f"{NOT_A_CHECKPOINT}: .*t0.npy.*more than once"):
         load(crafted)
 

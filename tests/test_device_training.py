@@ -42,7 +42,7 @@ def test_a_training_step_reads_nothing_back_from_the_device(device, no_host_sync
     scheduler = tg.optim.lr_scheduler.StepLR(opt, step_size=2)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
     x, y = batch(device)
-    before = [tg.backend.to_numpy(p.data).copy() for p in model.parameters()]
+    before = [tg.backend.to_numpy(p.array).copy() for p in model.parameters()]
     losses = []
     with no_host_sync():  # the seven steps, three times, optimizer state created inside
         for _ in range(3):
@@ -56,7 +56,7 @@ def test_a_training_step_reads_nothing_back_from_the_device(device, no_host_sync
     values = [v.item() for v in losses]  # asking for the values: allowed, after the steps
     assert np.isfinite(values).all()
     assert all(p.device == device and p.grad.device == device for p in model.parameters())
-    after = [tg.backend.to_numpy(p.data) for p in model.parameters()]
+    after = [tg.backend.to_numpy(p.array) for p in model.parameters()]
     assert all((a != b).any() for a, b in zip(after, before))  # every parameter was updated
 
 
@@ -131,10 +131,10 @@ def test_the_fused_gpu_kernels_follow_the_array_code(device, monkeypatch, pool):
             loss.backward()
             opt.step()
             losses.append(loss.item())
-        grads = [tg.backend.to_numpy(p.grad.data) for p in model.parameters()]
-        stats = [tg.backend.to_numpy(b.data) for b in (model[1].running_mean,
+        grads = [tg.backend.to_numpy(p.grad.array) for p in model.parameters()]
+        stats = [tg.backend.to_numpy(b.array) for b in (model[1].running_mean,
                                                         model[1].running_var)]
-        return losses, grads + stats + [tg.backend.to_numpy(p.data) for p in model.parameters()]
+        return losses, grads + stats + [tg.backend.to_numpy(p.array) for p in model.parameters()]
 
     fused_losses, fused = run("1")
     array_losses, array = run("0")
@@ -151,5 +151,5 @@ def test_the_fused_gpu_kernels_follow_the_array_code(device, monkeypatch, pool):
                       requires_grad=True)
         x.detach()[0, 0, 0, 0] = float("nan")
         pool(x).sum().backward()
-        grad = tg.backend.to_numpy(x.grad.data)[0, 0]
+        grad = tg.backend.to_numpy(x.grad.array)[0, 0]
         assert grad[0, 0] >= 1 and grad.sum() == pool(x).numel()

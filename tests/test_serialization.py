@@ -30,7 +30,7 @@ def assert_same_tensor(a, b):
     """The same dtype, shape and bytes (wherever each lives)."""
     assert isinstance(b, tg.Tensor)
     assert a.dtype == b.dtype and a.shape == b.shape
-    assert tg.backend.to_numpy(a.data).tobytes() == tg.backend.to_numpy(b.data).tobytes()
+    assert tg.backend.to_numpy(a.array).tobytes() == tg.backend.to_numpy(b.array).tobytes()
 
 
 def all_dtype_tensors(device="cpu"):
@@ -62,7 +62,7 @@ def test_tensors_of_every_dtype_round_trip_bit_exactly(tmp_path, device):
     for name, t in tensors.items():
         assert_same_tensor(t, loaded[name])
         assert loaded[name].device == device  # back where it was saved from
-        assert loaded[name].data is not t.data
+        assert loaded[name].array is not t.array
 
 
 def test_nested_structure_and_key_types_round_trip(tmp_path, device):
@@ -106,7 +106,7 @@ def test_requires_grad_views_and_sharing_are_kept(tmp_path, device):
     assert loaded["again"] is loaded["w"]  # the same tensor twice stays one tensor
     assert not loaded["half"].requires_grad
     assert_same_tensor(view, loaded["view"])
-    np.testing.assert_array_equal(tg.backend.to_numpy(loaded["view"].data),
+    np.testing.assert_array_equal(tg.backend.to_numpy(loaded["view"].array),
                                   np.arange(12.0).reshape(3, 4).T)
 
 
@@ -121,7 +121,7 @@ def test_file_objects_work_too(device):
 def test_a_bare_device_array_is_refused_with_a_hint(device, tmp_path):
     """A backend array (not a Tensor): a NumPy one is saved as such; a CuPy one is refused
     with what to do instead, before anything is written."""
-    array = tg.ones(2, device=device).data
+    array = tg.ones(2, device=device).array
     if device == "cpu":
         save({"a": array}, tmp_path / "c.tg")
         assert load(tmp_path / "c.tg")["a"].tolist() == [1.0, 1.0]
@@ -688,7 +688,7 @@ def test_a_member_referenced_many_times_is_decoded_once(tmp_path, monkeypatch, k
     loaded = load(path)
     assert parsed == ["t0.npy"]
     assert len(loaded) == 1000 and all(item is loaded[0] for item in loaded)
-    np.testing.assert_array_equal(tg.backend.to_numpy(getattr(loaded[0], "data", loaded[0])),
+    np.testing.assert_array_equal(tg.backend.to_numpy(getattr(loaded[0], "array", loaded[0])),
                                   array)
 
 

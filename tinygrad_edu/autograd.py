@@ -157,7 +157,7 @@ class Function:
             if _state.observers:
                 data = _observed_forward(fn, inputs, options)
             else:
-                data = fn.forward(*[t.data for t in inputs], **options)
+                data = fn.forward(*[t.array for t in inputs], **options)
         except ValueError as exc:  # name the op and the shapes instead of NumPy's wording
             if len(inputs) < 2 or "broadcast" not in str(exc) or str(exc).startswith(
                     cls.__name__.lower()):
@@ -241,8 +241,8 @@ def _mark_view(view: Tensor, source: Tensor, step: tuple) -> None:
     """Record that `view` shares the memory of `source`: both count their in-place changes in
     one version counter, and `view` knows its root tensor and how to take it again from the
     root (so an in-place op on the view can update the root's graph too)."""
-    xp = backend.get_array_module(view.data)
-    if not xp.may_share_memory(view.data, source.data):  # e.g. a reshape that had to copy
+    xp = backend.get_array_module(view.array)
+    if not xp.may_share_memory(view.array, source.array):  # e.g. a reshape that had to copy
         return
     view._version_counter = source._version_counter
     if source._view_of is None:
@@ -259,7 +259,7 @@ def _apply_on_the_inputs_gpu() -> None:
     unscoped = Function.apply.__func__
 
     def apply(cls: type[Function], *inputs: Tensor, **options: Any) -> Tensor:
-        with backend.device_scope(inputs[0].data if inputs else None):
+        with backend.device_scope(inputs[0].array if inputs else None):
             return unscoped(cls, *inputs, **options)
 
     Function.apply = classmethod(apply)  # type: ignore[method-assign, assignment]
@@ -270,7 +270,7 @@ backend.when_several_gpus(_apply_on_the_inputs_gpu)
 
 def _check_same_device(op: str, inputs: Sequence[Tensor]) -> None:
     for t in inputs:  # all NumPy arrays: all on the CPU (the common case, checked cheaply)
-        if type(t.data) is not np.ndarray:
+        if type(t.array) is not np.ndarray:
             break
     else:
         return
@@ -285,7 +285,7 @@ def _observed_forward(fn: Function, inputs: Sequence[Tensor], options: dict) -> 
     import time
 
     start = time.perf_counter()
-    data = fn.forward(*[t.data for t in inputs], **options)
+    data = fn.forward(*[t.array for t in inputs], **options)
     end = time.perf_counter()
     if not _state.in_backward:  # ops run by a backward are part of that backward's time
         for observer in _state.observers:
@@ -398,7 +398,7 @@ def _owned(grad: Tensor) -> bool:
     caller's one variable (`sys.getrefcount` counts its own argument too). Anything else
     holding it (another gradient, the user's `gradient=`, a retained grad, a hook's list, a
     cache) makes the count higher, and the caller copies."""
-    data = grad.data
+    data = grad.array
     return (sys.getrefcount(grad) <= 3 and sys.getrefcount(data) <= 3
             and getattr(data, "base", None) is None and data.flags.c_contiguous)
 
@@ -423,13 +423,13 @@ def _accumulate_leaf(leaf: Tensor, pending: list, create_graph: bool) -> None:
         if _owned(grad):
             leaf.grad = grad
         else:
-            xp = backend.get_array_module(grad.data)
-            leaf.grad = Tensor._make(xp.array(grad.data, copy=True, order="C"))
+            xp = backend.get_array_module(grad.array)
+            leaf.grad = Tensor._make(xp.array(grad.array, copy=True, order="C"))
         return
     if leaf.grad.shape != grad.shape:
         raise RuntimeError(f"cannot accumulate a gradient of shape {grad.shape} into "
                            f".grad of shape {leaf.grad.shape}")
-    leaf.grad.data += grad.data
+    leaf.grad.array += grad.array
 
 
 def _retain(t: Tensor, grad: Tensor, create_graph: bool) -> None:
@@ -511,7 +511,7 @@ def _backward_node(fn: Function, out: Tensor | None, grad: Tensor, create_graph:
     _state.in_backward += 1
     try:
         if backend.several_gpus_in_use:  # run the node on its gradient's GPU
-            with backend.device_scope(grad.data):
+            with backend.device_scope(grad.array):
                 in_grads = _node_backward(fn, grad)
         elif _state.observers:
             in_grads = _observed_backward(fn, grad)
@@ -524,12 +524,12 @@ def _backward_node(fn: Function, out: Tensor | None, grad: Tensor, create_graph:
     if _state.anomaly:
         for g in in_grads:
             if g is not None:
-                _check_finite(type(fn).__name__, "backward", g.data,
+                _check_finite(type(fn).__name__, "backward", g.array,
                               getattr(fn, "_trace", None))
     for t, parent, g, needed in zip(fn.inputs, fn.next_functions, in_grads, fn.needs_input_grad):
         if g is None or not needed:
             continue
-        if g.data.shape != t.data.shape:
+        if g.array.shape != t.array.shape:
             g = sum_to(g, t.shape)
         send(t, parent, g)
 
@@ -547,7 +547,7 @@ def _observed_backward(fn: Function, grad: Tensor) -> Any:
     grads = in_grads if isinstance(in_grads, tuple) else (in_grads,)
     first = next((g for g in grads if g is not None), None)  # what the profiler measures
     for observer in _state.observers:
-        observer(type(fn).__name__, "backward", start, end, None if first is None else first.data)
+        observer(type(fn).__name__, "backward", start, end, None if first is None else first.array)
     return in_grads
 
 
@@ -599,8 +599,8 @@ def _root_grad(out: Tensor, gradient: Tensor | None, where: str) -> Tensor:
             raise RuntimeError(f"{where}: grad can be implicitly created only for scalar "
                                f"outputs; this output has shape {out.shape}, pass a `gradient` "
                                "of that shape")
-        xp = backend.get_array_module(out.data)
-        with backend.device_scope(out.data):
+        xp = backend.get_array_module(out.array)
+        with backend.device_scope(out.array):
             return Tensor._make(xp.ones(out.shape, dtype=out.dtype))
     if not isinstance(gradient, Tensor):
         gradient = Tensor(gradient, dtype=out.dtype, device=out.device)
@@ -683,8 +683,8 @@ def _as_tuple(x: Any) -> tuple:
 
 
 def _set_element(t: Tensor, index: tuple, value: float) -> None:
-    with backend.device_scope(t.data):
-        t.data[index] = value
+    with backend.device_scope(t.array):
+        t.array[index] = value
 
 
 def _numerical_jacobians(fn: Callable, inputs: tuple, eps: float) -> list[list[np.ndarray]]:
@@ -699,12 +699,12 @@ def _numerical_jacobians(fn: Callable, inputs: tuple, eps: float) -> list[list[n
         cols = [np.zeros((t.numel(), o.numel())) for o in outs]
         flat_index = list(np.ndindex(*t.shape))
         for k, idx in enumerate(flat_index):
-            orig = float(t.data[idx])
+            orig = float(t.array[idx])
             _set_element(t, idx, orig + eps)
-            plus = [backend.to_numpy(o.data).astype(np.float64).ravel()
+            plus = [backend.to_numpy(o.array).astype(np.float64).ravel()
                     for o in _as_tuple(fn(*inputs))]
             _set_element(t, idx, orig - eps)
-            minus = [backend.to_numpy(o.data).astype(np.float64).ravel()
+            minus = [backend.to_numpy(o.array).astype(np.float64).ravel()
                      for o in _as_tuple(fn(*inputs))]
             _set_element(t, idx, orig)
             for o in range(len(outs)):
@@ -720,16 +720,16 @@ def _analytical_jacobians(fn: Callable, inputs: tuple) -> list[list[np.ndarray]]
     for o_index, out in enumerate(outs):
         if not out.requires_grad:
             continue  # a constant output: zero derivative
-        xp = backend.get_array_module(out.data)
+        xp = backend.get_array_module(out.array)
         for j in range(out.numel()):
-            with backend.device_scope(out.data):
+            with backend.device_scope(out.array):
                 seed = xp.zeros(out.numel(), dtype=out.dtype)
                 seed[j] = 1
             grads = grad(out, diff, Tensor._make(seed.reshape(out.shape)), retain_graph=True,
                          allow_unused=True)
             for t, g in zip(diff, grads):
                 if g is not None:
-                    jac[id(t)][o_index][:, j] = backend.to_numpy(g.data).ravel()
+                    jac[id(t)][o_index][:, j] = backend.to_numpy(g.array).ravel()
     return [jac.get(id(t)) if isinstance(t, Tensor) and t.requires_grad else None
             for t in inputs]
 

@@ -267,7 +267,7 @@ def _first_device_array(values: tuple) -> Any:
         if isinstance(value, (list, tuple)) and value:
             value = value[0]
         if hasattr(value, "grad_fn"):  # a Tensor (this layer does not know the class)
-            value = value.data
+            value = value.array
         if cupy is not None and isinstance(value, cupy.ndarray):
             return value
     return None

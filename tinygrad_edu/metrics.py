@@ -19,7 +19,7 @@ from .tensor import Tensor
 def _host(x: Any, name: str, where: str) -> np.ndarray:
     """`x` as a NumPy array: Tensors and device arrays are copied to the host explicitly."""
     if isinstance(x, Tensor):
-        x = x.data
+        x = x.array
     array = np.asarray(to_numpy(x))
     if array.dtype == object or array.dtype.kind not in "biuf":
         raise TypeError(f"{where}: {name} must be numbers (a Tensor or an array), got "

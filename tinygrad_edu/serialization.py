@@ -119,7 +119,7 @@ class _Encoder:
     def _encode_tensor(self, t: Tensor) -> dict[str, Any]:
         index = self.tensor_ids.get(id(t))
         if index is None:
-            array = backend.to_numpy(t.data)
+            array = backend.to_numpy(t.array)
             index = self._add_array(array)
             self.tensor_ids[id(t)] = index
             self.keep_alive.append(t)  # ids stay unique while saving
@@ -344,7 +344,7 @@ class _Decoder:
         name = f"t{node['id']}.npy"
         if first_kind != kind:
             raise _NotACheckpoint(f"member {name} is referenced as both {first_kind} and {kind}")
-        array = value.data if isinstance(value, Tensor) else np.asarray(value)
+        array = value.array if isinstance(value, Tensor) else np.asarray(value)
         self._check_shape(name, tuple(array.shape), node)
         return value
 
@@ -457,7 +457,7 @@ class _Decoder:
                                    "pass map_location='cpu' to load it on the CPU")
         if where.type == "cpu":
             return t
-        return Tensor._make(backend.to_device(t.data, where))
+        return Tensor._make(backend.to_device(t.array, where))
 
 
 def load(f: PathLike | BinaryIO, map_location: MapLocation = None) -> Any:

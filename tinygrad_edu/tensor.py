@@ -48,21 +48,23 @@ def _resolve_device(device: Any) -> Device:
 class Tensor:
     """An n-dimensional array that can record the operations applied to it.
 
-    `data` is the backend array (numpy.ndarray or cupy.ndarray); `grad_fn` is the Function
-    that produced it (None for leaves); `grad` collects d(loss)/d(self) for leaves.
+    `array` is the backend array that holds the values (a numpy.ndarray on the CPU, a
+    cupy.ndarray on a GPU): the ops compute on it. `data` is, as in PyTorch, the same values
+    as a Tensor outside autograd (see `data`). `grad_fn` is the Function that produced this
+    tensor (None for leaves); `grad` collects d(loss)/d(self) for leaves.
     """
 
     # _version_counter: [number of in-place changes, autograd's clock at the last one], one
     # list shared with the tensor's views (see autograd.bump_version);
     # _view_of: (root tensor, steps that take this view from the root's array) or None.
-    __slots__ = ("data", "_requires_grad", "grad", "grad_fn", "_retains_grad", "_hooks",
+    __slots__ = ("array", "_requires_grad", "grad", "grad_fn", "_retains_grad", "_hooks",
                  "_version_counter", "_view_of", "__weakref__")
     __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__
 
     def __init__(self, data: Any, dtype: Any = None, device: Any = None,
                  requires_grad: bool = False) -> None:
         if isinstance(data, Tensor):
-            array = data.data
+            array = data.array
             if device is None:
                 device = data.device
         else:
@@ -94,7 +96,7 @@ class Tensor:
                                      copy=True)
         if array.dtype not in backend.SUPPORTED_DTYPES:
             raise TypeError(f"tensor: unsupported dtype {array.dtype}")
-        self.data = array
+        self.array = array
         self._requires_grad = False
         self.grad: Tensor | None = None
         self.grad_fn: Function | None = None
@@ -111,7 +113,7 @@ class Tensor:
         if isinstance(data, np.generic):  # NumPy ops on 0-d arrays return scalars, not arrays
             data = np.asarray(data)
         t = object.__new__(cls)
-        t.data = data
+        t.array = data
         t._requires_grad = grad_fn is not None
         t.grad = None
         t.grad_fn = grad_fn
@@ -130,9 +132,9 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
-        if value and not backend.is_floating(self.data.dtype):
+        if value and not backend.is_floating(self.array.dtype):
             raise RuntimeError(f"requires_grad: only floating point tensors can require "
-                               f"gradients, this one is {self.data.dtype}")
+                               f"gradients, this one is {self.array.dtype}")
         if not value and self.grad_fn is not None:
             raise RuntimeError("requires_grad: you can only change requires_grad of leaf "
                                "tensors; use detach() for a non-leaf")
@@ -143,27 +145,47 @@ class Tensor:
         return self
 
     @property
+    def data(self) -> Tensor:
+        """The same values as a Tensor that autograd does not see (PyTorch's `.data`): it
+        shares this tensor's memory, never requires grad, and an in-place change made
+        through it (`w.data.normal_()`, `p.data -= lr * p.grad.data`) is not recorded and not
+        checked by version counters. Prefer `detach()` and `with tg.no_grad():` in new code."""
+        return Tensor._make(self.array)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        """`x.data = other`: x takes other's values (its array: shape, dtype and device may
+        change, as in PyTorch)."""
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data: Variable data has to be a tensor, but got "
+                            f"{type(value).__name__}")
+        if self._requires_grad and not backend.is_floating(value.dtype):
+            raise RuntimeError(f"data: a tensor that requires grad can't take data of dtype "
+                               f"{value.dtype}")
+        self.array = value.array
+
+    @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self.array.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def device(self) -> Device:
-        return backend.device_of(self.data)
+        return backend.device_of(self.array)
 
     @property
     def is_cuda(self) -> bool:
@@ -185,7 +207,7 @@ class Tensor:
         return self.shape[reduce.normalize_dims(dim, self.ndim, "size")[0]]
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -196,10 +218,10 @@ class Tensor:
         if self.numel() != 1:
             raise ValueError(f"item: only one element tensors can be converted to Python "
                              f"scalars, this one has shape {self.shape}")
-        return self.data.reshape(()).item()
+        return self.array.reshape(()).item()
 
     def tolist(self) -> Any:
-        return backend.to_numpy(self.data).tolist()
+        return backend.to_numpy(self.array).tolist()
 
     def numpy(self) -> np.ndarray:
         """A NumPy array (shared memory on the CPU). Fails on a tensor that requires grad."""
@@ -208,14 +230,14 @@ class Tensor:
                                "use tensor.detach().numpy()")
         if self.device.type != "cpu":
             raise TypeError(f"numpy: the tensor is on {self.device}; use tensor.cpu() first")
-        return self.data
+        return self.array
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        array = backend.to_numpy(self.data)
+        array = backend.to_numpy(self.array)
         return array if dtype is None else array.astype(dtype)
 
     def __repr__(self) -> str:
-        body = np.array2string(backend.to_numpy(self.data), separator=", ", precision=4,
+        body = np.array2string(backend.to_numpy(self.array), separator=", ", precision=4,
                                prefix="tensor(", threshold=200)
         extras = []
         if self.device.type != "cpu":
@@ -232,7 +254,7 @@ class Tensor:
         if self.numel() != 1:
             raise RuntimeError(f"the truth value of a tensor with {self.numel()} elements is "
                                "ambiguous; use .any() or .all()")
-        return bool(self.data.reshape(()))
+        return bool(self.array.reshape(()))
 
     def __float__(self) -> float:
         return float(self.item())
@@ -258,7 +280,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (in-place changes to either count for both)."""
-        t = Tensor._make(self.data)
+        t = Tensor._make(self.array)
         t._version_counter = self._version_counter
         return t
 
@@ -361,12 +383,12 @@ class Tensor:
         return self
 
     def new_zeros(self, size: Any, dtype: Any = None) -> Tensor:
-        xp = get_array_module(self.data)
+        xp = get_array_module(self.array)
         dtype = self.dtype if dtype is None else backend.as_dtype(dtype)
         return Tensor._make(xp.zeros(_size_arg((size,), "new_zeros"), dtype=dtype))
 
     def new_ones(self, size: Any, dtype: Any = None) -> Tensor:
-        xp = get_array_module(self.data)
+        xp = get_array_module(self.array)
         return Tensor._make(xp.ones(_size_arg((size,), "new_ones"),
                                     dtype=self.dtype if dtype is None else backend.as_dtype(dtype)))
 
@@ -467,7 +489,7 @@ class Tensor:
     def _compare(self, other: Any, ufunc: str) -> Tensor:
         a, b = _checked_pair(self, other, ufunc)
         autograd._check_same_device(ufunc, (a, b))  # no Function here to check it
-        return Tensor._make(getattr(get_array_module(a.data), ufunc)(a.data, b.data))
+        return Tensor._make(getattr(get_array_module(a.array), ufunc)(a.array, b.array))
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, "equal")
@@ -496,20 +518,20 @@ class Tensor:
         return self._compare(other, "logical_or" if self.dtype.kind == "b" else "bitwise_or")
 
     def __invert__(self) -> Tensor:
-        return _no_grad_result(~self.data)
+        return _no_grad_result(~self.array)
 
     def logical_not(self) -> Tensor:
-        return _no_grad_result(get_array_module(self.data).logical_not(self.data))
+        return _no_grad_result(get_array_module(self.array).logical_not(self.array))
 
     def isnan(self) -> Tensor:
-        return _no_grad_result(get_array_module(self.data).isnan(self.data))
+        return _no_grad_result(get_array_module(self.array).isnan(self.array))
 
     def isfinite(self) -> Tensor:
-        return _no_grad_result(get_array_module(self.data).isfinite(self.data))
+        return _no_grad_result(get_array_module(self.array).isfinite(self.array))
 
     def allclose(self, other: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
         a, b = _checked_pair(self, other, "allclose")
-        return bool(get_array_module(a.data).allclose(a.data, b.data, rtol=rtol, atol=atol))
+        return bool(get_array_module(a.array).allclose(a.array, b.array, rtol=rtol, atol=atol))
 
     def equal(self, other: Tensor) -> bool:
         return self.shape == other.shape and bool((self == other).all())
@@ -537,8 +559,8 @@ class Tensor:
         if new.shape != self.shape:
             raise RuntimeError(f"{op}: the result of shape {new.shape} does not fit the "
                                f"in-place output of shape {self.shape}")
-        if new.data is not self.data:
-            get_array_module(self.data).copyto(self.data, new.data, casting="unsafe")
+        if new.array is not self.array:
+            get_array_module(self.array).copyto(self.array, new.array, casting="unsafe")
         autograd.bump_version(self)
         if recording and new._requires_grad:
             self._take_place_of(new)
@@ -550,7 +572,7 @@ class Tensor:
         """This tensor before an in-place op: its history, and its values as a copy (when the
         op's backward reads them, since the memory is about to be overwritten) or its very
         memory and version counter (when nothing will read them)."""
-        old = Tensor._make(self.data.copy() if copy else self.data, self.grad_fn)
+        old = Tensor._make(self.array.copy() if copy else self.array, self.grad_fn)
         old._requires_grad = self._requires_grad
         if not copy:
             old._version_counter = self._version_counter
@@ -583,8 +605,8 @@ class Tensor:
         the root becomes its old self with this view's elements replaced (a SetItem at the
         view's positions, which are found by taking the same view of an index array)."""
         root, steps = self._view_of
-        xp = get_array_module(root.data)
-        with backend.device_scope(root.data):
+        xp = get_array_module(root.array)
+        with backend.device_scope(root.array):
             positions = xp.arange(root.numel()).reshape(root.shape)
             for kind, arg in steps:
                 positions = positions[arg] if kind == "getitem" else getattr(positions, kind)(arg)
@@ -610,7 +632,7 @@ class Tensor:
             return self._update_(op, lambda old: compute(old, b).to(self.dtype),
                                  reads_old=op in ("mul_", "div_"))
         ufunc = {"add_": "add", "sub_": "subtract", "mul_": "multiply", "div_": "divide"}[op]
-        getattr(get_array_module(self.data), ufunc)(self.data, b.data, out=self.data,
+        getattr(get_array_module(self.array), ufunc)(self.array, b.array, out=self.array,
                                                     casting="unsafe")
         autograd.bump_version(self)
         return self
@@ -681,7 +703,7 @@ class Tensor:
         if autograd.is_grad_enabled() and self._requires_grad:
             constant = values if isinstance(values, _SCALARS) else Tensor._make(values)
             return self.copy_(constant)
-        self.data[...] = values
+        self.array[...] = values
         autograd.bump_version(self)
         return self
 
@@ -754,7 +776,7 @@ class Tensor:
         return self * self
 
     def sign(self) -> Tensor:
-        return _no_grad_result(get_array_module(self.data).sign(self.data))
+        return _no_grad_result(get_array_module(self.array).sign(self.array))
 
     def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
         """y = min(max(x, min), max).  dy/dx = 1 inside [min, max], else 0."""
@@ -862,13 +884,13 @@ class Tensor:
 
     def _arg(self, name: str, dim: int | None, keepdim: bool) -> Tensor:
         self._check_nonempty(name, dim)
-        xp = get_array_module(self.data)
+        xp = get_array_module(self.array)
         if dim is None:
-            out = getattr(self.data.reshape(-1), name)()
+            out = getattr(self.array.reshape(-1), name)()
             out = xp.asarray(out).reshape((1,) * self.ndim if keepdim else ())
         else:
             (axis,) = reduce.normalize_dims(dim, self.ndim, name)
-            out = getattr(self.data, name)(axis=axis)
+            out = getattr(self.array, name)(axis=axis)
             if keepdim:
                 out = xp.expand_dims(out, axis)
         return Tensor._make(xp.asarray(out, dtype=backend.int64))
@@ -902,11 +924,11 @@ class Tensor:
 
     def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         axes = reduce.normalize_dims(dim, self.ndim, "all")
-        return _no_grad_result(self.data.astype(bool).all(axis=axes, keepdims=keepdim))
+        return _no_grad_result(self.array.astype(bool).all(axis=axes, keepdims=keepdim))
 
     def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         axes = reduce.normalize_dims(dim, self.ndim, "any")
-        return _no_grad_result(self.data.astype(bool).any(axis=axes, keepdims=keepdim))
+        return _no_grad_result(self.array.astype(bool).any(axis=axes, keepdims=keepdim))
 
     # -----------------------------------------------------------------------------------------
     # shape
@@ -1045,8 +1067,8 @@ class Tensor:
     def gather(self, dim: int, index: Tensor) -> Tensor:
         """out[i][j] = self[index[i][j]][j] (dim 0) etc., as PyTorch's gather."""
         (d,) = reduce.normalize_dims(dim, self.ndim, "gather")
-        xp = get_array_module(self.data)
-        idx = index.data if isinstance(index, Tensor) else xp.asarray(index)
+        xp = get_array_module(self.array)
+        idx = index.array if isinstance(index, Tensor) else xp.asarray(index)
         grids = [xp.arange(n).reshape((1,) * k + (n,) + (1,) * (idx.ndim - k - 1))
                  for k, n in enumerate(idx.shape)]  # (xp.indices(sparse=True) is NumPy's only)
         grids[d] = idx
@@ -1171,14 +1193,14 @@ def as_tensor_pair(a: Any, b: Any, op: str, device: Any = None,
     # fast paths first: they are taken by almost every op in a training step
     a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
     if a_is and b_is:
-        if a.data.dtype == b.data.dtype:
-            if true_div and a.data.dtype.kind != "f":
+        if a.array.dtype == b.array.dtype:
+            if true_div and a.array.dtype.kind != "f":
                 return a.to(backend.default_float_dtype), b.to(backend.default_float_dtype)
             return a, b
         dtype = _promote(a.dtype, b.dtype)
-    elif a_is and type(b) in _PY_NUMBERS and a.data.dtype.kind == "f":
+    elif a_is and type(b) in _PY_NUMBERS and a.array.dtype.kind == "f":
         return a, _scalar_tensor(b, a)
-    elif b_is and type(a) in _PY_NUMBERS and b.data.dtype.kind == "f":
+    elif b_is and type(a) in _PY_NUMBERS and b.array.dtype.kind == "f":
         return _scalar_tensor(a, b), b
     elif a_is:
         dtype = _scalar_dtype(b, a.dtype) if isinstance(b, _SCALARS) else None
@@ -1227,7 +1249,7 @@ def _fit_int(value: Any, dtype: np.dtype, op: str) -> Any:
 
 def _scalar_tensor(value: float, like: Tensor) -> Tensor:
     """A Python number as a 0-d tensor of `like`'s (floating) dtype, on its device."""
-    data = like.data
+    data = like.array
     if type(data) is np.ndarray:
         return Tensor._make(np.asarray(value, dtype=data.dtype))
     return Tensor._make(_device_number(value, data.dtype, like.device))
@@ -1264,14 +1286,14 @@ def _integer_division(a: Any, b: Any, op: str) -> Tensor:
     if a.dtype.kind == "b":
         raise NotImplementedError(f"{op}: not implemented for bool tensors (shapes "
                                   f"{tuple(a.shape)} and {tuple(b.shape)})")
-    if a.dtype.kind in "iu" and b.numel() and autograd.checks_values(b.data) and bool(
-            (b.data == 0).any()):
+    if a.dtype.kind in "iu" and b.numel() and autograd.checks_values(b.array) and bool(
+            (b.array == 0).any()):
         raise RuntimeError(f"{op}: ZeroDivisionError: integer division by zero (the divisor, "
                            f"of shape {tuple(b.shape)} and dtype {b.dtype}, holds a 0; the "
                            f"dividend has shape {tuple(a.shape)})")
-    xp = get_array_module(a.data)
+    xp = get_array_module(a.array)
     ufunc = xp.floor_divide if op == "floor_divide" else xp.mod
-    return _no_grad_result(ufunc(a.data, b.data))
+    return _no_grad_result(ufunc(a.array, b.array))
 
 
 def _check_broadcast(op: str, *shapes: tuple) -> None:
@@ -1289,10 +1311,10 @@ def _check_broadcast(op: str, *shapes: tuple) -> None:
 def _coerce(x: Any, dtype: np.dtype, ref: Tensor) -> Tensor:
     if isinstance(x, Tensor):
         return x if x.dtype == dtype else x.to(dtype)
-    if type(x) in _PY_NUMBERS and type(ref.data) is not np.ndarray:
+    if type(x) in _PY_NUMBERS and type(ref.array) is not np.ndarray:
         return Tensor._make(_device_number(x, dtype, ref.device))
-    xp = get_array_module(ref.data)
-    with backend.device_scope(ref.data):
+    xp = get_array_module(ref.array)
+    with backend.device_scope(ref.array):
         return Tensor._make(xp.asarray(x, dtype=dtype))
 
 
@@ -1307,7 +1329,7 @@ def _normalize_index(index: Any, t: Tensor, op: str = "getitem") -> tuple:
     if addressed > t.ndim:
         raise IndexError(f"{op}: too many indices for tensor of dimension {t.ndim} (got "
                          f"{addressed} indices for a tensor of shape {t.shape})")
-    xp = get_array_module(t.data)
+    xp = get_array_module(t.array)
     out = []
     dim = 0  # which dim of t the current index entry addresses
     for item in index:
@@ -1316,7 +1338,7 @@ def _normalize_index(index: Any, t: Tensor, op: str = "getitem") -> tuple:
             if item.device != t.device:
                 raise RuntimeError(f"{op}: indices are on {item.device} but the tensor is "
                                    f"on {t.device}")
-            item = item.data
+            item = item.array
             check = autograd.checks_values(item)  # on the GPU, only under detect_anomaly
         elif isinstance(item, (list, np.ndarray)):
             item = np.asarray(item)  # host values: checked below before they move

@@ -102,8 +102,8 @@ def evaluate(model: nn.Module, loader: DataLoader, device: str, loss_fn: Any
             logits = model(x)
             total += loss_fn(logits, y).item() * len(y)
             count += len(y)
-            probs.append(tg.backend.to_numpy(logits.softmax(-1).data))
-            targets.append(tg.backend.to_numpy(y.data))
+            probs.append(tg.backend.to_numpy(logits.softmax(-1).array))
+            targets.append(tg.backend.to_numpy(y.array))
     model.train()
     return total / max(count, 1), np.concatenate(probs), np.concatenate(targets)
 
@@ -114,7 +114,7 @@ def nonfinite_entry(model: nn.Module) -> str | None:
     state = model.state_dict()
     if not state:
         return None
-    finite = tg.backend.to_numpy(tg.stack([v.isfinite().all() for v in state.values()]).data)
+    finite = tg.backend.to_numpy(tg.stack([v.isfinite().all() for v in state.values()]).array)
     return next((name for name, ok in zip(state, finite) if not ok), None)
 
 
@@ -451,7 +451,7 @@ def write_reports(out: str, model: nn.Module, loader: DataLoader, device: str, l
     wrong = np.flatnonzero(pred != targets)
     images = None
     if len(test_set[0][0].shape) == 3 and len(wrong):
-        images = np.stack([tg.backend.to_numpy(test_set[int(k)][0].data) for k in wrong])
+        images = np.stack([tg.backend.to_numpy(test_set[int(k)][0].array) for k in wrong])
     _write_file(os.path.join(out, "misclassified.png"),
                 lambda tmp: plots.plot_misclassified(images, targets[wrong], pred[wrong],
                                                      probs[wrong, pred[wrong]], classes, tmp))

@@ -56,10 +56,10 @@ def test_intermediates_are_freed_after_backward(device: str) -> None:
     x = tg.randn(1000, device=device, requires_grad=True)
     hidden = x.exp()  # Exp's backward reads its output, so the engine must keep it until then
     relu = (hidden - 1.5).relu()  # Relu saves a mask array (on the GPU it reads its input)
-    data_ref, tensor_ref = weakref.ref(hidden.data), weakref.ref(hidden)
+    data_ref, tensor_ref = weakref.ref(hidden.array), weakref.ref(hidden)
     fn_ref = weakref.ref(relu.grad_fn)
     saved = relu.grad_fn.mask
-    mask_ref = weakref.ref(relu.grad_fn.inputs[0].data if saved is None else saved)
+    mask_ref = weakref.ref(relu.grad_fn.inputs[0].array if saved is None else saved)
     del saved
     loss = (hidden * relu).sum()
     del hidden, relu

@@ -74,7 +74,7 @@ def test_get_array_module_on_cpu() -> None:
     assert backend.get_array_module(np.zeros(2)) is np
     assert tg.get_array_module(np.float32(1.0)) is np
     assert backend.get_array_module([1, 2]) is np
-    assert backend.get_array_module(tg.ones(2).data) is np
+    assert backend.get_array_module(tg.ones(2).array) is np
 
 
 def test_to_device_on_cpu_does_not_copy() -> None:
@@ -99,7 +99,7 @@ def test_to_device_round_trip_on_cuda() -> None:
 def test_device_fixture_round_trip(device: str) -> None:
     t = tg.tensor([[1.0, 2.0], [3.0, 4.0]], device=device)
     assert t.device == device
-    assert backend.device_of(t.data) == device
+    assert backend.device_of(t.array) == device
     back = t.to("cpu")
     assert back.device == "cpu" and back.tolist() == [[1.0, 2.0], [3.0, 4.0]]
     assert back.to(device).device == device

@@ -107,13 +107,13 @@ def test_leaves_keep_a_fresh_gradient_without_a_copy_but_copy_a_shared_one() -> 
     pending = [fresh]
     del fresh
     leaf = T([1.0, 2.0, 3.0], "cpu", grad=True)
-    array = weakref.ref(pending[0].data)  # (a weak reference: it does not count)
+    array = weakref.ref(pending[0].array)  # (a weak reference: it does not count)
     autograd._accumulate_leaf(leaf, pending, False)
-    assert leaf.grad.data is array()  # nothing else held it: kept as it is
+    assert leaf.grad.array is array()  # nothing else held it: kept as it is
     shared = tg.Tensor._make(np.ones(3))
     other = T([1.0, 2.0, 3.0], "cpu", grad=True)
     autograd._accumulate_leaf(other, [shared], False)
-    assert other.grad is not shared and not np.shares_memory(other.grad.data, shared.data)
+    assert other.grad is not shared and not np.shares_memory(other.grad.array, shared.array)
 
 
 def test_create_graph_gradients_are_copies_too(device: str) -> None:
@@ -556,7 +556,7 @@ def test_random_graphs_give_central_difference_gradients(device: str, program: l
     if device == "cpu":
         for i, a in enumerate(grads):
             for b in grads[i + 1:]:
-                assert not np.shares_memory(a.data, b.data)
+                assert not np.shares_memory(a.array, b.array)
 
 
 def test_backward_through_a_graph_older_than_an_optimizer_step_raises(device: str) -> None:

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(tg.cuda.device_count() < 2, reason="needs two CU
 
 
 def gpu_of(t: tg.Tensor) -> int:
-    return t.data.device.id  # the GPU CuPy says the array is on
+    return t.array.device.id  # the GPU CuPy says the array is on
 
 
 def test_cuda_to_moves_between_gpus_and_back() -> None:

@@ -71,7 +71,7 @@ def test_from_numpy_shares_memory() -> None:
     t = tg.from_numpy(array)
     array[1] = 5.0
     assert t.tolist() == [0.0, 5.0, 0.0]
-    t.data[2] = 7.0
+    t.array[2] = 7.0
     assert array[2] == 7.0
     assert t.dtype == tg.float32
     assert tg.from_numpy(np.arange(3)).dtype == tg.int64
@@ -184,9 +184,9 @@ def test_detach_and_clone(device: str) -> None:
     x = tg.tensor([1.0, 2.0], device=device, requires_grad=True)
     d = x.detach()
     assert not d.requires_grad and d.grad_fn is None and d.is_leaf
-    assert d.data is x.data  # shares memory
+    assert d.array is x.array  # shares memory
     c = x.clone()
-    assert c.data is not x.data and c.grad_fn is not None and c.requires_grad
+    assert c.array is not x.array and c.grad_fn is not None and c.requires_grad
     c.detach()[0] = 100.0  # (a view of c's memory)
     assert x.tolist() == [1.0, 2.0]
     (c * 3).sum().backward()

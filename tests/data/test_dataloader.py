@@ -29,7 +29,7 @@ def numbered(n: int, device: str = "cpu") -> TensorDataset:
 
 def host(t: tg.Tensor) -> np.ndarray:
     """A tensor's values as a NumPy array, read back explicitly from any device."""
-    return tg.backend.to_numpy(t.data).copy()
+    return tg.backend.to_numpy(t.array).copy()
 
 
 def epoch_labels(loader) -> list[np.ndarray]:

@@ -18,7 +18,7 @@ def image_hwc(h=4, w=5, c=3, seed=0) -> np.ndarray:
 
 def host(t: tg.Tensor) -> np.ndarray:
     """A tensor's values as a NumPy array, read back explicitly from any device."""
-    return tg.backend.to_numpy(t.data)
+    return tg.backend.to_numpy(t.array)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -57,7 +57,7 @@ def test_to_tensor_errors(device):
         T.ToTensor()(tg.zeros(1, 2, 2, device=device))
     with pytest.raises(ValueError, match="shape"):
         T.ToTensor()(np.zeros((1, 2, 2, 3), dtype=np.uint8))
-    raw = tg.zeros(2, 2, device=device).data  # a bare NumPy or CuPy array
+    raw = tg.zeros(2, 2, device=device).array  # a bare NumPy or CuPy array
     if device == "cpu":
         assert T.ToTensor()(raw).shape == (1, 2, 2)
     else:  # ToTensor converts images read from files, in host memory

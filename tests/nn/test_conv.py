@@ -70,7 +70,7 @@ def _t(array: np.ndarray, requires_grad: bool = False, device: str = "cpu") -> t
 
 def _host(t: tg.Tensor) -> np.ndarray:
     """A tensor's values as a NumPy array, whatever its device."""
-    return tg.backend.to_numpy(t.detach().data)
+    return tg.backend.to_numpy(t.detach().array)
 
 
 @st.composite
@@ -259,10 +259,10 @@ def test_im2col_col2im_are_adjoint(device: str) -> None:
     rng = np.random.default_rng(6)
     geo = conv_ops.ConvGeometry((3, 2), (2, 3), (1, 2), (2, 1), 1, (7, 8), (2, 4))
     x = rng.standard_normal((2, 3, 7, 8))
-    cols = conv_ops.im2col(_t(x, device=device).data, geo)
+    cols = conv_ops.im2col(_t(x, device=device).array, geo)
     assert tg.backend.device_of(cols) == tg.Device(device)
     c = rng.standard_normal(cols.shape)
-    back = conv_ops.col2im(_t(c, device=device).data.reshape(2, 3, 3, 2, 2, 4), x.shape,
+    back = conv_ops.col2im(_t(c, device=device).array.reshape(2, 3, 3, 2, 2, 4), x.shape,
                            geo.kernel, geo.stride, geo.padding, geo.dilation)
     cols, back = tg.backend.to_numpy(cols), tg.backend.to_numpy(back)
     assert math.isclose(float((cols * c).sum()), float((x * back).sum()), rel_tol=1e-12)

@@ -23,7 +23,7 @@ def _t(array: object, requires_grad: bool = False, device: str = "cpu") -> tg.Te
 
 def _np(t: tg.Tensor) -> np.ndarray:
     """A tensor's values as a host NumPy array, from any device."""
-    return tg.backend.to_numpy(t.detach().data)
+    return tg.backend.to_numpy(t.detach().array)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ def test_erf_matches_math_erf_to_double_precision() -> None:
 def test_erf_on_device_arrays(device: str) -> None:
     xs = np.concatenate([np.linspace(-7, 7, 401), [0.0, 1e-300, 0.5, 4.0, 30.0, np.inf]])
     for dtype, atol in ((np.float64, 1e-16), (np.float32, 3e-7)):
-        data = tg.tensor(xs.astype(dtype), device=device).data
+        data = tg.tensor(xs.astype(dtype), device=device).array
         got = F.erf_array(data)
         assert type(got) is type(data) and got.dtype == dtype
         np.testing.assert_allclose(tg.backend.to_numpy(got), [math.erf(v) for v in xs],

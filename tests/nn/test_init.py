@@ -18,7 +18,7 @@ from tinygrad_edu.nn import init
 
 def _np(t: tg.Tensor) -> np.ndarray:
     """A tensor's values as a host NumPy array, from any device."""
-    return to_numpy(t.detach().data)
+    return to_numpy(t.detach().array)
 
 
 def test_calculate_gain_table():
@@ -148,13 +148,13 @@ def test_orthogonal_gives_orthonormal_rows_or_columns(device):
 
 def test_initialisers_work_on_parameters_and_leave_grad_mode_alone(device):
     p = nn.Parameter(tg.empty(5, 5, device=device))
-    data = p.data
+    data = p.array
     assert tg.is_grad_enabled()
     for fn in (init.xavier_uniform_, init.kaiming_normal_, init.zeros_, init.trunc_normal_,
                init.eye_, init.uniform_, init.normal_, init.ones_):  # orthogonal_: above
         assert fn(p) is p
         assert p.requires_grad and p.is_leaf and p.grad_fn is None
-        assert p.data is data  # filled in place, on its device
+        assert p.array is data  # filled in place, on its device
         assert tg.is_grad_enabled()
 
 

@@ -24,7 +24,7 @@ def randn(*shape: int) -> np.ndarray:
 
 
 def arr(t: tg.Tensor) -> np.ndarray:
-    return tg.backend.to_numpy(t.detach().data)
+    return tg.backend.to_numpy(t.detach().array)
 
 
 def copy_weights(module: nn.Module, tmodule) -> None:

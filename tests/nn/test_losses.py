@@ -27,7 +27,7 @@ def _t(array: object, requires_grad: bool = False, device: str = "cpu") -> tg.Te
 
 def _np(t: tg.Tensor) -> np.ndarray:
     """A tensor's values as a host NumPy array, from any device."""
-    return tg.backend.to_numpy(t.detach().data)
+    return tg.backend.to_numpy(t.detach().array)
 
 
 def _reduce_np(loss: np.ndarray, reduction: str) -> np.ndarray:

@@ -54,7 +54,7 @@ def mlp() -> nn.Sequential:
 
 def _np(t: tg.Tensor) -> np.ndarray:
     """A tensor's values as a host NumPy array, from any device."""
-    return tg.backend.to_numpy(t.detach().data)
+    return tg.backend.to_numpy(t.detach().array)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -65,7 +65,7 @@ def test_parameter_is_a_leaf_tensor_requiring_grad_sharing_memory():
     p = nn.Parameter(t)
     assert isinstance(p, tg.Tensor) and isinstance(p, nn.Parameter)
     assert p.requires_grad and p.is_leaf and p.grad_fn is None
-    assert p.data is t.data  # shares memory, as PyTorch's Parameter(t)
+    assert p.array is t.array  # shares memory, as PyTorch's Parameter(t)
     assert not nn.Parameter(t, requires_grad=False).requires_grad
     assert nn.Parameter().shape == (0,)
     assert repr(p).startswith("Parameter containing:\ntensor(")
@@ -85,7 +85,7 @@ def test_parameter_ops_give_plain_tensors_and_make_still_works():
 def test_parameter_on_a_device_shares_memory_and_deepcopies_there(device):
     t = tg.tensor([1.0, 2.0], device=device)
     p = nn.Parameter(t)
-    assert p.data is t.data and p.device == tg.Device(device) and p.requires_grad
+    assert p.array is t.array and p.device == tg.Device(device) and p.requires_grad
     (p * p).sum().backward()
     clone = copy.deepcopy(p)
     assert isinstance(clone, nn.Parameter) and clone.device == tg.Device(device)
@@ -334,7 +334,7 @@ def test_state_dict_keys_detached_and_sharing_memory():
     assert list(sd) == ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
                         "1.running_var", "1.num_batches_tracked", "3.weight", "3.bias"]
     assert all(not v.requires_grad and type(v) is tg.Tensor for v in sd.values())
-    assert sd["0.weight"].data is model[0].weight.data
+    assert sd["0.weight"].array is model[0].weight.array
     kept = model.state_dict(keep_vars=True)
     assert kept["0.weight"] is model[0].weight
 
@@ -354,7 +354,7 @@ def test_state_dict_round_trip_is_bit_exact_including_batchnorm_buffers(device):
         assert value.dtype == snapshot[key].dtype and value.device == tg.Device(device)
         np.testing.assert_array_equal(_np(value), _np(snapshot[key]))
     # copied in place: the loaded model's tensors are still its own
-    assert other.state_dict()["0.weight"].data is not snapshot["0.weight"].data
+    assert other.state_dict()["0.weight"].array is not snapshot["0.weight"].array
     x = tg.randn(3, 4, device=device)
     model.eval(), other.eval()
     np.testing.assert_array_equal(_np(model(x)), _np(other(x)))

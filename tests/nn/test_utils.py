@@ -34,7 +34,7 @@ def params_with_grads(grads: list[np.ndarray], dtype=np.float32,
 
 def _np(t: tg.Tensor) -> np.ndarray:
     """A tensor's values as a host NumPy array, from any device."""
-    return tg.backend.to_numpy(t.detach().data)
+    return tg.backend.to_numpy(t.detach().array)
 
 
 GRADS = [np.array([[3.0, -4.0], [0.5, 0.0]]), np.array([12.0, -1.5, 2.0])]
@@ -152,10 +152,10 @@ def test_parameters_to_vector_round_trip(device, no_host_sync):
     expected = np.concatenate([_np(p).ravel() for p in model.parameters()])
     np.testing.assert_array_equal(_np(vec), expected)
     new = tg.arange(vec.shape[0], dtype=tg.float32, device=device)
-    weight, data = model[0].weight, model[0].weight.data
+    weight, data = model[0].weight, model[0].weight.array
     with no_host_sync():
         vector_to_parameters(new, model.parameters())
-    assert model[0].weight is weight and weight.data is data and weight.requires_grad
+    assert model[0].weight is weight and weight.array is data and weight.requires_grad
     np.testing.assert_array_equal(_np(parameters_to_vector(model.parameters())), _np(new))
     np.testing.assert_array_equal(_np(model[2].weight), np.arange(16, 24).reshape(2, 4))
     with pytest.raises(ValueError, match="has 23 elements but the parameters have 24"):

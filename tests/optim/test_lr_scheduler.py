@@ -352,7 +352,7 @@ def test_wrapped_optimizer_step_still_updates_and_returns_the_loss():
     sched.ExponentialLR(opt, gamma=0.5)  # a second scheduler does not wrap twice
     p.grad = tg.ones(2)
     assert opt.step(lambda: 42) == 42
-    assert p.data.tolist() == [0.5, 0.5]
+    assert p.array.tolist() == [0.5, 0.5]
 
 
 @pytest.mark.parametrize("make", [

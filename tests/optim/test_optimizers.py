@@ -172,7 +172,7 @@ def run_reference(cls, kwargs, inits, grads):
 
 
 def numpy_of(t):
-    return tg.backend.to_numpy(t.data)
+    return tg.backend.to_numpy(t.array)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -287,23 +287,23 @@ def test_training_with_autograd_converges(device):
 def test_float32_stays_float32_in_place_on_device(cls, kwargs, device):
     inits, grads = make_problem(seed=3, dtype=np.float32)
     params = [tg.tensor(x, device=device, requires_grad=True) for x in inits]
-    arrays = [p.data for p in params]
+    arrays = [p.array for p in params]
     opt = cls(params, **kwargs)
     for step_grads in grads:
         for p, g in zip(params, step_grads):
             p.grad = None if g is None else tg.tensor(g, device=device)
         grad_copies = [None if p.grad is None else numpy_of(p.grad).copy() for p in params]
-        grad_arrays = [None if p.grad is None else p.grad.data for p in params]
+        grad_arrays = [None if p.grad is None else p.grad.array for p in params]
         opt.step()
         for p, g_copy, g_array in zip(params, grad_copies, grad_arrays):
             if g_copy is not None:  # the optimizer never writes into p.grad
-                assert p.grad.data is g_array
+                assert p.grad.array is g_array
                 np.testing.assert_array_equal(numpy_of(p.grad), g_copy)
     expected, _ = run_reference(cls, kwargs, [x.astype(np.float64) for x in inits],
                                 [[None if g is None else g.astype(np.float64) for g in gs]
                                  for gs in grads])
     for p, array, e in zip(params, arrays, expected):
-        assert p.data is array  # updated in place, never replaced
+        assert p.array is array  # updated in place, never replaced
         assert p.dtype == tg.float32
         assert p.device == device
         np.testing.assert_allclose(numpy_of(p), e, rtol=1e-4, atol=1e-5)
@@ -452,12 +452,12 @@ def test_zero_grad(set_to_none, device):
     b = tg.randn(2, device=device, requires_grad=True)
     opt = SGD([a, b], lr=0.1)
     (a.sum() * 2).backward()
-    grad_array = a.grad.data
+    grad_array = a.grad.array
     opt.zero_grad(set_to_none=set_to_none)
     if set_to_none:
         assert a.grad is None
     else:
-        assert a.grad.data is grad_array and a.grad.device == device
+        assert a.grad.array is grad_array and a.grad.device == device
         np.testing.assert_array_equal(numpy_of(a.grad), np.zeros(3))
     assert b.grad is None  # had none: stays none
     (a.sum() * 3).backward()
@@ -613,7 +613,7 @@ def assert_same_run(opt, params, restored, clones, rtol=0.0):
         for key, value in opt.state.get(p, {}).items():
             np.testing.assert_allclose(numpy_of(restored.state[c][key]), numpy_of(value),
                                        rtol=rtol, atol=rtol / 10, err_msg=key)
-            assert value.data is not restored.state[c][key].data  # loaded state is a copy
+            assert value.array is not restored.state[c][key].array  # loaded state is a copy
         assert_state_on_device(restored, c)
 
 
@@ -621,7 +621,7 @@ def assert_same_run(opt, params, restored, clones, rtol=0.0):
 def test_state_dict_round_trip_continues_identically(cls, kwargs, device):
     inits, grads = make_problem(seed=5, dtype=np.float32)
     params, opt = run_tg(cls, kwargs, inits, grads[:3], device)
-    clones = [tg.tensor(p.data, device=device, requires_grad=True) for p in params]
+    clones = [tg.tensor(p.array, device=device, requires_grad=True) for p in params]
     restored = cls(clones, lr=0.123)  # other options: they must come from the state dict
     restored.load_state_dict(opt.state_dict())
     assert restored.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
@@ -662,7 +662,7 @@ def test_load_state_dict_copies_and_casts_state(device):
     p32.grad = tg.zeros(3, device=device)
     opt.step()
     np.testing.assert_allclose(numpy_of(buf), [0.9, 1.8, 2.7], rtol=1e-6)
-    np.testing.assert_array_equal(saved_buffer.data, [1.0, 2.0, 3.0])  # the dict is untouched
+    np.testing.assert_array_equal(saved_buffer.array, [1.0, 2.0, 3.0])  # the dict is untouched
     np.testing.assert_allclose(numpy_of(p32), [-0.18, -0.36, -0.54], rtol=1e-6)  # lr 0.2
 
 
@@ -909,14 +909,14 @@ def test_chunked_update_of_a_large_parameter_is_bit_identical(cls, kwargs, monke
     def train(threads):
         monkeypatch.setattr(optimizer_module, "THREADS", threads)
         p = tg.tensor(init, requires_grad=True)
-        array = p.data
+        array = p.array
         opt = cls([p], **kwargs)
         for g in grads:
             p.grad = tg.tensor(g)
             opt.step()
-            np.testing.assert_array_equal(p.grad.data, g)  # p.grad never written
-        assert p.data is array and p.dtype == tg.float32
-        return p.data.copy(), {k: v.data.copy() for k, v in opt.state[p].items()}
+            np.testing.assert_array_equal(p.grad.array, g)  # p.grad never written
+        assert p.array is array and p.dtype == tg.float32
+        return p.array.copy(), {k: v.array.copy() for k, v in opt.state[p].items()}
 
     single, single_state = train(1)
     for threads in (2, 3):
@@ -975,7 +975,7 @@ def test_chunked_is_never_used_for_device_arrays(device, monkeypatch):
 
     monkeypatch.setattr(optimizer_module, "THREADS", 3)
     n = optimizer_module.CHUNKED_MIN_SIZE + 1
-    a, b = tg.zeros(n, device=device).data, tg.ones(n, device=device).data
+    a, b = tg.zeros(n, device=device).array, tg.ones(n, device=device).array
     sizes = []
 
     def record(a_part, b_part):
@@ -1005,14 +1005,14 @@ def test_a_large_parameter_on_any_device_matches_the_formula(cls, kwargs, device
     init = rng.standard_normal(shape).astype(np.float32)
     grads = [rng.standard_normal(shape).astype(np.float32) for _ in range(2)]
     p = tg.tensor(init, device=device, requires_grad=True)
-    array = p.data
+    array = p.array
     opt = cls([p], **kwargs)
     for g in grads:
         p.grad = tg.tensor(g, device=device)
         opt.step()
     expected, _ = run_reference(cls, kwargs, [init.astype(np.float64)],
                                 [[g.astype(np.float64)] for g in grads])
-    assert p.data is array and p.dtype == tg.float32 and p.device == device
+    assert p.array is array and p.dtype == tg.float32 and p.device == device
     np.testing.assert_allclose(numpy_of(p), expected[0], rtol=1e-4, atol=1e-5)
     assert_state_on_device(opt, p)
 
@@ -1091,7 +1091,7 @@ def test_a_step_makes_no_parameter_sized_temporaries(cls, kwargs, device, monkey
             start = tracemalloc.get_traced_memory()[0]
             opt.step()
             peak = tracemalloc.get_traced_memory()[1] - start
-            assert peak < p.data.nbytes // 4, f"a step allocated {peak} bytes at its peak"
+            assert peak < p.array.nbytes // 4, f"a step allocated {peak} bytes at its peak"
     finally:
         tracemalloc.stop()
 
@@ -1112,6 +1112,6 @@ def test_the_fused_gpu_kernels_follow_the_array_code(cls, kwargs, device, monkey
         for g in grads:
             p.grad = tg.tensor(g, device=device)
             opt.step()
-        return tg.backend.to_numpy(p.data)
+        return tg.backend.to_numpy(p.array)
 
     np.testing.assert_allclose(run("1"), run("0"), rtol=1e-5, atol=1e-7)

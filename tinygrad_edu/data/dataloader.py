@@ -73,7 +73,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
         if len(devices) > 1:
             raise RuntimeError(f"default_collate: samples are on different devices "
                                f"{sorted(devices)}")
-        return Tensor._make(_stack_arrays([b.data for b in batch], "tensors"))
+        return Tensor._make(_stack_arrays([b.array for b in batch], "tensors"))
     if isinstance(elem, np.ndarray):
         return Tensor._make(_checked_dtype(_stack_arrays([np.asarray(b) for b in batch], "arrays")))
     if isinstance(elem, np.generic) and not isinstance(elem, (np.str_, np.bytes_)):

@@ -57,7 +57,7 @@ def _host_array(values: Any) -> np.ndarray:
     """`values` (a Tensor, a NumPy or device array, a sequence) as a NumPy array; device data is
     read back explicitly with `backend.to_numpy`."""
     if isinstance(values, Tensor):
-        values = values.data
+        values = values.array
     return np.asarray(backend.to_numpy(values))
 
 
@@ -67,7 +67,7 @@ def check_batch_indices(indices: Any, n: int, where: str) -> Any:
     [-n, n). Host indices are bounds-checked for free; device ones only where
     `autograd.checks_values` allows the read (CuPy wraps out-of-range indices around)."""
     if isinstance(indices, Tensor):
-        indices = indices.data
+        indices = indices.array
     if not hasattr(indices, "dtype") or not hasattr(indices, "shape"):
         indices = np.asarray(indices)  # a sequence of ints
     if indices.ndim != 1 or (indices.dtype.kind not in "iu" and indices.size):
@@ -91,8 +91,8 @@ def take(tensors: Sequence[Tensor], indices: Any) -> tuple[Tensor, ...]:
         if device not in on_device:
             on_device[device] = (indices if backend.device_of(indices) == device
                                  else backend.to_device(indices, device))
-        with backend.device_scope(tensor.data):
-            out.append(Tensor._make(tensor.data[on_device[device]]))
+        with backend.device_scope(tensor.array):
+            out.append(Tensor._make(tensor.array[on_device[device]]))
     return tuple(out)
 
 

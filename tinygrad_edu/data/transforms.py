@@ -118,7 +118,7 @@ class Normalize:
             if values.size not in (1, channels):
                 raise ValueError(f"Normalize: {name} has {values.size} values but the tensor of "
                                  f"shape {shape} has {channels} channels")
-        x = tensor.data
+        x = tensor.array
         device = backend.device_of(x)  # mean and std are moved there once, not every batch
         mean, std = (backend.device_constant(_per_channel, (tuple(values),), x.dtype, device)
                      for values in (self.mean, self.std))
@@ -183,7 +183,7 @@ class RandomHorizontalFlip:
         _, width_axis = _height_width_axes(img)
         if _rng().random() >= self.p:
             return img
-        array = img.data if isinstance(img, Tensor) else img
+        array = img.array if isinstance(img, Tensor) else img
         xp = backend.get_array_module(array)
         return _like(img, xp.ascontiguousarray(xp.flip(array, axis=width_axis)))
 
@@ -254,7 +254,7 @@ class RandomCrop:
     @backend.on_device_of_args
     def __call__(self, img: Image) -> Image:
         h_axis, w_axis = _height_width_axes(img)
-        array = img.data if isinstance(img, Tensor) else img
+        array = img.array if isinstance(img, Tensor) else img
         array = self._pad(array, h_axis, w_axis, *self.padding)
         th, tw = self.size
         height, width = array.shape[h_axis], array.shape[w_axis]

@@ -84,9 +84,9 @@ class Linear(Function):
         x, w = self.inputs[0], self.inputs[1]
         need = self.needs_input_grad
         if not _grad_recording():  # the same formulas straight on the arrays (the hot path)
-            gd = g.data.reshape(-1, w.shape[0])
-            gx = _const(g, matmul_arrays(g.data, w.data)) if need[0] else None
-            gw = _const(g, matmul_arrays(gd.T, x.data.reshape(-1, w.shape[1]))) if need[1] \
+            gd = g.array.reshape(-1, w.shape[0])
+            gx = _const(g, matmul_arrays(g.array, w.array)) if need[0] else None
+            gw = _const(g, matmul_arrays(gd.T, x.array.reshape(-1, w.shape[1]))) if need[1] \
                 else None
             gb = _const(g, gd.sum(0)) if self.has_bias and need[2] else None
         else:
@@ -463,8 +463,8 @@ class BatchNorm(Function):
     def _array_backward(self, g: Tensor, need: tuple) -> tuple:
         """backward's formulas straight on the arrays (the hot path), from the two sums per
         channel sum(g) and sum(g * xhat); on the GPU, dL/dx in one kernel."""
-        gd, xhat, invstd = g.data, self.xhat, self.invstd
-        w = self.inputs[1].data.reshape(self.shape) if self.has_weight else None
+        gd, xhat, invstd = g.array, self.xhat, self.invstd
+        w = self.inputs[1].array.reshape(self.shape) if self.has_weight else None
         sum_g = gd.sum(axis=self.axes, keepdims=True)
         sum_gx = (gd * xhat).sum(axis=self.axes, keepdims=True) if (
             self.training or self.has_weight) else None
@@ -535,7 +535,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             raise TypeError(f"{op}: input is {input.dtype} but {name} is {t.dtype}; they must "
                             "have the same dtype")
     axes = (0,) + tuple(range(2, input.ndim))
-    data = input.data
+    data = input.array
     if training and input.numel() == 0:  # an empty batch: nothing to normalise or to learn
         return _empty_batch_norm(input, weight, bias)  # from (as PyTorch); running stats kept
     if training:
@@ -548,21 +548,21 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         unbiased = count / (count - 1)
         if (running_mean is not None and running_var is not None
                 and backend.use_kernels(mean, var)  # T, and U below: one kernel on the GPU
-                and backend.use_kernels(running_mean.data, running_var.data)):
-            _RUNNING_STATS(mean, var, momentum, unbiased, running_mean.data, running_var.data)
+                and backend.use_kernels(running_mean.array, running_var.array)):
+            _RUNNING_STATS(mean, var, momentum, unbiased, running_mean.array, running_var.array)
         else:
             if running_mean is not None:
-                running_mean.data *= 1.0 - momentum
-                running_mean.data += momentum * mean
+                running_mean.array *= 1.0 - momentum
+                running_mean.array += momentum * mean
             if running_var is not None:
-                running_var.data *= 1.0 - momentum
-                running_var.data += (momentum * unbiased) * var
+                running_var.array *= 1.0 - momentum
+                running_var.array += (momentum * unbiased) * var
     else:
         if running_mean is None or running_var is None:
             raise ValueError(f"{op}: running_mean and running_var are needed when "
                              "training=False")
-        mean = running_mean.data.astype(input.dtype, copy=False)
-        var = running_var.data.astype(input.dtype, copy=False)
+        mean = running_mean.array.astype(input.dtype, copy=False)
+        var = running_var.array.astype(input.dtype, copy=False)
     affine = [t for t in (weight, bias) if t is not None]
     return BatchNorm.apply(input, *affine, mean=mean, var=var, eps=eps, training=training,
                            has_weight=weight is not None, has_bias=bias is not None)
@@ -619,7 +619,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     _check_tensor(tensor, "tensor", "one_hot")
     if tensor.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expects an integer (index) tensor, got {tensor.dtype}")
-    data = tensor.data
+    data = tensor.array
     xp = get_array_module(data)
     if num_classes == -1:
         if data.size == 0:
@@ -923,21 +923,21 @@ class CrossEntropy(Function):
         x = self.inputs[0]
         t = self.targets
         if (not _grad_recording() and self.probs is None
-                and backend.use_kernels(self.exps, g.data)):
+                and backend.use_kernels(self.exps, g.array)):
             # the GPU: (p - onehot) * g / divisor * w[t] in one kernel, p = e / sum(e)
             divisor = t.mean_divisor(x.dtype) if self.reduction == "mean" else 1
-            row_g = g.data.reshape(-1, 1) if self.reduction == "none" else g.data
+            row_g = g.array.reshape(-1, 1) if self.reduction == "none" else g.array
             row_w = 1 if t.row_weight is None else t.row_weight[:, None]
             return _const(g, _CROSS_ENTROPY_GRAD(self.exps, self.sums, t.index[:, None], row_g,
                                                  divisor, row_w, x.shape[1]))
         coef = _row_coefficient(g, self.reduction, t, x.dtype)
         if not _grad_recording():  # fast path on arrays
             if t.row_weight is None and self.eps == 0:  # the common case: softmax - onehot
-                grad = self._softmax() * coef.data
-                grad[t.rows, t.index] -= coef.data if coef.ndim == 0 else coef.data[:, 0]
+                grad = self._softmax() * coef.array
+                grad[t.rows, t.index] -= coef.array if coef.ndim == 0 else coef.array[:, 0]
                 return _const(g, grad)
             p_scale, offset = self._terms(x)
-            return _const(g, (self._softmax() * p_scale[:, None] - offset) * coef.data)
+            return _const(g, (self._softmax() * p_scale[:, None] - offset) * coef.array)
         # recording a graph: the same formula in Tensor ops, with p = softmax(x) differentiable
         p_scale, offset = self._terms(x)
         return (x.softmax(1) * _const(g, p_scale[:, None]) - _const(g, offset)) * coef
@@ -946,7 +946,7 @@ class CrossEntropy(Function):
         """dloss_i/dx_ic = p_ic * a_i - b_ic:  a_i = (1 - eps) w[t_i] + eps W / C,
         b_ic = (1 - eps) w[t_i] [c == t_i] + eps w_c / C  (rows of ignored targets are 0)."""
         t, eps = self.targets, self.eps
-        xp = get_array_module(x.data)
+        xp = get_array_module(x.array)
         m, c = x.shape
         dtype = x.dtype
         row_w = xp.ones(m, dtype=dtype) if t.row_weight is None else t.scale(dtype)
@@ -994,7 +994,7 @@ class NllLoss(Function):
 
     def backward(self, g: Tensor) -> Tensor:
         t = self.targets
-        xp = get_array_module(g.data)
+        xp = get_array_module(g.array)
         picks = xp.zeros(self.shape, dtype=g.dtype)
         scale = t.scale(g.dtype)
         picks[t.rows, t.index] = -1.0 if scale is None else -scale
@@ -1033,7 +1033,7 @@ def _class_inputs(input: Tensor, target: Tensor, weight: Tensor | None, op: str
         if weight.device != input.device:
             raise RuntimeError(f"{op}: input is on {input.device} but weight is on "
                                f"{weight.device}")
-        w = weight.data.astype(input.dtype, copy=False)
+        w = weight.array.astype(input.dtype, copy=False)
     if input.ndim == 1:
         flat = input.reshape(1, c)
     elif input.ndim == 2:
@@ -1041,7 +1041,7 @@ def _class_inputs(input: Tensor, target: Tensor, weight: Tensor | None, op: str
     else:
         axes = (0,) + tuple(range(2, input.ndim)) + (1,)
         flat = input.permute(*axes).reshape(-1, c)
-    return flat, target.data.reshape(-1).astype(backend.int64, copy=False), w, expected
+    return flat, target.array.reshape(-1).astype(backend.int64, copy=False), w, expected
 
 
 def _probability_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None,
@@ -1162,7 +1162,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     op = "binary_cross_entropy"
     reduction = _reduction(size_average, reduce, reduction, op)
     target = _binary_pair(input, target, op)
-    data = input.data
+    data = input.array
     # reading the values stalls the GPU: checked there only under detect_anomaly; unchecked,
     # an input outside [0, 1] gives NaN (the log of a negative number)
     if data.size and autograd.checks_values(data) and not bool(((data >= 0)

@@ -114,7 +114,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     if std < 0:
         raise ValueError(f"init.trunc_normal_: expects std >= 0, got {std}")
     gen = backend.generator(tensor.device)
-    xp = get_array_module(tensor.data)
+    xp = get_array_module(tensor.array)
     values = gen.standard_normal(tensor.shape) * std + mean
     for _ in range(1000):
         bad = (values < a) | (values > b)
@@ -125,7 +125,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     else:
         raise ValueError(f"init.trunc_normal_: [a, b] = [{a}, {b}] is too far from the mass of "
                          f"N({mean}, {std}^2) to sample from")
-    tensor.data[...] = xp.asarray(values, dtype=tensor.dtype)  # raw write: fine on Parameters
+    tensor.array[...] = xp.asarray(values, dtype=tensor.dtype)  # raw write: fine on Parameters
     return tensor
 
 
@@ -153,8 +153,8 @@ def eye_(tensor: Tensor) -> Tensor:
     if tensor.ndim != 2:
         raise ValueError(f"init.eye_: only tensors with 2 dimensions are supported, got shape "
                          f"{tuple(tensor.shape)}")
-    xp = get_array_module(tensor.data)
-    tensor.data[...] = xp.eye(*tensor.shape, dtype=tensor.dtype)
+    xp = get_array_module(tensor.array)
+    tensor.array[...] = xp.eye(*tensor.shape, dtype=tensor.dtype)
     return tensor
 
 
@@ -215,7 +215,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     if tensor.numel() == 0:
         return tensor
     rows, cols = tensor.shape[0], tensor.numel() // tensor.shape[0]
-    xp = get_array_module(tensor.data)
+    xp = get_array_module(tensor.array)
     flat = backend.generator(tensor.device).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
@@ -223,5 +223,5 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     q = q * xp.sign(xp.diag(r))
     if rows < cols:
         q = q.T
-    tensor.data[...] = (gain * q).reshape(tensor.shape).astype(tensor.dtype)
+    tensor.array[...] = (gain * q).reshape(tensor.shape).astype(tensor.dtype)
     return tensor

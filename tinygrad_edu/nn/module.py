@@ -416,7 +416,7 @@ class Module:
     # devices and dtypes
     # -----------------------------------------------------------------------------------------
     def _apply(self, fn: Callable[[Tensor], Tensor]) -> Module:
-        """Replace the array of every parameter, gradient and buffer by `fn(tensor).data`.
+        """Replace the array of every parameter, gradient and buffer by `fn(tensor).array`.
 
         The Parameter and buffer objects themselves stay the same, so an optimizer created
         before `model.to(...)` still holds the right tensors."""
@@ -426,9 +426,9 @@ class Module:
                                               module._buffers.values()):
                     if tensor is None:
                         continue
-                    tensor.data = fn(tensor).data
+                    tensor.array = fn(tensor).array
                     if tensor.grad is not None:
-                        tensor.grad.data = fn(tensor.grad).data
+                        tensor.grad.array = fn(tensor.grad).array
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:

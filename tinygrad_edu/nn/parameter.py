@@ -25,10 +25,10 @@ class Parameter(Tensor):
         if data is None:
             array = backend.CPU.xp.empty((0,), dtype=backend.default_float_dtype)
         elif isinstance(data, Tensor):
-            array = data.data  # shared, not copied
+            array = data.array  # shared, not copied
         else:
-            array = Tensor(data).data
-        self.data = array
+            array = Tensor(data).array
+        self.array = array
         self._requires_grad = False
         self.grad = None
         self.grad_fn = None
@@ -51,8 +51,8 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo: dict) -> Parameter:
         if id(self) in memo:
             return memo[id(self)]
-        result = Parameter(Tensor._make(self.data.copy()), requires_grad=self.requires_grad)
+        result = Parameter(Tensor._make(self.array.copy()), requires_grad=self.requires_grad)
         if self.grad is not None:
-            result.grad = Tensor._make(self.grad.data.copy())
+            result.grad = Tensor._make(self.grad.array.copy())
         memo[id(self)] = result
         return result

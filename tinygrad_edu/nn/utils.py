@@ -49,12 +49,12 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
         return Tensor._make(np.zeros((), dtype=backend.default_float_dtype))
     device = grads[0].device
     dtype = np.result_type(*[g.dtype for g in grads])
-    xp = get_array_module(grads[0].data)
+    xp = get_array_module(grads[0].array)
 
     def norm(g: Tensor) -> Any:
-        gx = get_array_module(g.data)
-        with backend.device_scope(g.data):
-            value = (gx.linalg.norm(g.data.reshape(-1).astype(dtype, copy=False), ord=norm_type)
+        gx = get_array_module(g.array)
+        with backend.device_scope(g.array):
+            value = (gx.linalg.norm(g.array.reshape(-1).astype(dtype, copy=False), ord=norm_type)
                      if g.numel() else gx.zeros((), dtype=dtype))
         return backend.to_device(value, device)
 
@@ -68,8 +68,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
                                f"clipped; pass error_if_nonfinite=False to clip anyway")
         coef = xp.minimum(float(max_norm) / (total + 1e-6), 1.0)  # nan when the norm is nan
     for g in grads:
-        with backend.device_scope(g.data):
-            g.data *= backend.to_device(coef, g.device).astype(g.dtype, copy=False)
+        with backend.device_scope(g.array):
+            g.array *= backend.to_device(coef, g.device).astype(g.dtype, copy=False)
     return Tensor._make(total)
 
 
@@ -82,9 +82,9 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
         raise ValueError(f"clip_grad_value_: clip_value must be non-negative, got {clip_value}")
     for p in params:
         if p.grad is not None:
-            xp = get_array_module(p.grad.data)
-            with backend.device_scope(p.grad.data):
-                xp.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+            xp = get_array_module(p.grad.array)
+            with backend.device_scope(p.grad.array):
+                xp.clip(p.grad.array, -clip_value, clip_value, out=p.grad.array)
 
 
 def _check_same_device(params: list[Tensor], fn: str) -> None:
@@ -122,7 +122,7 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     with no_grad():
         for p in params:
             n = p.numel()
-            p.copy_(vec.data[offset:offset + n].reshape(p.shape))
+            p.copy_(vec.array[offset:offset + n].reshape(p.shape))
             offset += n
 
 

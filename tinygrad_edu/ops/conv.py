@@ -688,7 +688,7 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 
     fn = out.grad_fn if out.grad_fn is not None else MaxPool2d()
     if out.grad_fn is None:  # no graph was recorded: recompute the argmax positions
-        fn.forward(input.data, geo=geo)
+        fn.forward(input.array, geo=geo)
     return out, _Tensor._make(fn.flat_indices())
 
 
@@ -706,7 +706,7 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
                                          or divisor_override == 0):
         raise ValueError(f"avg_pool2d: divisor_override must be a non-zero int, got "
                          f"{divisor_override!r}")
-    divisor = _avg_divisor(geo, count_include_pad, divisor_override, input.data)
+    divisor = _avg_divisor(geo, count_include_pad, divisor_override, input.array)
     return AvgPool2d.apply(input, geo=geo, divisor=divisor)
 
 
@@ -745,7 +745,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
         return avg_pool2d(input, kernel, kernel)
     from ..tensor import Tensor as _Tensor  # noqa: PLC0415 - avoids an import cycle
 
-    device = backend.device_of(input.data)  # the matrices are made once per size and device
+    device = backend.device_of(input.array)  # the matrices are made once per size and device
     a_h = _Tensor._make(backend.device_constant(_adaptive_matrix, (h, out_h), input.dtype,
                                                 device))
     a_w = _Tensor._make(backend.device_constant(_adaptive_matrix, (w, out_w), input.dtype,

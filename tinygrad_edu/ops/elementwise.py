@@ -114,7 +114,7 @@ class PowScalar(Function):
         (x,) = self.inputs
         p = self.exponent
         if p == 0:  # y = 1 everywhere, also at x = 0 (and whatever g holds, as PyTorch)
-            return _const(g, get_array_module(g.data).zeros(g.shape, dtype=g.dtype))
+            return _const(g, get_array_module(g.array).zeros(g.shape, dtype=g.dtype))
         if p == 1:
             return g
         if p == 2:
@@ -137,7 +137,7 @@ class RPowScalar(Function):
     def backward(self, g: Any) -> Any:
         grad = g * self.output() * self.log_base
         if self.base == 0:
-            grad = Where.apply(_const(g, self.inputs[0].data >= 0), g.new_zeros(()), grad)
+            grad = Where.apply(_const(g, self.inputs[0].array >= 0), g.new_zeros(()), grad)
         return grad
 
 
@@ -165,10 +165,10 @@ class Pow(Function):
         a, b = self.inputs
         ga = gb = None
         if self.needs_input_grad[0]:  # b * a ** 1 where b == 0: 0, not 0 * 0 ** -1 = NaN
-            exponent = Where.apply(_const(g, b.data == 0), g.new_ones(()), b - 1.0)
+            exponent = Where.apply(_const(g, b.array == 0), g.new_ones(()), b - 1.0)
             ga = g * b * a ** exponent
         if self.needs_input_grad[1]:
-            safe = (a.data == 0) & (b.data >= 0)
+            safe = (a.array == 0) & (b.array >= 0)
             if safe.any():  # log(1) = 0 there instead of log(0) = -inf
                 log_a = Where.apply(_const(g, safe), g.new_ones(()), a).log()
             else:
@@ -201,7 +201,7 @@ class Exp(Function):
     def backward(self, g: Any) -> Any:
         if is_grad_enabled():  # create_graph: keep the derivative differentiable
             return g * self.output()
-        return _const(g, g.data * self.output().data)
+        return _const(g, g.array * self.output().array)
 
 
 class Log(Function):
@@ -238,7 +238,7 @@ class Abs(Function):
         return get_array_module(x).abs(x)
 
     def backward(self, g: Any) -> Any:
-        return g * _const(g, sign_or_zero(self.inputs[0].data, g.dtype))
+        return g * _const(g, sign_or_zero(self.inputs[0].array, g.dtype))
 
 
 class Sin(Function):
@@ -275,10 +275,10 @@ class Tanh(Function):
         y = self.output()
         if is_grad_enabled():
             return g * (1.0 - y * y)
-        if backend.use_kernels(y.data, g.data):
-            return _const(g, _TANH_GRAD(g.data, y.data))
-        y = y.data
-        return _const(g, g.data * (1 - y * y))
+        if backend.use_kernels(y.array, g.array):
+            return _const(g, _TANH_GRAD(g.array, y.array))
+        y = y.array
+        return _const(g, g.array * (1 - y * y))
 
 
 class Sigmoid(Function):
@@ -304,10 +304,10 @@ class Sigmoid(Function):
         y = self.output()
         if is_grad_enabled():
             return g * y * (1.0 - y)
-        if backend.use_kernels(y.data, g.data):
-            return _const(g, _SIGMOID_GRAD(g.data, y.data))
-        y = y.data
-        return _const(g, g.data * y * (1 - y))
+        if backend.use_kernels(y.array, g.array):
+            return _const(g, _SIGMOID_GRAD(g.array, y.array))
+        y = y.array
+        return _const(g, g.array * y * (1 - y))
 
 
 class Relu(Function):
@@ -320,13 +320,13 @@ class Relu(Function):
 
     def backward(self, g: Any) -> Any:
         if self.mask is None:  # the GPU
-            x = self.inputs[0].data
-            if not is_grad_enabled() and backend.use_kernels(x, g.data):
-                return _const(g, _RELU_GRAD(g.data, x))
+            x = self.inputs[0].array
+            if not is_grad_enabled() and backend.use_kernels(x, g.array):
+                return _const(g, _RELU_GRAD(g.array, x))
             self.mask = ~(x <= 0)
         if is_grad_enabled():
             return g * _const(g, self.mask.astype(g.dtype))
-        return _const(g, g.data * self.mask)
+        return _const(g, g.array * self.mask)
 
 
 class LeakyRelu(Function):

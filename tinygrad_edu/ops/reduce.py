@@ -144,7 +144,7 @@ class MaxDim(Function):
         return values if keepdim else values.squeeze(dim)
 
     def backward(self, g: Any) -> Any:
-        xp = get_array_module(g.data)
+        xp = get_array_module(g.array)
         onehot = xp.zeros(self.in_shape, dtype=g.dtype)
         xp.put_along_axis(onehot, self.indices, 1, axis=self.dim)
         g = expand_reduced(g, self.in_shape, (self.dim,), self.keepdim)
@@ -194,7 +194,7 @@ class Std(Var):
 
     def backward(self, g: Any) -> Any:
         y = self.output()
-        zero = type(g)._make(y.data == 0)
+        zero = type(g)._make(y.array == 0)
         safe_y = Where.apply(zero, g.new_ones(()), y)  # no 1 / 0 in the branch not taken
         return self._var_grad(Where.apply(zero, g.new_zeros(()), g / (safe_y * 2.0)))
 
@@ -230,27 +230,27 @@ class Norm(Function):
 
     def backward(self, g: Any) -> Any:
         x, p = self.inputs[0], self.p
-        xp = get_array_module(x.data)
+        xp = get_array_module(x.array)
         g = expand_reduced(g, self.in_shape, self.axes, self.keepdim)
         if p == 0:  # a count: piecewise constant
             return type(g)._make(xp.zeros(self.in_shape, dtype=g.dtype))
-        sign = type(g)._make(sign_or_zero(x.data, g.dtype))
+        sign = type(g)._make(sign_or_zero(x.array, g.dtype))
         if p == 1:
             return g * sign
         y = expand_reduced(self.output(), self.in_shape, self.axes, self.keepdim)
         if math.isinf(p):  # like amax / amin of |x|, NaNs counting as the extreme value
-            size = xp.abs(x.data)
-            hits = (size == y.data) | xp.isnan(size)
+            size = xp.abs(x.array)
+            hits = (size == y.array) | xp.isnan(size)
             share = (hits / hits.sum(axis=self.axes, keepdims=True)).astype(g.dtype)
             return g * sign * type(g)._make(share)
         one = g.new_ones(())
         if p > 1:  # y^(1 - p) is inf at y = 0, where every x is 0
-            y = Where.apply(type(g)._make(y.data == 0), one, y)
+            y = Where.apply(type(g)._make(y.array == 0), one, y)
             if p == 2:
                 return g * x / y
             return g * sign * x.abs() ** (p - 1) * y ** (1 - p)
         # p < 1: |x|^(p - 1) is inf at x = 0, where sign(x) = 0
-        size = Where.apply(type(g)._make(x.data == 0), one, x.abs())
+        size = Where.apply(type(g)._make(x.array == 0), one, x.abs())
         return g * sign * size ** (p - 1) * y ** (1 - p)
 
 
@@ -267,9 +267,9 @@ class Prod(Function):
         (x,) = self.inputs
         y = expand_reduced(self.output(), self.in_shape, self.axes, self.keepdim)
         g = expand_reduced(g, self.in_shape, self.axes, self.keepdim)
-        if not (x.data == 0).any():
+        if not (x.array == 0).any():
             return g * y / x
-        return g * type(g)._make(self._others_product(x.data))
+        return g * type(g)._make(self._others_product(x.array))
 
     def _others_product(self, x: Any) -> Any:
         """Product of all other elements of each reduced group, without dividing (zeros-safe)."""

@@ -52,12 +52,12 @@ class Adagrad(Optimizer):
                 clr = lr / (1.0 + (step - 1.0) * lr_decay)
                 if backend.use_kernels(data, grad):  # the GPU: one fused kernel
                     _ADAGRAD(grad, -1.0 if maximize else 1.0, weight_decay, eps, clr, data,
-                             state["sum"].data)
+                             state["sum"].array)
                     continue
                 grad = self._penalized_grad(data, grad, xp, weight_decay, maximize, slot=1)
 
                 tmp = self._scratch(data, 0)
-                state_sum = state["sum"].data
+                state_sum = state["sum"].array
                 state_sum += xp.multiply(grad, grad, out=tmp)
                 std = xp.sqrt(state_sum, out=tmp)
                 std += eps

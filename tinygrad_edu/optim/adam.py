@@ -67,12 +67,12 @@ class Adam(Optimizer):
                 bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
                 if amsgrad and "max_exp_avg_sq" not in state:  # amsgrad switched on later
                     state["max_exp_avg_sq"] = self._zeros_state(p)
-                max_exp_avg_sq = state["max_exp_avg_sq"].data if amsgrad else None
+                max_exp_avg_sq = state["max_exp_avg_sq"].array if amsgrad else None
                 if backend.use_kernels(data, grad):  # the GPU: one fused kernel
                     decay = 1.0 - lr * weight_decay if decoupled and weight_decay != 0 else 1.0
                     scalars = (-1.0 if maximize else 1.0, l2, decay, beta1, 1.0 - beta1, beta2,
                                1.0 - beta2, bias_correction2_sqrt, eps, lr / bias_correction1)
-                    moments = (data, state["exp_avg"].data, state["exp_avg_sq"].data)
+                    moments = (data, state["exp_avg"].array, state["exp_avg_sq"].array)
                     if amsgrad:
                         _ADAM_AMSGRAD(grad, *scalars, *moments, max_exp_avg_sq)
                     else:
@@ -102,8 +102,8 @@ class Adam(Optimizer):
                     step *= lr / bias_correction1
                     data -= step
 
-                self._chunked(update, data, grad, state["exp_avg"].data,
-                              state["exp_avg_sq"].data, max_exp_avg_sq,
+                self._chunked(update, data, grad, state["exp_avg"].array,
+                              state["exp_avg_sq"].array, max_exp_avg_sq,
                               self._scratch(data, 0),
                               self._penalty_scratch(data, l2, maximize, slot=1))
         return loss

@@ -6,7 +6,7 @@ values given to the constructor. `state[p]` is a dict of Tensors for parameter `
 momentum buffer, running averages, step count...), created on the first `step()`.
 
 Subclasses implement `step()`. Updates happen in place on the parameter's own array
-(`p.data` stays the same array object), on the parameter's device and in its dtype,
+(`p.array` stays the same array object), on the parameter's device and in its dtype,
 written with the array library's ufuncs and `out=` so that few temporaries are made.
 The shared part of every `step()` lives here: `_floats` reads a group's options,
 `_params_with_grads` walks the parameters that have a gradient (creating their state
@@ -253,14 +253,14 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                     continue
-                with backend.device_scope(grad.data):  # (on the gradient's GPU)
+                with backend.device_scope(grad.array):  # (on the gradient's GPU)
                     if grad.grad_fn is not None:
                         # a gradient built with create_graph=True may share its array with
                         # the graph; give the parameter fresh zeros instead of overwriting it
-                        xp = backend.get_array_module(grad.data)
-                        p.grad = Tensor._make(xp.zeros_like(grad.data))
+                        xp = backend.get_array_module(grad.array)
+                        p.grad = Tensor._make(xp.zeros_like(grad.array))
                     else:
-                        grad.data.fill(0)
+                        grad.array.fill(0)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns `closure()`'s loss if given."""
@@ -280,12 +280,12 @@ class Optimizer:
             for p in group["params"]:
                 grad = p.grad
                 if grad is not None:
-                    if grad.data.shape != p.data.shape:
+                    if grad.array.shape != p.array.shape:
                         raise ValueError(f"{type(self).__name__}.step: parameter {index} has "
                                          f"shape {p.shape} but its .grad has shape "
                                          f"{grad.shape}")
-                    device, grad_device = (backend.device_of(p.data),
-                                           backend.device_of(grad.data))
+                    device, grad_device = (backend.device_of(p.array),
+                                           backend.device_of(grad.array))
                     if device != grad_device:
                         raise RuntimeError(f"{type(self).__name__}.step: parameter {index} is "
                                            f"on {device} but its .grad is on {grad_device}; "
@@ -309,7 +309,7 @@ class Optimizer:
         for p in group["params"]:
             if p.grad is None:
                 continue
-            data = p.data
+            data = p.array
             with backend.device_scope(data):  # p's update runs on p's GPU
                 state = None
                 if with_state:
@@ -318,7 +318,7 @@ class Optimizer:
                         self._init_state(p, state, group)
                 # p is about to change in place: a graph that used it now refuses backward
                 bump_version(p)
-                yield p, data, p.grad.data, backend.get_array_module(data), state
+                yield p, data, p.grad.array, backend.get_array_module(data), state
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Fill the empty state dict of parameter `p` before its first update (subclasses)."""
@@ -403,10 +403,10 @@ class Optimizer:
     @staticmethod
     def _zeros_state(p: Tensor, fill: float = 0.0) -> Tensor:
         """A state Tensor like `p` (same shape, dtype and device) filled with `fill`."""
-        xp = backend.get_array_module(p.data)
+        xp = backend.get_array_module(p.array)
         if fill == 0.0:
-            return Tensor._make(xp.zeros_like(p.data))
-        return Tensor._make(xp.full_like(p.data, fill))
+            return Tensor._make(xp.zeros_like(p.array))
+        return Tensor._make(xp.full_like(p.array, fill))
 
     @staticmethod
     def _step_state() -> Tensor:
@@ -417,12 +417,12 @@ class Optimizer:
     @staticmethod
     def _increment(step: Tensor) -> float:
         """Add one to a step counter in place; return the new count as a Python float."""
-        data = step.data
+        data = step.array
         if isinstance(data, np.ndarray) and data.ndim == 0:
             data += 1
             return float(data)
-        step.data = backend.to_numpy(data).astype(np.float32).reshape(()) + np.float32(1)
-        return float(step.data)
+        step.array = backend.to_numpy(data).astype(np.float32).reshape(()) + np.float32(1)
+        return float(step.array)
 
     # -----------------------------------------------------------------------------------------
     # state_dict
@@ -563,7 +563,7 @@ class Optimizer:
         `_step_state`): a real, finite number >= 0, alone or in a one-element Tensor/array."""
         name = f"{type(self).__name__}.load_state_dict"
         if isinstance(value, Tensor):
-            value = value.data
+            value = value.array
         if _is_array(value):
             array = backend.to_numpy(value)
             if array.dtype.kind not in "iuf":
@@ -590,7 +590,7 @@ class Optimizer:
         if not (isinstance(value, Tensor) or _is_array(value)):
             raise ValueError(f"{name}: state {key!r} of parameter {index} must be a Tensor of "
                              f"shape {tuple(p.shape)}, got {type(value).__name__}")
-        array = value.data if isinstance(value, Tensor) else value
+        array = value.array if isinstance(value, Tensor) else value
         if tuple(array.shape) != tuple(p.shape):
             raise ValueError(f"{name}: state {key!r} of parameter {index} has shape "
                              f"{tuple(array.shape)}, but the parameter has shape "

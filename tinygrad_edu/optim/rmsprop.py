@@ -67,22 +67,22 @@ class RMSprop(Optimizer):
                     state["grad_avg"] = self._zeros_state(p)
                 self._increment(state["step"])
                 if backend.use_kernels(data, grad):  # the GPU: one fused kernel
-                    extra = ([state["grad_avg"].data] if centered else []) + (
-                        [state["momentum_buffer"].data] if momentum > 0 else [])
+                    extra = ([state["grad_avg"].array] if centered else []) + (
+                        [state["momentum_buffer"].array] if momentum > 0 else [])
                     _RMSPROP[centered, momentum > 0](
                         grad, -1.0 if maximize else 1.0, weight_decay, alpha, 1.0 - alpha, eps,
-                        momentum, lr, data, state["square_avg"].data, *extra)
+                        momentum, lr, data, state["square_avg"].array, *extra)
                     continue
                 grad = self._penalized_grad(data, grad, xp, weight_decay, maximize, slot=1)
 
                 tmp = self._scratch(data, 0)
-                square_avg = state["square_avg"].data
+                square_avg = state["square_avg"].array
                 square_avg *= alpha
                 xp.multiply(grad, grad, out=tmp)
                 tmp *= 1.0 - alpha
                 square_avg += tmp
                 if centered:
-                    grad_avg = state["grad_avg"].data
+                    grad_avg = state["grad_avg"].array
                     grad_avg *= alpha
                     grad_avg += xp.multiply(grad, 1.0 - alpha, out=tmp)
                     xp.multiply(grad_avg, grad_avg, out=tmp)
@@ -93,7 +93,7 @@ class RMSprop(Optimizer):
                 avg += eps
                 update = xp.divide(grad, avg, out=tmp)
                 if momentum > 0:
-                    buf = state["momentum_buffer"].data
+                    buf = state["momentum_buffer"].array
                     buf *= momentum
                     buf += update
                     update = xp.multiply(buf, lr, out=tmp)

@@ -60,7 +60,7 @@ class SGD(Optimizer):
                     first = state.get("momentum_buffer") is None
                     if first:  # filled with the first gradient by update()
                         state["momentum_buffer"] = Tensor._make(xp.empty_like(data))
-                    buf = state["momentum_buffer"].data
+                    buf = state["momentum_buffer"].array
                 if backend.use_kernels(data, grad):  # the GPU: one fused kernel
                     sign = -1.0 if maximize else 1.0
                     if buf is None:

@@ -68,4 +68,6 @@ globals().update(_export_methods([
     "all", "any", "unbind", "rsqrt", "t", "masked_fill", "detach", "clone",
 ]))
 
+from . import backends, utils  # noqa: E402 - tg.utils.data.DataLoader, tg.backends.mps
+
 __version__ = "0.1.0"

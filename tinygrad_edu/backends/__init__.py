@@ -1,0 +1,1 @@
+"""tinygrad_edu.backends: as torch.backends (flags the tutorials read or set)."""

@@ -1,0 +1,1 @@
+"""tinygrad_edu.vision: torchvision's shape (`import tinygrad_edu.vision as torchvision`)."""

@@ -247,8 +247,8 @@ def wide_gflops(samples_per_s: float) -> float:
 
 def memory_profile(epochs: int, quick: bool) -> list[float]:
     """Peak traced memory (MB) of each epoch of an MLP training run on digits."""
-    from tinygrad_edu.data import DataLoader
     from tinygrad_edu.datasets import Digits
+    from tinygrad_edu.utils.data import DataLoader
 
     tg.manual_seed(0)
     train = Digits(train=True)

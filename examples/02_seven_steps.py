@@ -20,9 +20,9 @@ from _common import parse_args
 
 import tinygrad_edu as tg
 from tinygrad_edu import nn
-from tinygrad_edu.data import DataLoader
 from tinygrad_edu.metrics import confusion_matrix
 from tinygrad_edu.train import load_data
+from tinygrad_edu.utils.data import DataLoader
 
 
 def test_accuracy(model: nn.Module, loader: DataLoader, device: str) -> tuple:
@@ -47,7 +47,7 @@ def main() -> None:
     device = args.device
     train_set, test_set = load_data(args.dataset, None)
     if args.quick:
-        train_set, test_set = tg.data.Subset(train_set, range(320)), test_set
+        train_set, test_set = tg.utils.data.Subset(train_set, range(320)), test_set
         args.epochs = 2
     classes = test_set.classes
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True)

@@ -8,8 +8,8 @@ from _common import parse_args
 
 import tinygrad_edu as tg
 from tinygrad_edu import nn
-from tinygrad_edu.data import DataLoader
 from tinygrad_edu.train import load_data
+from tinygrad_edu.utils.data import DataLoader
 
 
 class Net(nn.Module):
@@ -41,7 +41,7 @@ def main() -> None:
                       batch_size=dict(type=int, default=32))
     train_set, test_set = load_data(args.dataset, None)
     if args.quick:
-        train_set, args.epochs = tg.data.Subset(train_set, range(256)), 1
+        train_set, args.epochs = tg.utils.data.Subset(train_set, range(256)), 1
     channels, size, _ = train_set[0][0].shape
     model = Net(channels, size, len(test_set.classes)).to(args.device)
     print(model)

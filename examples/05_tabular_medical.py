@@ -12,9 +12,9 @@ from _common import parse_args
 
 import tinygrad_edu as tg
 from tinygrad_edu import nn
-from tinygrad_edu.data import DataLoader, TensorDataset
 from tinygrad_edu.datasets import BreastCancer
 from tinygrad_edu.metrics import roc_auc, roc_curve, sensitivity_specificity
+from tinygrad_edu.utils.data import DataLoader, TensorDataset
 
 
 def main() -> None:

@@ -17,9 +17,9 @@ from _common import parse_args
 
 import tinygrad_edu as tg
 from tinygrad_edu import nn
-from tinygrad_edu.data import DataLoader
 from tinygrad_edu.datasets import Digits
 from tinygrad_edu.train import build_model
+from tinygrad_edu.utils.data import DataLoader
 
 
 def main() -> None:

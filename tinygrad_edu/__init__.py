@@ -12,6 +12,7 @@ from .backend import (
     Device,
     bool_,
     cuda,
+    dtype,
     float16,
     float32,
     float64,
@@ -23,29 +24,46 @@ from .backend import (
 from .backend import Device as device
 from .serialization import load, save  # noqa: E402
 from .tensor import (
+    Size,
     Tensor,
+    add,
     arange,
     as_tensor,
     cat,
     concatenate,
+    div,
     empty,
     empty_like,
     eye,
     from_numpy,
     full,
     full_like,
+    get_default_device,
+    get_default_dtype,
     is_tensor,
     linspace,
     manual_seed,
+    matmul,
+    mul,
     numel,
     ones,
     ones_like,
     pad,
+    promote_types,
     rand,
+    rand_like,
     randint,
+    randint_like,
     randn,
+    randn_like,
     randperm,
+    result_type,
+    return_types,
+    set_default_device,
+    set_default_dtype,
+    set_printoptions,
     stack,
+    sub,
     tensor,
     where,
     zeros,
@@ -57,17 +75,18 @@ bool = bool_  # noqa: A001 - tg.bool, as torch.bool
 float = float32  # noqa: A001 - tg.float, as torch.float
 double = float64
 long = int64
+int = int32  # noqa: A001 - tg.int, as torch.int
 half = float16
 
 globals().update(_export_methods([
     "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "clamp", "clip",
     "maximum", "minimum", "sum", "mean", "var", "std", "amax", "amin", "max", "min", "argmax",
     "argmin", "logsumexp", "prod", "norm", "reshape", "flatten", "squeeze", "unsqueeze",
-    "transpose", "permute", "broadcast_to", "matmul", "softmax", "log_softmax", "split",
+    "transpose", "permute", "broadcast_to", "softmax", "log_softmax", "split",
     "chunk", "pow", "square", "allclose", "equal", "isnan", "isfinite", "gather", "sign",
     "all", "any", "unbind", "rsqrt", "t", "masked_fill", "detach", "clone",
 ]))
 
-from . import backends, utils  # noqa: E402 - tg.utils.data.DataLoader, tg.backends.mps
+from . import accelerator, backends, utils  # noqa: E402 - tg.utils.data.DataLoader, tg.backends.mps
 
 __version__ = "0.1.0"

@@ -3,7 +3,10 @@
 * `Function`: one differentiable op. `forward` works on raw backend arrays; `backward`
   receives the gradient of the output (a Tensor) and returns the gradients of the inputs,
   written with the library's own differentiable ops, so that `create_graph=True` records
-  the backward pass too and gives higher-order gradients.
+  the backward pass too and gives higher-order gradients. PyTorch's own style
+  (`@staticmethod forward(ctx, ...)` on Tensors, `ctx.save_for_backward`) works too.
+* the graph as PyTorch shows it: `grad_fn.name()` ("MulBackward0"), `grad_fn.next_functions`
+  ((node, output index) pairs, `AccumulateGrad` for a leaf).
 * grad mode: `no_grad`, `enable_grad`, `set_grad_enabled`.
 * the backward engine: an iterative topological walk (no recursion limit), gradient
   accumulation, and the ONE place where broadcast gradients are summed back to the shape
@@ -15,6 +18,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 import threading
 import traceback
@@ -128,6 +132,11 @@ class Function:
     `backward` needs. `self.inputs` (the input Tensors) and `self.needs_input_grad` are
     available in `backward`; `self.output()` gives the output Tensor. Returning a gradient
     whose shape was broadcast is fine: the engine sums it back to the input's shape.
+
+    PyTorch's style works as well (see `BackwardCFunction`): `@staticmethod forward(ctx,
+    *args)` and `@staticmethod backward(ctx, *grad_outputs)`, both on Tensors.
+
+    The Function object is the node of the graph that the output's `grad_fn` points to.
     """
 
     inputs: tuple | None
@@ -141,6 +150,24 @@ class Function:
     # A view op (its output shares the input's memory) sets this in forward to how the view
     # is taken again from an array: ("getitem", index), ("reshape", shape), ("transpose", axes).
     view_step: tuple | None = None
+    # Set by __init_subclass__: whether the class is written in PyTorch's style (a staticmethod
+    # forward(ctx, ...) on Tensors), and then the class of its graph nodes.
+    _ctx_style = False
+    _split_style = False  # PyTorch-style, with forward(*args) and setup_context(ctx, ...)
+    _backward_cls: type | None = None
+    _several_outputs = False  # only a PyTorch-style Function returns several outputs
+    _ctx_node = False  # True for the nodes of PyTorch-style Functions (BackwardCFunction)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """The one place that tells the two styles apart: PyTorch's declares forward as a
+        staticmethod (`forward(ctx, *args)`, or `forward(*args)` with a `setup_context`)."""
+        super().__init_subclass__(**kwargs)
+        cls._ctx_style = isinstance(inspect.getattr_static(cls, "forward"), staticmethod)
+        cls._split_style = cls._ctx_style and (inspect.getattr_static(cls, "setup_context")
+                                               is not Function.__dict__["setup_context"])
+        if cls._ctx_style:  # as PyTorch: the nodes of `MyFn` are `MyFnBackward` objects
+            cls._backward_cls = type(f"{cls.__name__}Backward", (BackwardCFunction,),
+                                     {"_forward_cls": cls, "__module__": __name__})
 
     def forward(self, *arrays: Any, **options: Any) -> Any:
         raise NotImplementedError
@@ -148,8 +175,15 @@ class Function:
     def backward(self, grad_output: Tensor) -> Any:
         raise NotImplementedError(f"{type(self).__name__} is not differentiable")
 
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple, output: Any) -> None:
+        """PyTorch 2's split style: forward(*args) without ctx, then this fills ctx."""
+        raise NotImplementedError("setup_context is not defined for this Function")
+
     @classmethod
-    def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
+    def apply(cls, *inputs: Any, **options: Any) -> Any:
+        if cls._ctx_style:
+            return _apply_ctx_style(cls, inputs, options)
         if len(inputs) > 1:
             _check_same_device(cls.__name__, inputs)
         fn = cls()
@@ -172,7 +206,7 @@ class Function:
         else:
             fn.inputs = inputs
             # the inputs' nodes now: an in-place op may later give an input a new grad_fn
-            fn.next_functions = tuple([t.grad_fn for t in inputs])
+            fn._parents = tuple([t.grad_fn for t in inputs])
             fn.needs_input_grad = tuple(needs)
             if fn.saves_inputs:
                 fn._ran_at = _inplace_clock[0]
@@ -210,8 +244,30 @@ class Function:
             if t._version_counter[1] > self._ran_at and self.reads_input(i):
                 raise _modified_error(t, f"input {i} of {name}", f"changed after {name} used it")
 
+    def name(self) -> str:
+        """The node's name as PyTorch gives it ("MulBackward0"; see `_PYTORCH_NAMES`)."""
+        name = self.__dict__.get("_name")
+        if name is None:
+            name = self._name = _node_name(self)
+        return name
+
+    @property
+    def next_functions(self) -> tuple:
+        """PyTorch's view of the node's edges: one `(node, output_index)` pair per tensor
+        input: the input's `grad_fn`, an `AccumulateGrad` for a leaf that requires grad, or
+        None for a tensor that does not. Built when first asked for (the engine walks
+        `_parents`, the plain tuple of the inputs' nodes)."""
+        shown = self.__dict__.get("_shown_next")
+        if shown is None:
+            if self.inputs is None:
+                raise RuntimeError(
+                    f"next_functions: the graph of {self.name()} was freed by backward(); look "
+                    "at it before calling backward(), or pass retain_graph=True")
+            shown = self._shown_next = _pytorch_edges(self)
+        return shown
+
     def __repr__(self) -> str:
-        return f"<{type(self).__name__}Backward>"
+        return f"<{self.name().rsplit('::', 1)[-1]} object at {id(self):#x}>"
 
 
 # In-place changes are counted per tensor (its version, shared with its views) and stamped
@@ -258,8 +314,9 @@ def _apply_on_the_inputs_gpu() -> None:
     the CPU and one GPU pay nothing for it."""
     unscoped = Function.apply.__func__
 
-    def apply(cls: type[Function], *inputs: Tensor, **options: Any) -> Tensor:
-        with backend.device_scope(inputs[0].array if inputs else None):
+    def apply(cls: type[Function], *inputs: Any, **options: Any) -> Any:
+        first = next((t for t in inputs if isinstance(t, Tensor)), None)
+        with backend.device_scope(None if first is None else first.array):
             return unscoped(cls, *inputs, **options)
 
     Function.apply = classmethod(apply)  # type: ignore[method-assign, assignment]
@@ -291,6 +348,373 @@ def _observed_forward(fn: Function, inputs: Sequence[Tensor], options: dict) -> 
         for observer in _state.observers:
             observer(type(fn).__name__, "forward", start, end, data)
     return data
+
+
+# ---------------------------------------------------------------------------------------------
+# The graph as PyTorch shows it: node names, next_functions, AccumulateGrad
+# ---------------------------------------------------------------------------------------------
+def _reduced_all(fn: Function) -> bool:  # x.sum() (SumBackward0), not x.sum(dim) (SumBackward1)
+    return len(fn.axes) == len(fn.in_shape) and not fn.keepdim
+
+
+def _index_name(fn: Function) -> str:
+    index = fn.index
+    if not all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in index):
+        return "IndexBackward0"  # x[tensor], x[mask]: a gather
+    return "SelectBackward0" if any(isinstance(i, int) for i in index) else "SliceBackward0"
+
+
+def _permute_name(fn: Function) -> str:
+    axes = fn.axes
+    if len(axes) == 2:
+        return "TBackward0"  # w.t() (PyTorch says PermuteBackward0 for w.T)
+    swapped = [i for i, a in enumerate(axes) if a != i]
+    return "TransposeBackward0" if len(swapped) == 2 else "PermuteBackward0"
+
+
+def _matmul_name(fn: Function) -> str:
+    dims = (fn.inputs[0].ndim, fn.inputs[1].ndim)
+    names = {(2, 2): "MmBackward0", (2, 1): "MvBackward0", (1, 1): "DotBackward0",
+             (1, 2): "SqueezeBackward4"}
+    return names.get(dims, "UnsafeViewBackward0" if dims[0] > 2 else "CloneBackward0")
+
+
+def _linear_name(fn: Function) -> str:  # addmm(b, x, W.t()) / mm(x, W.t()) on 2-D input
+    if fn.inputs[0].ndim != 2:  # the same on the input viewed as 2-D, then a view back
+        return "ViewBackward0" if fn.has_bias else "UnsafeViewBackward0"
+    return "AddmmBackward0" if fn.has_bias else "MmBackward0"
+
+
+def _reshape_name(fn: Function) -> str:  # a view, or (not contiguous) a copy, then a view
+    return "ViewBackward0" if _is_contiguous(fn.inputs[0]) else "UnsafeViewBackward0"
+
+
+def _is_contiguous(t: Tensor) -> bool:
+    return bool(t.array.flags.c_contiguous)
+
+
+# The names PyTorch 2.13 gives the nodes of the same ops, where they are not the class name
+# followed by "Backward0" (Mul -> MulBackward0). A function gives the name where it depends on
+# how the op was called (x.sum() -> SumBackward0, x.sum(1) -> SumBackward1).
+_PYTORCH_NAMES: dict[str, str | Callable[[Function], str]] = {
+    "Sum": lambda fn: "SumBackward0" if _reduced_all(fn) else "SumBackward1",
+    "Mean": lambda fn: "MeanBackward0" if _reduced_all(fn) else "MeanBackward1",
+    "PowScalar": "PowBackward0",  # x ** 2
+    "Pow": "PowBackward1",  # x ** y
+    "RPowScalar": "PowBackward2",  # 2 ** x
+    "Max": "MaxBackward1",  # x.max()
+    "Min": "MinBackward1",
+    "MaxDim": "MaxBackward0",  # x.max(dim)
+    "MinDim": "MinBackward0",
+    "Clamp": "ClampBackward1",
+    "Norm": "LinalgVectorNormBackward0",
+    "Reshape": _reshape_name,
+    "Permute": _permute_name,
+    "GetItem": _index_name,
+    "BroadcastTo": "ExpandBackward0",
+    "Pad": "ConstantPadNdBackward0",
+    "SetItem": "torch::autograd::CopySlices",  # x[i] = v, copy_
+    "_Clone": "CloneBackward0",
+    "Cast": "ToCopyBackward0",  # .double(), .to(dtype)
+    "_ToDevice": "ToCopyBackward0",
+    "Matmul": _matmul_name,
+    "Linear": _linear_name,
+    "Conv2d": "ConvolutionBackward0",
+    "MaxPool2d": "MaxPool2DWithIndicesBackward0",
+    "MaxPool2dBackward": "MaxPool2DWithIndicesBackwardBackward0",
+    "AvgPool2d": "AvgPool2DBackward0",
+    "AvgPool2dBackward": "AvgPool2DBackwardBackward0",
+    "BatchNorm": "NativeBatchNormBackward0",
+    "CrossEntropy": "NllLossBackward0",  # nll_loss(log_softmax(x)), fused here
+    "NllLoss": "NllLossBackward0",
+}
+# the names that need what the op kept (worked out before backward frees it: see _release)
+_NAMED_BY_WHAT_IT_DID = {op for op, name in _PYTORCH_NAMES.items() if callable(name)}
+
+
+def _node_name(fn: Function) -> str:
+    cls = type(fn)
+    if isinstance(fn, BackwardCFunction):
+        return cls.__name__  # "LegendrePolynomial3Backward", as PyTorch
+    if not cls.__module__.startswith("tinygrad_edu."):  # your own Function: "CubeBackward"
+        return f"{cls.__name__}Backward"
+    name = _PYTORCH_NAMES.get(cls.__name__, f"{cls.__name__}Backward0")
+    return name if isinstance(name, str) else name(fn)
+
+
+class AccumulateGrad:
+    """The node PyTorch shows for a leaf that requires grad (`variable`): where the leaf's
+    gradient is added into `variable.grad`. It is there to look at the graph with
+    (`next_functions`); the engine adds into the leaves itself (`_accumulate_leaf`). As in
+    PyTorch, a leaf has one such node for as long as anything holds it."""
+
+    next_functions: tuple = ()
+    _of_leaf: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # id(leaf) -> node
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    @classmethod
+    def of(cls, leaf: Tensor) -> AccumulateGrad:
+        node = cls._of_leaf.get(id(leaf))
+        if node is None or node.variable is not leaf:
+            node = cls._of_leaf[id(leaf)] = cls(leaf)
+        return node
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+class _ShownNode:
+    """A node of PyTorch's graph for an op that this library does in one fused Function:
+    `TBackward0` for nn.Linear's `weight.t()` (and, on a batch of sequences, the views of the
+    input and output), `LogSoftmaxBackward0` inside cross_entropy,
+    `CloneBackward0` before a reshape that copies. Shown in `next_functions` so that walking
+    the graph prints what PyTorch prints; the engine never runs it."""
+
+    def __init__(self, name: str, next_functions: tuple) -> None:
+        self._name = name
+        self.next_functions = next_functions
+
+    def name(self) -> str:
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"<{self._name} object at {id(self):#x}>"
+
+
+def _edge(t: Tensor, parent: Function | None) -> tuple:
+    if parent is not None:
+        return (parent, parent._output_index(t) if parent._several_outputs else 0)
+    if t._requires_grad:
+        return (AccumulateGrad.of(t), 0)
+    return (None, 0)
+
+
+def _pytorch_edges(fn: Function) -> tuple:
+    """`fn.next_functions`: the pairs of the tensor inputs, arranged as PyTorch's graph of the
+    same op has them where the library fuses what PyTorch does in several nodes."""
+    pairs = [_edge(t, parent) for t, parent in zip(fn.inputs, fn._parents)
+             if isinstance(t, Tensor)]
+    op = type(fn).__name__ if type(fn).__module__.startswith("tinygrad_edu.") else None
+    if op == "Linear":  # addmm(b, x, W.t()) or mm(x, W.t()), on x viewed as 2-D
+        x, w = pairs[0], pairs[1]
+        w = w if w[0] is None else (_ShownNode("TBackward0", (w,)), 0)
+        if fn.inputs[0].ndim == 2:
+            return (pairs[2], x, w) if len(pairs) == 3 else (x, w)
+        x = x if x[0] is None else (_ShownNode("ViewBackward0", (x,)), 0)
+        if len(pairs) == 3:
+            return ((_ShownNode("AddmmBackward0", (pairs[2], x, w)), 0),)
+        return ((_ShownNode("MmBackward0", (x, w)), 0),)
+    if op == "Where":  # the condition is not differentiable: PyTorch shows no edge for it
+        return tuple(pairs[1:])
+    if op == "CrossEntropy":
+        return ((_ShownNode("LogSoftmaxBackward0", tuple(pairs)), 0),)
+    if op == "Reshape" and not _is_contiguous(fn.inputs[0]):
+        return ((_ShownNode("CloneBackward0", tuple(pairs)), 0),)
+    if op in ("Conv2d", "BatchNorm"):  # (input, weight, bias), (None, 0) where there is none
+        return tuple(pairs + [(None, 0)] * (3 - len(pairs)))
+    return tuple(pairs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Functions in PyTorch's style: @staticmethod forward(ctx, ...) / backward(ctx, ...)
+# ---------------------------------------------------------------------------------------------
+class BackwardCFunction(Function):
+    """The node (and `ctx`) of a Function written in PyTorch's style::
+
+        class Exp(tg.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):             # x is a Tensor; runs with grad mode off
+                y = x.exp()
+                ctx.save_for_backward(y)
+                return y
+
+            @staticmethod
+            def backward(ctx, grad):         # one gradient per output of forward
+                (y,) = ctx.saved_tensors
+                return grad * y              # one gradient per input of forward
+
+        y = Exp.apply(x)                     # y.grad_fn is an ExpBackward: the ctx above
+
+    `forward` may take any Python objects besides Tensors (their gradient is None) and return
+    a Tensor or a tuple of Tensors. Each such Function gets its own subclass of this one,
+    named after it ("ExpBackward")."""
+
+    _forward_cls: type[Function]
+    saves_inputs = False  # what backward reads is checked by saved_tensors instead
+    _ctx_node = True
+    # what the library keeps on ctx (backward frees it; your own attributes stay, as PyTorch)
+    _ENGINE_STATE = ("_saved", "_saved_versions", "_output_of_raw", "_output_meta",
+                     "_output_refs", "_output_ref", "_parents", "_trace")
+
+    def __init__(self) -> None:
+        self._saved: tuple = ()
+        self._saved_versions: tuple = ()
+        self._non_differentiable: set[int] = set()
+        self._materialize_grads = True
+
+    # --- what forward / setup_context call on ctx ------------------------------------------
+    def save_for_backward(self, *tensors: Tensor | None) -> None:
+        """Keep tensors for backward (read them back with `ctx.saved_tensors`)."""
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save variables, but argument {i} "
+                                f"is of type {type(t).__name__}")
+        self._saved = tensors
+        self._saved_versions = tuple(None if t is None else t._version_counter[0]
+                                     for t in tensors)
+
+    def mark_non_differentiable(self, *tensors: Tensor) -> None:
+        """These outputs get no gradient (requires_grad=False); backward receives zeros."""
+        self._non_differentiable.update(id(t) for t in tensors)
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """With False, backward receives None (not zeros) for an output that got no gradient."""
+        self._materialize_grads = bool(value)
+
+    def mark_dirty(self, *tensors: Tensor) -> None:
+        raise NotImplementedError("mark_dirty: in-place custom Functions are not supported; "
+                                  "return a new tensor from forward instead")
+
+    # --- what backward reads ------------------------------------------------------------------
+    @property
+    def saved_tensors(self) -> tuple:
+        """The tensors given to save_for_backward. Raises PyTorch's error if one of them was
+        changed in place since, or if backward has already freed them."""
+        if "_saved" not in self.__dict__:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time or "
+                "if you need to access saved tensors after calling backward.")
+        saved = []
+        for i, (t, version) in enumerate(zip(self._saved, self._saved_versions)):
+            if t is not None and t._version_counter[0] != version:
+                raise _modified_error(t, f"saved tensor {i} of {self.name()}",
+                                      f"expected version {version} instead")
+            saved.append(self._as_output(t))
+        return tuple(saved)
+
+    def _as_output(self, t: Tensor | None) -> Tensor | None:
+        """A saved output of forward is given back as the output itself (with its grad_fn,
+        so that a backward that uses it can be differentiated again)."""
+        i = self.__dict__.get("_output_of_raw", {}).get(id(t))
+        out = None if i is None else self._output_refs[i]()
+        return t if out is None else out
+
+    def _output_index(self, t: Tensor) -> int:
+        for i, ref in enumerate(self._output_refs):
+            if ref is not None and ref() is t:
+                return i
+        raise RuntimeError(f"{self.name()}: this tensor is not one of its outputs any more "
+                           "(in-place ops on the outputs of a Function with several outputs "
+                           "are not supported)")
+
+    # --- what the engine calls -----------------------------------------------------------------
+    def _free(self) -> None:
+        """After backward (without retain_graph): drop the inputs and the saved tensors."""
+        for key in self._ENGINE_STATE:
+            self.__dict__.pop(key, None)
+        self.inputs = None
+        self._several_outputs = False
+
+    def backward(self, grad_output: Tensor | list) -> tuple:
+        grads = grad_output if type(grad_output) is list else [grad_output]
+        if self._materialize_grads:
+            grads = [_zeros(meta) if g is None and meta is not None else g
+                     for g, meta in zip(grads, self._output_meta)]
+        result = self._forward_cls.backward(self, *grads)
+        return self._checked_gradients(result)
+
+    def _checked_gradients(self, result: Any) -> tuple:
+        """One gradient per input of forward (None for the non-tensors), as PyTorch checks."""
+        if not isinstance(result, tuple):
+            result = (result,)
+        n = len(self.inputs)
+        if len(result) > n and all(g is None for g in result[n:]):
+            result = result[:n]  # extra Nones are allowed
+        if len(result) != n:
+            raise RuntimeError(f"function {self.name()} returned an incorrect number of "
+                               f"gradients (expected {n}, got {len(result)})")
+        for i, (arg, g) in enumerate(zip(self.inputs, result)):
+            if g is None:
+                continue
+            if not isinstance(arg, Tensor):
+                raise RuntimeError(f"function {self.name()} returned a gradient different than "
+                                   f"None at position {i + 1}, but the corresponding forward "
+                                   "input was not a Variable")
+            if not isinstance(g, Tensor):
+                raise TypeError(f"function {self.name()} returned a gradient of type "
+                                f"{type(g).__name__} at position {i + 1}; expected a Tensor "
+                                "or None")
+        return result
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__module__}.{self.name()} object at {id(self):#x}>"
+
+
+def _zeros(meta: tuple) -> Tensor:
+    shape, dtype, device = meta
+    return Tensor._make(backend.to_device(np.zeros(shape, dtype=dtype), device))
+
+
+def _apply_ctx_style(cls: type[Function], args: tuple, kwargs: dict) -> Any:
+    """`MyFn.apply(*args)` for a Function in PyTorch's style: run forward on the Tensors with
+    grad mode off, then make its differentiable outputs the outputs of one `MyFnBackward`
+    node (which is the `ctx` that forward filled in)."""
+    tensors = [a for a in args if isinstance(a, Tensor)]
+    if len(tensors) > 1:
+        _check_same_device(cls.__name__, tensors)
+    ctx = cls._backward_cls()
+    record = _state.grad_enabled
+    ctx.needs_input_grad = tuple(record and isinstance(a, Tensor) and a._requires_grad
+                                 for a in args)
+    with set_grad_enabled(False):
+        if cls._split_style:
+            output = cls.forward(*args, **kwargs)
+            cls.setup_context(ctx, args, output)
+        else:
+            output = cls.forward(ctx, *args, **kwargs)
+    raw_outputs = output if isinstance(output, tuple) else (output,)
+    if not any(isinstance(t, Tensor) for t in raw_outputs):
+        raise TypeError(f"{cls.__name__}.forward must return a Tensor or a tuple of Tensors, "
+                        f"got {type(output).__name__}")
+    if True not in ctx.needs_input_grad:  # no graph to record
+        return output
+    ctx.inputs = args
+    ctx._parents = tuple(a.grad_fn if isinstance(a, Tensor) else None for a in args)
+    if _state.anomaly:
+        ctx._trace = traceback.extract_stack()[:-2]
+    outputs, refs, metas, output_of_raw = [], [], [], {}
+    for i, raw in enumerate(raw_outputs):
+        if not isinstance(raw, Tensor):  # passed through as it is
+            outputs.append(raw)
+            refs.append(None)
+            metas.append(None)
+            continue
+        differentiable = (id(raw) not in ctx._non_differentiable
+                          and backend.is_floating(raw.dtype))
+        out = Tensor._make(raw.array, ctx if differentiable else None)
+        out._version_counter = raw._version_counter  # the same memory
+        if _state.anomaly:
+            _check_finite(cls.__name__, "forward", raw.array, ctx._trace)
+        outputs.append(out)
+        refs.append(weakref.ref(out))
+        metas.append((raw.shape, raw.dtype, raw.device))
+        output_of_raw[id(raw)] = i
+    ctx._output_refs = refs
+    ctx._output_meta = metas
+    ctx._output_ref = next(r for r in refs if r is not None)  # (what viz draws)
+    ctx._output_of_raw = {k: i for k, i in output_of_raw.items()
+                          if any(t is raw_outputs[i] for t in ctx._saved)}
+    if len(raw_outputs) > 1:
+        ctx._several_outputs = True
+    return tuple(outputs) if isinstance(output, tuple) else outputs[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,7 +764,8 @@ def sum_to(grad: Tensor, shape: tuple) -> Tensor:
     try:
         np.broadcast_shapes(shape, grad.shape)
     except ValueError:
-        raise RuntimeError(f"gradient of shape {grad.shape} cannot be summed to shape {shape}")
+        raise RuntimeError(f"gradient of shape {tuple(grad.shape)} cannot be summed to shape "
+                           f"{tuple(shape)}")
     return SumTo.apply(grad, shape=shape)
 
 
@@ -372,7 +797,7 @@ def _topological_order(roots: Iterable[Function]) -> tuple[list[Function], dict]
         if getattr(fn, "inputs", None) is None:
             raise RuntimeError(_FREED)
         stack.append((fn, True))
-        for t, parent in zip(fn.inputs, fn.next_functions):
+        for t, parent in zip(fn.inputs, fn._parents):
             if parent is not None:
                 outputs[id(parent)] = t
                 if id(parent) not in seen:
@@ -386,8 +811,8 @@ def _run_hooks(t: Tensor, grad: Tensor) -> Tensor:
         new = hook(grad)
         if new is not None:
             if new.shape != grad.shape:
-                raise RuntimeError(f"hook returned a gradient of shape {new.shape}, "
-                                   f"expected {grad.shape}")
+                raise RuntimeError(f"hook returned a gradient of shape {tuple(new.shape)}, "
+                                   f"expected {tuple(grad.shape)}")
             grad = new
     return grad
 
@@ -427,8 +852,8 @@ def _accumulate_leaf(leaf: Tensor, pending: list, create_graph: bool) -> None:
             leaf.grad = Tensor._make(xp.array(grad.array, copy=True, order="C"))
         return
     if leaf.grad.shape != grad.shape:
-        raise RuntimeError(f"cannot accumulate a gradient of shape {grad.shape} into "
-                           f".grad of shape {leaf.grad.shape}")
+        raise RuntimeError(f"cannot accumulate a gradient of shape {tuple(grad.shape)} into "
+                           f".grad of shape {tuple(leaf.grad.shape)}")
     leaf.grad.array += grad.array
 
 
@@ -470,6 +895,12 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
                     leaf_grads[id(t)] = (t, [g])
                 else:
                     entry[1][0] = entry[1][0] + g
+        elif fn._several_outputs:  # one gradient per output, in a list
+            slots = grads.get(id(fn))
+            if slots is None:
+                slots = grads[id(fn)] = [None] * len(fn._output_refs)
+            i = fn._output_index(t)
+            slots[i] = g if slots[i] is None else slots[i] + g
         else:
             k = id(fn)
             prev = grads.get(k)
@@ -501,7 +932,10 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
 def _backward_node(fn: Function, out: Tensor | None, grad: Tensor, create_graph: bool,
                    send: Callable[[Tensor, Function | None, Tensor], None]) -> None:
     """Run one node's backward on the gradient of its output and send each input its part."""
-    if out is not None and out.grad_fn is fn:  # (not an older node of a tensor changed in place)
+    if type(grad) is list:  # the gradients of a node's several outputs
+        grad = [g if g is None else _output_grad(ref(), fn, g, create_graph)
+                for ref, g in zip(fn._output_refs, grad)]
+    elif out is not None and out.grad_fn is fn:  # (not an older node of a tensor changed in place)
         if out._hooks:
             grad = _run_hooks(out, grad)
         if out._retains_grad:
@@ -511,7 +945,8 @@ def _backward_node(fn: Function, out: Tensor | None, grad: Tensor, create_graph:
     _state.in_backward += 1
     try:
         if backend.several_gpus_in_use:  # run the node on its gradient's GPU
-            with backend.device_scope(grad.array):
+            on = grad if type(grad) is not list else next(g for g in grad if g is not None)
+            with backend.device_scope(on.array):
                 in_grads = _node_backward(fn, grad)
         elif _state.observers:
             in_grads = _observed_backward(fn, grad)
@@ -526,12 +961,22 @@ def _backward_node(fn: Function, out: Tensor | None, grad: Tensor, create_graph:
             if g is not None:
                 _check_finite(type(fn).__name__, "backward", g.array,
                               getattr(fn, "_trace", None))
-    for t, parent, g, needed in zip(fn.inputs, fn.next_functions, in_grads, fn.needs_input_grad):
+    for t, parent, g, needed in zip(fn.inputs, fn._parents, in_grads, fn.needs_input_grad):
         if g is None or not needed:
             continue
         if g.array.shape != t.array.shape:
             g = sum_to(g, t.shape)
         send(t, parent, g)
+
+
+def _output_grad(out: Tensor | None, fn: Function, grad: Tensor, create_graph: bool) -> Tensor:
+    """Run the hooks of one of a node's outputs and keep its retained grad."""
+    if out is not None and out.grad_fn is fn:
+        if out._hooks:
+            grad = _run_hooks(out, grad)
+        if out._retains_grad:
+            _retain(out, grad, create_graph)
+    return grad
 
 
 def _node_backward(fn: Function, grad: Tensor) -> Any:
@@ -552,9 +997,23 @@ def _observed_backward(fn: Function, grad: Tensor) -> Any:
 
 
 def _release(fn: Function) -> None:
-    """Drop everything a node holds (its inputs and saved arrays); mark it as used."""
-    fn.__dict__.clear()
+    """Drop everything a node holds (its inputs and saved arrays); mark it as used. Its name
+    stays (worked out now if it depends on what the op did), and its `next_functions` if they
+    were looked at."""
+    if fn._ctx_node:
+        fn._free()
+        return
+    kept = fn.__dict__
+    name = kept.get("_name")
+    if name is None and type(fn).__name__ in _NAMED_BY_WHAT_IT_DID:
+        name = fn.name()
+    shown = kept.get("_shown_next")
+    kept.clear()
     fn.inputs = None
+    if name is not None:
+        fn._name = name
+    if shown is not None:
+        fn._shown_next = shown
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
@@ -585,8 +1044,8 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     for i, t in enumerate(inputs):
         g = captured.get(id(t))
         if g is None and not allow_unused:
-            raise RuntimeError(f"autograd.grad: input {i} (shape {t.shape}) was not used to "
-                               "compute the outputs; pass allow_unused=True to get None")
+            raise RuntimeError(f"autograd.grad: input {i} (shape {tuple(t.shape)}) was not used "
+                               "to compute the outputs; pass allow_unused=True to get None")
         if g is not None and not create_graph:
             g = g.detach()
         result.append(g)
@@ -597,16 +1056,16 @@ def _root_grad(out: Tensor, gradient: Tensor | None, where: str) -> Tensor:
     if gradient is None:
         if out.numel() != 1:
             raise RuntimeError(f"{where}: grad can be implicitly created only for scalar "
-                               f"outputs; this output has shape {out.shape}, pass a `gradient` "
-                               "of that shape")
+                               f"outputs; this output has shape {tuple(out.shape)}, pass a "
+                               "`gradient` of that shape")
         xp = backend.get_array_module(out.array)
         with backend.device_scope(out.array):
             return Tensor._make(xp.ones(out.shape, dtype=out.dtype))
     if not isinstance(gradient, Tensor):
         gradient = Tensor(gradient, dtype=out.dtype, device=out.device)
     if gradient.shape != out.shape:
-        raise RuntimeError(f"{where}: gradient has shape {gradient.shape} but the output has "
-                           f"shape {out.shape}")
+        raise RuntimeError(f"{where}: gradient has shape {tuple(gradient.shape)} but the output "
+                           f"has shape {tuple(out.shape)}")
     if gradient.device != out.device:
         raise RuntimeError(f"{where}: gradient is on {gradient.device} but the output is on "
                            f"{out.device}")

@@ -17,15 +17,77 @@ from typing import Any, Callable
 
 import numpy as np
 
-# dtypes are NumPy dtype objects; CuPy uses the same ones.
-float32 = np.dtype("float32")
-float64 = np.dtype("float64")
-float16 = np.dtype("float16")
-int64 = np.dtype("int64")
-int32 = np.dtype("int32")
-uint8 = np.dtype("uint8")
-bool_ = np.dtype("bool")
-SUPPORTED_DTYPES = (float32, float64, float16, int64, int32, uint8, bool_)
+
+class dtype:
+    """The type of a tensor's elements, as `torch.dtype`: `tg.float32`, `tg.int64`, ...
+
+    One object per type, so `x.dtype is tg.float32` and `x.dtype == tg.float32` both hold;
+    it prints as `tg.float32`. `.dtype` is the NumPy dtype the arrays hold: NumPy and CuPy
+    accept a `tg.dtype` wherever they take a dtype (`xp.zeros(3, dtype=tg.float32)`) by
+    reading that attribute, and a `tg.dtype` equals its NumPy dtype.
+    """
+
+    __slots__ = ("dtype", "name")
+
+    def __init__(self, name: str) -> None:
+        self.dtype = np.dtype(name)  # the NumPy dtype (what NumPy and CuPy read)
+        self.name = name
+
+    @property
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f"
+
+    @property
+    def is_complex(self) -> bool:
+        return self.dtype.kind == "c"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.dtype.kind in "fic"
+
+    @property
+    def itemsize(self) -> int:
+        """Bytes per element."""
+        return self.dtype.itemsize
+
+    @property
+    def kind(self) -> str:
+        """NumPy's kind letter: 'f' float, 'i' signed int, 'u' unsigned int, 'b' bool."""
+        return self.dtype.kind
+
+    @property
+    def type(self) -> type:
+        """NumPy's scalar type (numpy.float32, ...), for making one NumPy/CuPy number."""
+        return self.dtype.type
+
+    def __repr__(self) -> str:
+        return f"tg.{self.name}"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, dtype):
+            return self is other
+        if isinstance(other, np.dtype):  # (NumPy's own == says the same the other way round)
+            return self.dtype == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.dtype)  # as the NumPy dtype's, since the two are equal
+
+    def __reduce__(self) -> str:
+        """copy, deepcopy (and pickle) give back this very object: the module's global."""
+        return "bool_" if self.name == "bool" else self.name
+
+
+float32 = dtype("float32")
+float64 = dtype("float64")
+float16 = dtype("float16")
+int64 = dtype("int64")
+int32 = dtype("int32")
+uint8 = dtype("uint8")
+bool_ = dtype("bool")
+DTYPES = (float32, float64, float16, int64, int32, uint8, bool_)
+SUPPORTED_DTYPES = tuple(d.dtype for d in DTYPES)  # the NumPy dtypes a tensor's array may have
+_DTYPE_OF_NUMPY = {d.dtype: d for d in DTYPES}
 _DTYPE_ALIASES = {
     "float": float32, "float32": float32, "double": float64, "float64": float64,
     "half": float16, "float16": float16, "long": int64, "int64": int64, "int": int32,
@@ -34,29 +96,39 @@ _DTYPE_ALIASES = {
 default_float_dtype = float32
 
 
-def as_dtype(dtype: Any) -> np.dtype:
-    """Normalise `dtype` (tg.float32, 'float32', np.float32, float, int, bool) to a NumPy dtype."""
-    if dtype is float:
+def as_dtype(value: Any) -> dtype:
+    """Normalise `value` (tg.float32, 'float32', np.float32, a NumPy dtype, float, int, bool)
+    to one of the tg dtypes."""
+    if isinstance(value, dtype):
+        return value
+    if value is float:
         return default_float_dtype
-    if dtype is int:
+    if value is int:
         return int64
-    if dtype is bool:
+    if value is bool:
         return bool_
-    if isinstance(dtype, str):
-        if dtype not in _DTYPE_ALIASES:
-            raise TypeError(f"unsupported dtype {dtype!r}; use one of {sorted(_DTYPE_ALIASES)}")
-        return _DTYPE_ALIASES[dtype]
+    if isinstance(value, str):
+        if value not in _DTYPE_ALIASES:
+            raise TypeError(f"unsupported dtype {value!r}; use one of {sorted(_DTYPE_ALIASES)}")
+        return _DTYPE_ALIASES[value]
     try:
-        result = np.dtype(dtype)
+        numpy_dtype = np.dtype(value)
     except TypeError:
-        raise TypeError(f"unsupported dtype {dtype!r}") from None
-    if result not in SUPPORTED_DTYPES:
-        names = ", ".join(str(d) for d in SUPPORTED_DTYPES)
-        raise TypeError(f"unsupported dtype {result}; supported dtypes are {names}")
-    return result
+        raise TypeError(f"unsupported dtype {value!r}") from None
+    if numpy_dtype not in _DTYPE_OF_NUMPY:
+        names = ", ".join(str(d) for d in DTYPES)
+        raise TypeError(f"unsupported dtype {numpy_dtype}; supported dtypes are {names}")
+    return _DTYPE_OF_NUMPY[numpy_dtype]
 
 
-def is_floating(dtype: np.dtype) -> bool:
+def dtype_of(array: Any) -> dtype:
+    """The tg dtype of a NumPy or CuPy array (its NumPy dtype if that is none of them)."""
+    numpy_dtype = array.dtype
+    return _DTYPE_OF_NUMPY.get(numpy_dtype, numpy_dtype)
+
+
+def is_floating(dtype: Any) -> bool:
+    """Whether a dtype (a tg dtype or a NumPy dtype) is a floating point type."""
     return dtype.kind == "f"
 
 
@@ -188,6 +260,7 @@ class Device:
 
 
 CPU = Device("cpu")
+default_device = CPU  # where factories and tg.tensor put new tensors (tg.set_default_device)
 
 
 def cuda_device(index: int | str | None = None) -> str:

@@ -101,6 +101,11 @@ class _Encoder:
         if isinstance(obj, (list, tuple)):
             tag = "list" if isinstance(obj, list) else "tuple"
             return {tag: [self.encode(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(obj)]}
+        if callable(getattr(obj, "state_dict", None)):  # a Module or an Optimizer
+            raise TypeError(f"save: cannot save a whole {type(obj).__name__} at {where}: that "
+                            "would need pickle, which can run code when loaded; save its "
+                            "state_dict() instead (tg.save(model.state_dict(), path)) and "
+                            "load it into a new one with model.load_state_dict(tg.load(path))")
         raise TypeError(f"save: cannot save an object of type {type(obj).__name__} at {where}; "
                         "a checkpoint holds (nested) dicts, lists and tuples of Tensors, NumPy "
                         "arrays, ints, floats, bools, strings and None")
@@ -123,7 +128,7 @@ class _Encoder:
             index = self._add_array(array)
             self.tensor_ids[id(t)] = index
             self.keep_alive.append(t)  # ids stay unique while saving
-        return {"id": index, "dtype": str(t.dtype), "shape": list(t.shape),
+        return {"id": index, "dtype": str(t.array.dtype), "shape": list(t.shape),
                 "device": str(t.device), "requires_grad": bool(t.requires_grad)}
 
     @staticmethod
@@ -460,7 +465,8 @@ class _Decoder:
         return Tensor._make(backend.to_device(t.array, where))
 
 
-def load(f: PathLike | BinaryIO, map_location: MapLocation = None) -> Any:
+def load(f: PathLike | BinaryIO, map_location: MapLocation = None, *,
+         weights_only: bool | None = None) -> Any:
     """Load what `save` wrote. Tensors come back on the device they were saved from (as in
     PyTorch), or where `map_location` says: 'cpu', 'cuda', 'cuda:1', a Device, a dict
     {saved device: target device} (saved devices it does not list go back where they were
@@ -472,7 +478,13 @@ def load(f: PathLike | BinaryIO, map_location: MapLocation = None) -> Any:
     that is not a tinygrad_edu checkpoint (a pickle, a torch.save file, an .npz with object
     arrays, a truncated or corrupt file, a FIFO or device) raises ValueError
     "load: <path> is not a tinygrad_edu checkpoint: <why>". A path that does not exist or
-    cannot be opened raises what `open` raises (FileNotFoundError, PermissionError...)."""
+    cannot be opened raises what `open` raises (FileNotFoundError, PermissionError...).
+
+    `weights_only` is accepted as in PyTorch, and changes nothing: loading is always
+    weights-only here (no pickle, so no code from the file can run), also with
+    weights_only=False."""
+    if weights_only not in (None, True, False):
+        raise TypeError(f"load: weights_only must be True, False or None, got {weights_only!r}")
     map_location = _normalize_map_location(map_location)
     if hasattr(f, "read"):
         label = getattr(f, "name", "<file object>")

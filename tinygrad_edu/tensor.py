@@ -6,8 +6,11 @@ Operators and methods call the ops in `ops/`; this file holds the conversions
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 import operator
+import warnings
 import weakref
 from typing import Any, Callable, Iterable, Sequence
 
@@ -21,27 +24,44 @@ from .ops import linalg, reduce
 from .ops import shape as shape_ops
 
 _SCALARS = (int, float, bool, np.number, np.bool_)
+_PY_NUMBER_TYPES = frozenset((bool, int, float))
 _ARITH_OPS = {"add_": operator.add, "sub_": operator.sub, "mul_": operator.mul,
               "div_": operator.truediv}
 
 
 def _infer_dtype(data: Any) -> np.dtype:
-    """dtype PyTorch would give a Python value: bool, int64 or float32."""
-    try:
-        arr = np.asarray(data)
-    except ValueError as exc:  # ragged nested lists
-        raise ValueError(f"tensor: cannot build a tensor from {data!r:.80}: {exc}") from None
-    if arr.dtype.kind == "b":
-        return backend.bool_
-    if arr.dtype.kind in "iu":
-        return backend.int64
-    if arr.dtype.kind == "f":
-        return backend.default_float_dtype
+    """The dtype PyTorch's `torch.tensor(data)` gives: a Python bool, int or float is bool,
+    int64 or the default float dtype; a NumPy scalar or array, or a Tensor, keeps its dtype;
+    a (nested) list is the promotion of its items (`[1, 2.5]` is float32, `[np.float64(1),
+    2.5]` float64); an empty list is the default float dtype."""
+    if isinstance(data, (list, tuple)):
+        kinds = set(map(type, data))
+        if kinds <= _PY_NUMBER_TYPES:  # the common case, answered without a loop in Python
+            if float in kinds or not kinds:
+                return backend.default_float_dtype
+            return backend.int64 if int in kinds else backend.bool_
+        result = None
+        for item in data:
+            dtype = _infer_dtype(item)
+            result = dtype if result is None else _promote(result, dtype)
+        return result
+    if isinstance(data, Tensor):
+        return data.array.dtype
+    if type(data) in _PY_NUMBER_TYPES:
+        return _scalar_dtype(data)
+    arr = np.asarray(data)  # a NumPy scalar or array (or anything with __array__)
+    if arr.dtype in backend.SUPPORTED_DTYPES:
+        return arr.dtype
+    if arr.dtype.kind in "iuf":  # int8, uint16, float128...: int64 or the default float
+        return backend.int64 if arr.dtype.kind in "iu" else backend.default_float_dtype
     raise TypeError(f"tensor: cannot build a tensor from {type(data).__name__} with dtype "
                     f"{arr.dtype}; expected numbers, bools or (nested) lists of them")
 
 
 def _resolve_device(device: Any) -> Device:
+    """A Device from a name or a Device; None is the default device (tg.set_default_device)."""
+    if device is None:
+        return backend.default_device
     return device if isinstance(device, Device) else Device(device)
 
 
@@ -86,7 +106,7 @@ class Tensor:
                 except OverflowError:  # tensor([300], dtype=uint8), as PyTorch
                     raise RuntimeError(f"tensor: a value of {data!r:.80} cannot be converted "
                                        f"to type {target} without overflow") from None
-            target_device = backend.CPU if device is None else _resolve_device(device)
+            target_device = _resolve_device(device)
             array = backend.to_device(array, target_device)
         else:  # a CuPy array
             target_device = backend.device_of(array) if device is None else _resolve_device(device)
@@ -169,8 +189,8 @@ class Tensor:
         return self.grad_fn is None
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.array.shape
+    def shape(self) -> Size:
+        return Size(self.array.shape)
 
     @property
     def ndim(self) -> int:
@@ -180,8 +200,9 @@ class Tensor:
         return self.array.ndim
 
     @property
-    def dtype(self) -> np.dtype:
-        return self.array.dtype
+    def dtype(self) -> backend.dtype:
+        """tg.float32, tg.int64, ... (the array's NumPy dtype is `self.array.dtype`)."""
+        return backend.dtype_of(self.array)
 
     @property
     def device(self) -> Device:
@@ -202,6 +223,7 @@ class Tensor:
         return self.transpose(-2, -1)
 
     def size(self, dim: int | None = None) -> Any:
+        """The shape as a tg.Size, or the length of dim `dim` as an int."""
         if dim is None:
             return self.shape
         return self.shape[reduce.normalize_dims(dim, self.ndim, "size")[0]]
@@ -237,23 +259,22 @@ class Tensor:
         return array if dtype is None else array.astype(dtype)
 
     def __repr__(self) -> str:
-        body = np.array2string(backend.to_numpy(self.array), separator=", ", precision=4,
-                               prefix="tensor(", threshold=200)
-        extras = []
-        if self.device.type != "cpu":
-            extras.append(f"device='{self.device}'")
-        if self.dtype not in (backend.float32, backend.int64, backend.bool_) or self.numel() == 0:
-            extras.append(f"dtype=tg.{self.dtype}")
-        if self.grad_fn is not None:
-            extras.append(f"grad_fn={self.grad_fn!r}")
-        elif self._requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + ", ".join([body] + extras) + ")"
+        """PyTorch's printed form: `tensor([1.5000, 2.2500], requires_grad=True)` (see
+        `set_printoptions`). print() and str() give the same."""
+        return _tensor_repr(self)
+
+    def __format__(self, format_spec: str) -> str:
+        """f"{loss:.3f}": a 0-d tensor formats as its Python number; any other tensor only
+        with an empty format spec (as its repr), as PyTorch."""
+        if self.ndim == 0:
+            return format(self.item(), format_spec)
+        return object.__format__(self, format_spec)
 
     def __bool__(self) -> bool:
         if self.numel() != 1:
-            raise RuntimeError(f"the truth value of a tensor with {self.numel()} elements is "
-                               "ambiguous; use .any() or .all()")
+            how_many = "no values" if self.numel() == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {how_many} is ambiguous (shape "
+                               f"{list(self.shape)}); use .any() or .all()")
         return bool(self.array.reshape(()))
 
     def __float__(self) -> float:
@@ -263,8 +284,10 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.dtype.kind not in "iu" or self.numel() != 1:
-            raise TypeError("only integer tensors of a single element can be used as an index")
+        """An integer (or bool) tensor of one element used as an int: `range(n)`, `xs[i]`."""
+        if self.array.dtype.kind not in "iub" or self.numel() != 1:
+            raise TypeError(f"only integer tensors of a single element can be converted to an "
+                            f"index, got a {self.dtype} tensor of shape {list(self.shape)}")
         return int(self.item())
 
     def __hash__(self) -> int:
@@ -380,7 +403,13 @@ class Tensor:
         return _Clone.apply(self)
 
     def contiguous(self) -> Tensor:
-        return self
+        """This tensor if its elements lie in memory in row-major order, else a copy that
+        does (what `view` needs after a transpose)."""
+        return self if self.array.flags.c_contiguous else self.clone()
+
+    def is_contiguous(self) -> bool:
+        """Whether the elements lie in memory in row-major order (C order)."""
+        return bool(self.array.flags.c_contiguous)
 
     def new_zeros(self, size: Any, dtype: Any = None) -> Tensor:
         xp = get_array_module(self.array)
@@ -436,8 +465,8 @@ class Tensor:
     def __pow__(self, exponent: Any) -> Tensor:
         if isinstance(exponent, _SCALARS) and not isinstance(exponent, (bool, np.bool_)):
             # an int tensor stays int for an int power, and is float32 for a float one
-            x = self if self.is_floating_point() or isinstance(exponent, (int, np.integer)) \
-                else self.to(backend.default_float_dtype)
+            dtype = result_type(self, exponent)
+            x = self if dtype == self.array.dtype else self.to(dtype)
             if x.dtype.kind in "iu":
                 if exponent < 0:
                     raise RuntimeError(f"pow: integers to negative integer powers are not "
@@ -445,24 +474,34 @@ class Tensor:
                                        f"the power {exponent})")
                 exponent = _fit_int(exponent, x.dtype, "pow")
             return ew.PowScalar.apply(x, exponent=exponent)
-        return ew.Pow.apply(*as_tensor_pair(self, exponent, "pow"))
+        if isinstance(exponent, (bool, np.bool_)) and self.array.dtype.kind == "b":
+            return self.clone() if exponent else ones_like(self)  # x ** True is x, as PyTorch
+        return _pow_tensors(*as_tensor_pair(self, exponent, "pow"))
 
     def __rpow__(self, base: Any) -> Tensor:
         if isinstance(base, _SCALARS):
-            x = self if self.is_floating_point() else self.to(backend.default_float_dtype)
+            dtype = result_type(self, base)  # 2 ** int_tensor stays an int tensor
+            if dtype.kind != "f":
+                return _pow_tensors(*as_tensor_pair(base, self, "pow", device=self.device))
+            x = self if dtype == self.array.dtype else self.to(dtype)
             return ew.RPowScalar.apply(x, base=float(base))
-        return ew.Pow.apply(*as_tensor_pair(base, self, "pow", device=self.device))
+        return _pow_tensors(*as_tensor_pair(base, self, "pow", device=self.device))
 
     def pow(self, exponent: Any) -> Tensor:
         return self ** exponent
 
     def __matmul__(self, other: Any) -> Tensor:
+        _check_same_dtype(self, other, "matmul")
         return linalg.Matmul.apply(*as_tensor_pair(self, other, "matmul"))
 
     def __rmatmul__(self, other: Any) -> Tensor:
+        _check_same_dtype(other, self, "matmul")
         return linalg.Matmul.apply(*as_tensor_pair(other, self, "matmul", device=self.device))
 
-    def matmul(self, other: Any) -> Tensor:
+    def matmul(self, other: Any, *, out: Tensor | None = None) -> Tensor:
+        """self @ other (into `out` when given, see `tg.matmul`)."""
+        if out is not None:
+            return matmul(self, other, out=out)
         return self @ other
 
     def __floordiv__(self, other: Any) -> Tensor:
@@ -480,10 +519,22 @@ class Tensor:
     floor_divide = __floordiv__
     remainder = __mod__
 
-    add = __add__
-    sub = __sub__
-    mul = __mul__
-    div = __truediv__
+    def add(self, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
+        """self + alpha * other (see `tg.add`)."""
+        return add(self, other, alpha=alpha, out=out)
+
+    def sub(self, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
+        """self - alpha * other (see `tg.sub`)."""
+        return sub(self, other, alpha=alpha, out=out)
+
+    def mul(self, other: Any, *, out: Tensor | None = None) -> Tensor:
+        """self * other (see `tg.mul`)."""
+        return mul(self, other, out=out)
+
+    def div(self, other: Any, *, rounding_mode: str | None = None,
+            out: Tensor | None = None) -> Tensor:
+        """self / other, rounded toward zero ('trunc') or down ('floor') if asked (`tg.div`)."""
+        return div(self, other, rounding_mode=rounding_mode, out=out)
 
     # comparisons: bool tensors, no gradient
     def _compare(self, other: Any, ufunc: str) -> Tensor:
@@ -623,10 +674,7 @@ class Tensor:
             raise RuntimeError(f"{op}: the result of shape "
                                f"{np.broadcast_shapes(self.shape, b.shape)} does not fit the "
                                f"in-place output of shape {self.shape}")
-        result_dtype = np.result_type(self.dtype, b.dtype)
-        if result_dtype.kind == "f" and self.dtype.kind != "f":
-            raise RuntimeError(f"{op}: result type {result_dtype} can't be cast to the "
-                               f"in-place output of dtype {self.dtype}")
+        _check_cast(op, b.array.dtype, self)
         if autograd.is_grad_enabled() and (self._requires_grad or b._requires_grad):
             compute = _ARITH_OPS[op]
             return self._update_(op, lambda old: compute(old, b).to(self.dtype),
@@ -667,6 +715,8 @@ class Tensor:
 
     def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
         """min(max(x, min), max), in place."""
+        bounds = [bound for bound in (min, max) if bound is not None]
+        _check_cast("clamp_", result_type(self, *bounds), self)
         return self._update_("clamp_", lambda old: old.clamp(min, max))
 
     def zero_(self) -> Tensor:
@@ -782,7 +832,13 @@ class Tensor:
         """y = min(max(x, min), max).  dy/dx = 1 inside [min, max], else 0."""
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
-        return ew.Clamp.apply(self, low=min, high=max)
+        bounds = [bound for bound in (min, max) if bound is not None]
+        if any(isinstance(bound, Tensor) for bound in bounds):  # elementwise bounds
+            out = self if min is None else self.maximum(min)
+            return out if max is None else out.minimum(max)
+        dtype = result_type(self, *bounds)  # an int tensor clamped to 1.5 is float32
+        x = self if dtype == self.array.dtype else self.to(dtype)
+        return ew.Clamp.apply(x, low=min, high=max)
 
     clip = clamp
 
@@ -870,7 +926,8 @@ class Tensor:
         indices = fn(axis, keepdim=keepdim)
         if not self.ndim:
             values, indices = values.reshape(()), indices.reshape(())
-        return MinMaxResult(values, indices)
+        result_type = return_types.max if name == "max" else return_types.min
+        return result_type(values, indices)
 
     def _check_nonempty(self, op: str, dim: Any) -> None:
         if self.numel() == 0:
@@ -946,10 +1003,24 @@ class Tensor:
             return self
         return shape_ops.Reshape.apply(self, shape=new)
 
-    view = reshape
+    def view(self, *shape: Any) -> Tensor:
+        """The same memory seen with another shape. As in PyTorch, a view of a tensor (a
+        transpose, a slice, an expand) whose elements do not lie in the new shape's order
+        cannot be viewed without copying: a RuntimeError says to use reshape (which copies
+        then) or contiguous() first."""
+        out = self.reshape(*shape)
+        if (self._view_of is not None and out is not self and self.numel()
+                and not get_array_module(self.array).may_share_memory(out.array, self.array)):
+            raise RuntimeError(f"view: view size is not compatible with input tensor's size and "
+                               f"stride (at least one dimension spans across two contiguous "
+                               f"subspaces): a tensor of shape {tuple(self.shape)} that is a "
+                               f"non-contiguous view cannot be viewed as shape "
+                               f"{tuple(out.shape)}. Use .reshape(...) instead (or "
+                               f".contiguous().view(...)).")
+        return out
 
     def view_as(self, other: Tensor) -> Tensor:
-        return self.reshape(other.shape)
+        return self.view(other.shape)
 
     def reshape_as(self, other: Tensor) -> Tensor:
         return self.reshape(other.shape)
@@ -1062,6 +1133,11 @@ class Tensor:
         return tuple(self[lead + (i,)] for i in range(self.shape[d]))
 
     def masked_fill(self, mask: Any, value: float) -> Tensor:
+        """`value` where `mask` (a bool tensor) is True, else this tensor's values."""
+        if isinstance(mask, Tensor) and mask.array.dtype.kind != "b":
+            raise RuntimeError(f"masked_fill: masked_fill_ only supports boolean masks, but got "
+                               f"mask with dtype {_C_NAMES[mask.array.dtype.name]} (shape "
+                               f"{tuple(mask.shape)}); compare it first, e.g. `mask > 0`")
         return where(mask, value, self)
 
     def gather(self, dim: int, index: Tensor) -> Tensor:
@@ -1082,10 +1158,11 @@ class Tensor:
         return where(condition, self, other)
 
 
-class MinMaxResult(tuple):
-    """(values, indices), as returned by max(dim) / min(dim)."""
+class ValuesIndices(tuple):
+    """(values, indices), as returned by max(dim) / min(dim): unpack it (`v, i = x.max(1)`),
+    index it (`x.max(1)[0]`) or read `.values` / `.indices` (PyTorch's torch.return_types)."""
 
-    def __new__(cls, values: Tensor, indices: Tensor) -> MinMaxResult:
+    def __new__(cls, values: Tensor, indices: Tensor) -> ValuesIndices:
         return super().__new__(cls, (values, indices))
 
     @property
@@ -1095,6 +1172,244 @@ class MinMaxResult(tuple):
     @property
     def indices(self) -> Tensor:
         return self[1]
+
+    def __repr__(self) -> str:
+        return (f"tg.return_types.{type(self).__name__}(\nvalues={self.values!r},\n"
+                f"indices={self.indices!r})")
+
+
+class return_types:  # noqa: N801 - tg.return_types.max, as torch.return_types.max
+    """The named tuples that functions returning (values, indices) give."""
+
+    class max(ValuesIndices):  # noqa: N801
+        pass
+
+    class min(ValuesIndices):  # noqa: N801
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
+# printing, as PyTorch's torch/_tensor_str.py does it (on the values copied to a NumPy array)
+# ---------------------------------------------------------------------------------------------
+class Size(tuple):
+    """A tensor's shape, as `torch.Size`: a tuple of ints that prints as `tg.Size([2, 3])`.
+    It equals the plain tuple; slicing it or adding a tuple to it gives a Size again."""
+
+    def __repr__(self) -> str:
+        return f"tg.Size({list(self)})"
+
+    __str__ = __repr__
+
+    def numel(self) -> int:
+        """The number of elements of a tensor of this shape."""
+        return math.prod(self)
+
+    def __getitem__(self, index: Any) -> Any:
+        item = tuple.__getitem__(self, index)
+        return Size(item) if isinstance(index, slice) else item
+
+    def __add__(self, other: Any) -> Any:
+        result = tuple.__add__(self, other)
+        return result if result is NotImplemented else Size(result)
+
+    def __radd__(self, other: Any) -> Any:
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple(other) + tuple(self))
+
+    def __mul__(self, times: Any) -> Any:
+        result = tuple.__mul__(self, times)
+        return result if result is NotImplemented else Size(result)
+
+    __rmul__ = __mul__
+
+
+@dataclasses.dataclass
+class _PrintOptions:
+    precision: int = 4  # digits after the point
+    threshold: float = 1000  # more elements than this: only the edges are shown, with ...
+    edgeitems: int = 3  # how many at each edge of each dim, then
+    linewidth: int = 80  # characters per line
+    sci_mode: bool | None = None  # None: scientific notation when the values need it
+
+
+PRINT_OPTS = _PrintOptions()
+
+
+def set_printoptions(precision: int | None = None, threshold: float | None = None,
+                     edgeitems: int | None = None, linewidth: int | None = None,
+                     profile: str | None = None, sci_mode: bool | None = None) -> None:
+    """Change how tensors print, as `torch.set_printoptions`: `precision` digits after the
+    point (4), summarise tensors of more than `threshold` elements (1000) to `edgeitems` at
+    each edge (3), `linewidth` characters per line (80), `sci_mode` True / False to force or
+    forbid scientific notation (None: PyTorch's choice; every call resets it unless given).
+    `profile` "default", "short" or "full" sets the first four at once."""
+    profiles = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80),
+                "full": (4, math.inf, 3, 80)}
+    if profile is not None:
+        if profile not in profiles:
+            raise ValueError(f"set_printoptions: profile must be one of {sorted(profiles)}, "
+                             f"got {profile!r}")
+        (PRINT_OPTS.precision, PRINT_OPTS.threshold, PRINT_OPTS.edgeitems,
+         PRINT_OPTS.linewidth) = profiles[profile]
+    if precision is not None:
+        PRINT_OPTS.precision = precision
+    if threshold is not None:
+        PRINT_OPTS.threshold = threshold
+    if edgeitems is not None:
+        PRINT_OPTS.edgeitems = edgeitems
+    if linewidth is not None:
+        PRINT_OPTS.linewidth = linewidth
+    PRINT_OPTS.sci_mode = sci_mode
+
+
+class _Formatter:
+    """One width and one notation for all the numbers of a tensor, chosen as PyTorch does.
+    Floats: scientific notation (1.0000e-05) when the largest |x| is over 1000 times the
+    smallest, over 1e8, or the smallest is below 1e-4 (zeros, inf and nan not counted);
+    otherwise `precision` digits, or just "3." when every value is a whole number."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.floating = values.dtype.kind == "f"
+        self.int_mode = True  # floats that are all whole numbers
+        self.sci_mode = False
+        self.max_width = 1
+        flat = values.reshape(-1)
+        if not self.floating:
+            self.max_width = max([1] + [len(str(v)) for v in flat.tolist()])
+            return
+        finite = flat[np.isfinite(flat) & (flat != 0)]
+        if finite.size == 0:
+            return
+        magnitudes = np.abs(finite).astype(np.float64)
+        smallest, largest = magnitudes.min(), magnitudes.max()
+        self.int_mode = bool((finite == np.ceil(finite)).all())
+        if PRINT_OPTS.sci_mode is None:
+            self.sci_mode = bool(largest / smallest > 1000.0 or largest > 1.0e8
+                                 or smallest < 1.0e-4)
+        else:
+            self.sci_mode = PRINT_OPTS.sci_mode
+        precision = PRINT_OPTS.precision
+        for value in finite.tolist():
+            if self.sci_mode:
+                text = f"{value:.{precision}e}"
+            elif self.int_mode:
+                text = f"{value:.0f}."
+            else:
+                text = f"{value:.{precision}f}"
+            self.max_width = max(self.max_width, len(text))
+
+    def format(self, value: Any) -> str:
+        """One number, right-aligned to the common width."""
+        if not self.floating:
+            text = str(value)
+        elif self.sci_mode:
+            text = f"{value:{self.max_width}.{PRINT_OPTS.precision}e}"
+        elif self.int_mode:
+            text = f"{value:.0f}" + ("" if math.isinf(value) or math.isnan(value) else ".")
+        else:
+            text = f"{value:.{PRINT_OPTS.precision}f}"
+        return " " * (self.max_width - len(text)) + text
+
+
+def _summarized(values: np.ndarray) -> np.ndarray:
+    """The values that a summarised tensor shows (edgeitems at each edge of each dim)."""
+    edge = PRINT_OPTS.edgeitems
+    if values.ndim == 0:
+        return values
+    if values.ndim == 1:
+        if len(values) > 2 * edge:
+            return np.concatenate((values[:edge], values[-edge:]))
+        return values
+    if not edge:
+        return values[(slice(0, 0),) * values.ndim]
+    rows = list(values[:edge]) + list(values[-edge:]) if len(values) > 2 * edge else list(values)
+    return np.stack([_summarized(row) for row in rows])
+
+
+def _vector_str(values: np.ndarray, indent: int, summarize: bool,
+                formatter: _Formatter) -> str:
+    """A 1-d tensor: as many numbers per line as fit in `linewidth`."""
+    edge = PRINT_OPTS.edgeitems
+    per_line = max(1, math.floor((PRINT_OPTS.linewidth - indent) / (formatter.max_width + 2)))
+    if summarize and not edge:
+        texts = ["..."]
+    elif summarize and len(values) > 2 * edge:
+        texts = ([formatter.format(v) for v in values[:edge].tolist()] + [" ..."]
+                 + [formatter.format(v) for v in values[-edge:].tolist()])
+    else:
+        texts = [formatter.format(v) for v in values.tolist()]
+    lines = [", ".join(texts[i:i + per_line]) for i in range(0, len(texts), per_line)]
+    return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+
+
+def _nested_str(values: np.ndarray, indent: int, summarize: bool,
+                formatter: _Formatter) -> str:
+    """Brackets inside brackets, one more space of indent and one more blank line per dim."""
+    if values.ndim == 0:
+        return formatter.format(values.item())
+    if values.ndim == 1:
+        return _vector_str(values, indent, summarize, formatter)
+    edge = PRINT_OPTS.edgeitems
+    if summarize and len(values) > 2 * edge:
+        rows = ([_nested_str(values[i], indent + 1, summarize, formatter) for i in range(edge)]
+                + ["..."]
+                + [_nested_str(values[i], indent + 1, summarize, formatter)
+                   for i in range(len(values) - edge, len(values))])
+    else:
+        rows = [_nested_str(row, indent + 1, summarize, formatter) for row in values]
+    return "[" + ("," + "\n" * (values.ndim - 1) + " " * (indent + 1)).join(rows) + "]"
+
+
+def _add_suffixes(text: str, suffixes: list[str], indent: int) -> str:
+    """`, dtype=tg.float64` and the like after the values, on a new line when too long."""
+    pieces = [text]
+    last_line_len = len(text) - text.rfind("\n") + 1
+    for suffix in suffixes:
+        if last_line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
+            pieces.append(",\n" + " " * indent + suffix)
+            last_line_len = indent + len(suffix)
+        else:
+            pieces.append(", " + suffix)
+            last_line_len += len(suffix) + 2
+    return "".join(pieces) + ")"
+
+
+def _grad_fn_name(fn: Function) -> str:
+    """PyTorch's name of a graph node (MulBackward0): Function.name() where it exists."""
+    name = getattr(fn, "name", None)
+    return name() if callable(name) else repr(fn).strip("<>")
+
+
+def _tensor_repr(t: Tensor) -> str:
+    prefix = "tensor("
+    indent = len(prefix)
+    values = backend.to_numpy(t.array)  # (one read from the GPU)
+    dtype = t.dtype
+    suffixes = []
+    device = t.device
+    if device.type != backend.default_device.type or (device.type == "cuda"
+                                                      and device.index != 0):
+        suffixes.append(f"device='{device}'")  # (as PyTorch: unless it is the default one)
+    if values.size == 0:
+        text = "[]"
+        if values.ndim != 1:
+            suffixes.append(f"size={tuple(values.shape)}")
+        if dtype != backend.default_float_dtype:  # nothing shows whether it holds ints
+            suffixes.append(f"dtype={dtype}")
+    else:
+        summarize = values.size > PRINT_OPTS.threshold
+        formatter = _Formatter(_summarized(values) if summarize else values)
+        text = _nested_str(values, indent, summarize, formatter)
+        if not PRINT_OPTS.edgeitems:
+            suffixes.append(f"size={tuple(values.shape)}")
+        if dtype not in (backend.default_float_dtype, backend.int64, backend.bool_):
+            suffixes.append(f"dtype={dtype}")
+    if t.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{_grad_fn_name(t.grad_fn)}>")
+    elif t.requires_grad:
+        suffixes.append("requires_grad=True")
+    return _add_suffixes(prefix + text, suffixes, indent)
 
 
 class _HookHandle:
@@ -1167,29 +1482,70 @@ def _size_arg(shape: tuple, op: str) -> tuple[int, ...]:
 
 
 def _promote(a: np.dtype, b: np.dtype) -> np.dtype:
-    """PyTorch's rule for two tensors: floats win over ints; otherwise the wider type."""
+    """PyTorch's `promote_types`: floats win over ints and bools, ints over bools; within a
+    category the wider type (uint8 and int32 give int32, float16 and float32 float32)."""
     if a == b:
         return a
     if (a.kind == "f") != (b.kind == "f"):
         return a if a.kind == "f" else b
-    return np.promote_types(a, b)
+    return np.promote_types(np.dtype(a), np.dtype(b))
 
 
-def _scalar_dtype(value: Any, other: np.dtype) -> np.dtype:
-    """dtype of a Python scalar next to a tensor: it never widens a tensor of the same kind."""
+def _scalar_dtype(value: Any) -> np.dtype:
+    """The dtype a Python (or NumPy) number has in an op: bool, int64 or the default float."""
     if isinstance(value, (bool, np.bool_)):
-        return other
+        return backend.bool_
     if isinstance(value, (int, np.integer)):
-        return other if other.kind != "b" else backend.int64
-    return other if other.kind == "f" else backend.default_float_dtype
+        return backend.int64
+    return backend.default_float_dtype
+
+
+def _combine_categories(higher: Any, lower: Any) -> Any:
+    """PyTorch's rule between two priority groups of operands (see `result_type`): the lower
+    group counts only when its category (bool < integer < floating) is higher."""
+    if higher is None or lower is None:
+        return lower if higher is None else higher
+    if higher.kind == "f":
+        return higher
+    if higher.kind == "b" or lower.kind == "f":
+        return _promote(higher, lower)
+    return higher
+
+
+def result_type(*operands: Any) -> Any:
+    """The dtype PyTorch gives an arithmetic op on `operands` (Tensors and Python numbers).
+
+    The operands form three groups, by priority: tensors with dimensions, 0-d tensors, and
+    Python numbers (bool, int64 and the default float dtype). Within a group dtypes promote
+    as usual (`promote_types`); a lower group only changes the result when its category
+    (bool < integer < floating) is higher than the groups above it. So a float32 tensor plus
+    a float64 0-d tensor is float32, int32 plus 2 is int32, but int32 plus 2.5 is float32."""
+    groups: list[Any] = [None, None, None]  # dimensioned, 0-d, Python numbers
+    for value in operands:
+        if isinstance(value, Tensor):
+            dtype, group = value.array.dtype, 0 if value.array.ndim else 1
+        elif isinstance(value, _SCALARS):
+            dtype, group = _scalar_dtype(value), 2
+        else:
+            raise TypeError(f"result_type: expected Tensors or numbers, got "
+                            f"{type(value).__name__}")
+        groups[group] = dtype if groups[group] is None else _promote(groups[group], dtype)
+    dtype = _combine_categories(groups[0], _combine_categories(groups[1], groups[2]))
+    return backend.as_dtype(backend.default_float_dtype if dtype is None else dtype)
+
+
+def promote_types(type1: Any, type2: Any) -> Any:
+    """The smallest dtype both `type1` and `type2` convert to without losing their category
+    (PyTorch's `torch.promote_types`): `promote_types(tg.int32, tg.float16)` is float16."""
+    return backend.as_dtype(_promote(np.dtype(backend.as_dtype(type1)),
+                                     np.dtype(backend.as_dtype(type2))))
 
 
 def as_tensor_pair(a: Any, b: Any, op: str, device: Any = None,
                    true_div: bool = False) -> tuple[Tensor, Tensor]:
-    """Turn the operands of a binary op into two Tensors of one dtype on one device.
-
-    Python scalars take the tensor's dtype (a float scalar makes an int tensor float32);
-    two tensors promote as PyTorch does; `true_div` makes integer division float."""
+    """Turn the operands of a binary op into two Tensors of one dtype on one device: the
+    dtype of `result_type(a, b)`, PyTorch's (a Python number or a 0-d tensor does not widen
+    a dimensioned tensor of its category); `true_div` makes integer division float."""
     # fast paths first: they are taken by almost every op in a training step
     a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
     if a_is and b_is:
@@ -1197,15 +1553,15 @@ def as_tensor_pair(a: Any, b: Any, op: str, device: Any = None,
             if true_div and a.array.dtype.kind != "f":
                 return a.to(backend.default_float_dtype), b.to(backend.default_float_dtype)
             return a, b
-        dtype = _promote(a.dtype, b.dtype)
+        dtype = result_type(a, b)
     elif a_is and type(b) in _PY_NUMBERS and a.array.dtype.kind == "f":
         return a, _scalar_tensor(b, a)
     elif b_is and type(a) in _PY_NUMBERS and b.array.dtype.kind == "f":
         return _scalar_tensor(a, b), b
     elif a_is:
-        dtype = _scalar_dtype(b, a.dtype) if isinstance(b, _SCALARS) else None
+        dtype = result_type(a, b) if isinstance(b, _SCALARS) else None
     else:
-        dtype = _scalar_dtype(a, b.dtype) if isinstance(a, _SCALARS) else None
+        dtype = result_type(a, b) if isinstance(a, _SCALARS) else None
     ref = a if a_is else b
     if dtype is None:  # a list or an array next to a tensor
         other = a if not a_is else b
@@ -1292,8 +1648,28 @@ def _integer_division(a: Any, b: Any, op: str) -> Tensor:
                            f"of shape {tuple(b.shape)} and dtype {b.dtype}, holds a 0; the "
                            f"dividend has shape {tuple(a.shape)})")
     xp = get_array_module(a.array)
-    ufunc = xp.floor_divide if op == "floor_divide" else xp.mod
+    if op == "div_trunc":
+        return _no_grad_result(_trunc_divide(xp, a.array, b.array))
+    ufunc = xp.mod if op == "remainder" else xp.floor_divide
     return _no_grad_result(ufunc(a.array, b.array))
+
+
+def _trunc_divide(xp: Any, a: Any, b: Any) -> Any:
+    """a / b rounded toward zero; for integers exactly (the floor, plus 1 where the quotient
+    is negative and not whole)."""
+    if a.dtype.kind == "f":
+        return xp.trunc(a / b)
+    quotient = xp.floor_divide(a, b)
+    quotient += (quotient * b != a) & ((a < 0) != (b < 0))
+    return quotient
+
+
+def _pow_tensors(a: Tensor, b: Tensor) -> Tensor:
+    """a ** b for two tensors of one dtype (bool ** bool is refused, as PyTorch)."""
+    if a.array.dtype.kind == "b":
+        raise NotImplementedError(f"pow: not implemented for bool tensors (shapes "
+                                  f"{tuple(a.shape)} and {tuple(b.shape)})")
+    return ew.Pow.apply(a, b)
 
 
 def _check_broadcast(op: str, *shapes: tuple) -> None:
@@ -1306,6 +1682,33 @@ def _check_broadcast(op: str, *shapes: tuple) -> None:
     except ValueError:
         listed = ", ".join(str(tuple(s)) for s in shapes[:-1]) + f" and {tuple(shapes[-1])}"
         raise ValueError(f"{op}: shapes {listed} cannot be broadcast together") from None
+
+
+# PyTorch's names of the dtypes, as its error messages print them
+_TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+                "int32": "Int", "uint8": "Byte", "bool": "Bool"}
+_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
+            "int64": "long int", "int32": "int", "uint8": "unsigned char", "bool": "bool"}
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}  # bool < integer < floating
+
+
+def _check_cast(op: str, result_dtype: Any, out: Tensor) -> None:
+    """Refuse to write a result of `result_dtype` into `out` (an in-place op, or out=) when
+    that would lose its category, as PyTorch: float into int or bool, int into bool."""
+    if _CATEGORY[result_dtype.kind] > _CATEGORY[out.array.dtype.kind]:
+        result_name, out_name = np.dtype(result_dtype).name, out.array.dtype.name
+        raise RuntimeError(f"{op}: result type {_TORCH_NAMES[result_name]} ({result_name}) "
+                           f"can't be cast to the desired output type {_TORCH_NAMES[out_name]} "
+                           f"({out_name}, the output of shape {tuple(out.shape)})")
+
+
+def _check_same_dtype(a: Any, b: Any, op: str) -> None:
+    """matmul does not promote (PyTorch's RuntimeError): both tensors need the same dtype."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.array.dtype != b.array.dtype:
+        raise RuntimeError(f"{op}: expected m1 and m2 to have the same dtype, but got: "
+                           f"{_C_NAMES[a.array.dtype.name]} != {_C_NAMES[b.array.dtype.name]} "
+                           f"(shapes {tuple(a.shape)} and {tuple(b.shape)}); convert one "
+                           f"with .to(dtype), e.g. .float() or .double()")
 
 
 def _coerce(x: Any, dtype: np.dtype, ref: Tensor) -> Tensor:
@@ -1373,6 +1776,10 @@ def _normalize_index(index: Any, t: Tensor, op: str = "getitem") -> tuple:
             item = int(item)
             dim += 1
         elif isinstance(item, slice):
+            if item.step is not None and operator.index(item.step) <= 0:
+                raise ValueError(f"{op}: step must be greater than zero, got the slice "
+                                 f"{item.start}:{item.stop}:{item.step} for dim {dim} of a "
+                                 f"tensor of shape {tuple(t.shape)}")
             dim += 1
         elif item is Ellipsis:
             dim = t.ndim - sum(1 for i in index[index.index(Ellipsis) + 1:]
@@ -1401,13 +1808,107 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     device = ref.device if ref is not None else None
     if not isinstance(condition, Tensor):
         condition = Tensor(condition, device=device)
-    if condition.dtype.kind != "b":
+    if condition.array.dtype.kind != "b":
+        if condition.array.dtype != backend.uint8:  # (uint8: deprecated, still accepted)
+            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
+                               f"tensor with dtype {_TORCH_NAMES[condition.array.dtype.name]} "
+                               f"(shape {tuple(condition.shape)}); compare it first, e.g. "
+                               f"`mask > 0`")
         condition = condition != 0
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(a, device=condition.device)
     a, b = as_tensor_pair(a, b, "where")
     _check_broadcast("where", condition.shape, a.shape, b.shape)
     return ew.Where.apply(condition, a, b)
+
+
+# ---------------------------------------------------------------------------------------------
+# arithmetic as functions: tg.add(x, y, alpha=2, out=z), as PyTorch's
+# ---------------------------------------------------------------------------------------------
+def add(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:  # noqa: A002
+    """input + alpha * other, written into `out` when it is given."""
+    return _into_out("add", lambda: input + _scaled(input, other, alpha, "add"),
+                     (input, other), out)
+
+
+def sub(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:  # noqa: A002
+    """input - alpha * other, written into `out` when it is given."""
+    return _into_out("sub", lambda: input - _scaled(input, other, alpha, "sub"),
+                     (input, other), out)
+
+
+def mul(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+    """input * other, written into `out` when it is given."""
+    return _into_out("mul", lambda: input * other, (input, other), out)
+
+
+@backend.on_device_of_args  # (the rounding modes compute on the arrays, outside a method)
+def div(input: Any, other: Any, *, rounding_mode: str | None = None,  # noqa: A002
+        out: Tensor | None = None) -> Tensor:
+    """input / other: the true quotient (float, also for integers), or rounded toward zero
+    (rounding_mode='trunc') or down ('floor'), which keep integers integer and have no
+    gradient. Written into `out` when it is given."""
+    if rounding_mode is None:
+        compute = lambda: input / other  # noqa: E731
+    elif rounding_mode in ("trunc", "floor"):
+        op = "div_trunc" if rounding_mode == "trunc" else "floor_divide"
+        compute = lambda: _integer_division(input, other, op)  # noqa: E731
+    else:
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                           f"but found {rounding_mode!r}")
+    return _into_out("div", compute, (input, other), out)
+
+
+def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+    """input @ other (see Tensor.__matmul__), written into `out` when it is given."""
+    return _into_out("matmul", lambda: input @ other, (input, other), out, same_dtype=True)
+
+
+def _scaled(input: Any, other: Any, alpha: Any, op: str) -> Any:  # noqa: A002
+    """alpha * other for add / sub; a float alpha is refused for integer tensors."""
+    if alpha == 1 and not isinstance(alpha, float):
+        return other
+    if isinstance(alpha, (float, np.floating)) and result_type(input, other).kind != "f":
+        raise RuntimeError(f"{op}: for integral input tensors, argument alpha must not be a "
+                           f"floating point number (got alpha={alpha})")
+    return other * alpha
+
+
+def _into_out(op: str, compute: Callable[[], Tensor], inputs: tuple, out: Tensor | None,
+              same_dtype: bool = False) -> Tensor:
+    """`compute()`, or, with `out=`, its result written into `out` as PyTorch does: an
+    in-place write (out's views see it, its version goes up), refused where autograd would
+    be needed, or where the result's dtype cannot be cast to out's; an `out` of another shape
+    is resized (with PyTorch's warning unless it was empty). Returns `out`."""
+    if out is None:
+        return compute()
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op}(): argument 'out' must be a Tensor, not {type(out).__name__}")
+    if autograd.is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad
+                                          for t in inputs + (out,)):
+        raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    with autograd.no_grad():
+        result = compute()
+    if result.device != out.device:
+        raise RuntimeError(f"{op}(): the result is on {result.device} but out= is on "
+                           f"{out.device}")
+    if same_dtype and result.array.dtype != out.array.dtype:
+        raise RuntimeError(f"{op}(): expected out tensor to have dtype "
+                           f"{_C_NAMES[result.array.dtype.name]}, but got "
+                           f"{_C_NAMES[out.array.dtype.name]} instead")
+    _check_cast(f"{op}()", result.array.dtype, out)
+    with autograd.no_grad():
+        if result.shape != out.shape:
+            if out.numel():
+                warnings.warn(f"{op}(): an output with one or more elements was resized since "
+                              f"it had shape {list(out.shape)}, which does not match the "
+                              f"required output shape {list(result.shape)}", stacklevel=3)
+            xp = get_array_module(out.array)
+            with backend.device_scope(out.array):
+                out.array = xp.empty(result.shape, dtype=out.array.dtype)
+        out.copy_(result)
+    return out
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -1562,7 +2063,7 @@ def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
     if not isinstance(fill_value, _SCALARS):
         raise TypeError(f"full: fill_value must be a number, got {type(fill_value).__name__} "
                         f"{fill_value!r:.40}")
-    default = _infer_dtype(fill_value)
+    default = _scalar_dtype(fill_value)  # (a NumPy float64 fill is float32, as PyTorch)
     target = backend.as_dtype(dtype) if dtype is not None else default
     if target.kind in "iu" and isinstance(fill_value, (int, np.integer)) and not isinstance(
             fill_value, (bool, np.bool_)) and not (np.iinfo(target).min <= fill_value
@@ -1615,8 +2116,9 @@ def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
 
 
 def _rng_float(dtype: np.dtype, op: str) -> np.dtype:
-    if not backend.is_floating(dtype):
-        raise TypeError(f"{op}: random floats can't have dtype {dtype}")
+    if not backend.is_floating(dtype):  # (PyTorch's NotImplementedError)
+        raise NotImplementedError(f"{op}: random floats can't have dtype {dtype}; use "
+                                  f"randint for integers")
     return dtype if dtype in (backend.float32, backend.float64) else backend.float32
 
 
@@ -1641,6 +2143,59 @@ def randperm(n: int, dtype: Any = None, device: Any = None) -> Tensor:
     n = _count_arg(n, "n", "randperm")
     return _factory(lambda d, s, t: backend.permutation(d, n).astype(t), (n,), dtype, device,
                     False, backend.int64, op="randperm")
+
+
+def rand_like(input: Tensor, *, dtype: Any = None, device: Any = None,  # noqa: A002
+              requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) with the shape (and, by default, dtype and device) of
+    `input`."""
+    return _like(rand, input, dtype, device, requires_grad)
+
+
+def randn_like(input: Tensor, *, dtype: Any = None, device: Any = None,  # noqa: A002
+               requires_grad: bool = False) -> Tensor:
+    """Standard normal samples with the shape (and, by default, dtype and device) of
+    `input`."""
+    return _like(randn, input, dtype, device, requires_grad)
+
+
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, *,  # noqa: A002
+                 dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Integers drawn uniformly from [low, high) (or [0, low) when only one bound is given,
+    as `randint_like(x, 10)`), with the shape (and, by default, dtype and device) of
+    `input`: a float input gives whole numbers as floats, as PyTorch."""
+    if high is None:
+        low, high = 0, low
+    out = randint(low, high, tuple(input.shape), dtype=dtype or input.dtype,
+                  device=device or input.device)
+    return out.requires_grad_() if requires_grad else out
+
+
+def set_default_dtype(d: Any) -> None:
+    """Make `d` (tg.float32, tg.float64 or tg.float16) the dtype of Python floats in new
+    tensors: `tg.tensor([1.5])`, `tg.zeros(3)`, `tg.rand(2)`, `int_tensor / 2`..."""
+    dtype = backend.as_dtype(d)
+    if not backend.is_floating(dtype):
+        raise TypeError(f"set_default_dtype: only floating-point types are supported as the "
+                        f"default type, got {dtype}")
+    backend.default_float_dtype = dtype
+
+
+def get_default_dtype() -> Any:
+    """The dtype of Python floats in new tensors (float32 unless set_default_dtype changed
+    it)."""
+    return backend.default_float_dtype
+
+
+def set_default_device(device: Any) -> None:
+    """Make `device` ('cpu', 'cuda', 'cuda:1', a Device; None for the CPU) where factories
+    (tg.zeros, tg.rand, tg.arange...) and tg.tensor put new tensors unless told otherwise."""
+    backend.default_device = backend.CPU if device is None else _resolve_device(device)
+
+
+def get_default_device() -> Device:
+    """Where new tensors go unless told otherwise (the CPU unless set_default_device)."""
+    return backend.default_device
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
@@ -1700,15 +2255,50 @@ def numel(t: Tensor) -> int:
 
 
 def _export(names: Iterable[str]) -> dict[str, Any]:
-    """Functions of tensors that mirror methods (tg.exp(x) == x.exp())."""
+    """Functions of tensors that mirror methods (tg.exp(x) == x.exp()). Their first argument
+    must be a Tensor (PyTorch's TypeError otherwise, rather than NumPy's method of the same
+    name answering for a NumPy array)."""
     def make(name: str) -> Any:
-        def fn(x: Tensor, *args: Any, **kwargs: Any) -> Any:
-            return getattr(x, name)(*args, **kwargs)
+        def fn(input: Tensor, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 - PyTorch's name
+            if not isinstance(input, Tensor):
+                raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
+                                f"{_type_name(input)}")
+            return getattr(input, name)(*args, **kwargs)
         fn.__name__ = name
         fn.__doc__ = getattr(Tensor, name).__doc__
         return fn
     return {name: make(name) for name in names}
 
+
+def _type_name(value: Any) -> str:
+    """How PyTorch names a type in its errors: `list`, `float`, `numpy.ndarray`."""
+    kind = type(value)
+    return kind.__qualname__ if kind.__module__ == "builtins" else (
+        f"{kind.__module__}.{kind.__qualname__}")
+
+
+def _numpy_keywords(function: Callable) -> Callable:
+    """Accept NumPy's `axis=` and `keepdims=` as aliases of `dim=` and `keepdim=`, as PyTorch
+    does (`x.sum(axis=0, keepdims=True)`, `tg.cat(xs, axis=1)`)."""
+    @functools.wraps(function)
+    def with_aliases(*args: Any, **kwargs: Any) -> Any:
+        for alias, name in (("axis", "dim"), ("keepdims", "keepdim")):
+            if alias in kwargs:
+                if name in kwargs:
+                    raise TypeError(f"{function.__name__}() got both {name}= and its alias "
+                                    f"{alias}=")
+                kwargs[name] = kwargs.pop(alias)
+        return function(*args, **kwargs)
+    return with_aliases
+
+
+# the methods that take dim= (and keepdim=) where PyTorch also accepts axis= (and keepdims=)
+for _name in ("sum", "mean", "var", "std", "amax", "amin", "max", "min", "argmax", "argmin",
+              "logsumexp", "prod", "all", "any", "softmax", "log_softmax", "squeeze",
+              "unsqueeze"):
+    setattr(Tensor, _name, _numpy_keywords(getattr(Tensor, _name)))
+cat = concatenate = _numpy_keywords(cat)
+stack = _numpy_keywords(stack)
 
 autograd.Tensor = Tensor  # the engine builds Tensors; it is imported before this class exists
 

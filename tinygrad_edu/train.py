@@ -30,8 +30,8 @@ import numpy as np
 
 import tinygrad_edu as tg
 from tinygrad_edu import nn
-from tinygrad_edu.data import DataLoader
 from tinygrad_edu.metrics import confusion_matrix
+from tinygrad_edu.utils.data import DataLoader
 
 PROG = "python -m tinygrad_edu.train"
 DATASETS = ("digits", "breast-cancer", "fashion-mnist", "mnist", "cifar10")
@@ -52,6 +52,7 @@ class TrainError(Exception):
 
 def load_data(name: str, root: str | None) -> tuple[Any, Any]:
     from tinygrad_edu import datasets
+    from tinygrad_edu.vision.transforms import ToTensor
 
     if name == "digits":
         return datasets.Digits(train=True), datasets.Digits(train=False)
@@ -60,7 +61,9 @@ def load_data(name: str, root: str | None) -> tuple[Any, Any]:
     cls = {"fashion-mnist": datasets.FashionMNIST, "mnist": datasets.MNIST,
            "cifar10": datasets.CIFAR10}[name]
     root = root or os.path.join(os.path.expanduser("~"), ".cache", "tinygrad_edu")
-    return cls(root, train=True), cls(root, train=False)
+    # images come as torchvision gives them (PIL or uint8 arrays) until ToTensor
+    return (cls(root, train=True, transform=ToTensor()),
+            cls(root, train=False, transform=ToTensor()))
 
 
 def build_model(kind: str, sample_shape: tuple, num_classes: int) -> nn.Module:
@@ -185,8 +188,8 @@ def _train(args: argparse.Namespace, run: _Run) -> dict:
         raise TrainError(f"--device {device}: {tg.cuda.unavailable_reason()}")
     train_set, test_set = load_data(args.dataset, args.data_root)
     if args.quick:
-        train_set = tg.data.Subset(train_set, range(min(len(train_set), 512)))
-        test_set = tg.data.Subset(test_set, range(min(len(test_set), 256)))
+        train_set = tg.utils.data.Subset(train_set, range(min(len(train_set), 512)))
+        test_set = tg.utils.data.Subset(test_set, range(min(len(test_set), 256)))
     classes = list(getattr(train_set, "classes", None) or train_set.dataset.classes)
     sample_shape = tuple(train_set[0][0].shape)
     model = build_model(args.model, sample_shape, len(classes)).to(device)

@@ -25,7 +25,7 @@ def _shape(shape: tuple) -> str:
 def _describe(t: Tensor) -> str:
     """Shape and dtype, e.g. `(2, 3) float32`, then the device when it is not the CPU."""
     device = t.device
-    return f"{_shape(t.shape)} {t.dtype}" + ("" if device.type == "cpu" else f" {device}")
+    return f"{_shape(t.shape)} {t.dtype.name}" + ("" if device.type == "cpu" else f" {device}")
 
 
 def graph_of(tensor: Tensor, params: dict[str, Tensor] | None = None
@@ -60,12 +60,14 @@ def graph_of(tensor: Tensor, params: dict[str, Tensor] | None = None
         node = f"op{id(fn)}"
         detail = f"\n{_describe(out)}" if out is not None else ""
         nodes[node] = type(fn).__name__ + detail
-        for t, parent in zip(fn.inputs, fn.next_functions):  # (the inputs' nodes then)
+        # the inputs' nodes when the op ran (fn.next_functions shows the same as PyTorch's
+        # (node, index) pairs; the private tuple is the graph the engine walks)
+        for t, parent in zip(fn.inputs, fn._parents):
             if parent is not None:
                 edges.append((f"op{id(parent)}", node))
                 stack.append(parent)
-            elif t.requires_grad:
-                edges.append((leaf_node(t), node))
+            elif isinstance(t, Tensor) and t.requires_grad:  # (a custom Function may take
+                edges.append((leaf_node(t), node))          # other Python objects too)
     return nodes, edges
 
 

@@ -165,7 +165,7 @@ def test_retain_grad_on_the_root(device: str) -> None:
 def test_backward_on_a_non_scalar_needs_a_gradient(device: str) -> None:
     x = tg.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
     y = x * x
-    with pytest.raises(RuntimeError, match=r"scalar outputs.*\(3,\)"):
+    with pytest.raises(RuntimeError, match=r"scalar outputs.*(\(3,\)|\[3\])"):
         y.backward()
     assert x.grad is None
     with pytest.raises(RuntimeError, match="shape"):
@@ -396,7 +396,7 @@ def test_custom_function_gradcheck_and_gradgradcheck(device: str) -> None:
     x = tg.tensor(xv, dtype=tg.float64, device=device, requires_grad=True)
     y = Cube.apply(x)
     np.testing.assert_allclose(values(y), xv ** 3)
-    assert repr(y.grad_fn) == "<CubeBackward>"
+    assert y.grad_fn.name() == "CubeBackward"  # (a Function of your own, as PyTorch names it)
     assert gradcheck(Cube.apply, [x])
     assert gradgradcheck(Cube.apply, [x])
     y.sum().backward()

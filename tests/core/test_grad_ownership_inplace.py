@@ -574,7 +574,7 @@ def test_backward_through_a_graph_older_than_an_optimizer_step_raises(device: st
 def test_assigning_a_number_that_does_not_fit_the_dtype(device: str) -> None:
     t = tg.zeros(3, dtype=tg.uint8, device=device)
     with pytest.raises(RuntimeError, match="setitem: value 300 cannot be converted to type "
-                                           "uint8 without overflow"):
+                                           "tg.uint8 without overflow"):
         t[0] = 300
     t[1] = 7
     assert values(t).tolist() == [0, 7, 0]

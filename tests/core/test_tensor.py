@@ -110,7 +110,7 @@ def test_item_tolist_numpy_array(device: str) -> None:
     assert int(tg.tensor(3, device=device)) == 3
     assert [10, 20, 30][tg.tensor(1, device=device)] == 20  # __index__
     assert bool(tg.tensor([1.0], device=device)) is True
-    with pytest.raises(ValueError, match=r"\(2, 2\)"):
+    with pytest.raises(ValueError, match=r"\[2, 2\]"):
         t.item()
     with pytest.raises(RuntimeError, match="ambiguous"):
         bool(t)
@@ -135,8 +135,8 @@ def test_repr(device: str) -> None:
     assert repr(tg.tensor([1], dtype=tg.int32)) == "tensor([1], dtype=tg.int32)"
     assert repr(tg.tensor([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"
     y = tg.tensor([1.0], requires_grad=True) * 2
-    assert repr(y) == "tensor([2.], grad_fn=<MulBackward>)"
-    assert repr(tg.zeros(0)) == "tensor([], dtype=tg.float32)"
+    assert repr(y) == "tensor([2.], grad_fn=<MulBackward0>)"
+    assert repr(tg.zeros(0)) == "tensor([])"
     if device != "cpu":
         assert f"device='{tg.Device(device)}'" in repr(tg.ones(1, device=device))
 

@@ -238,7 +238,7 @@ def test_conv2d_errors(device: str) -> None:
         F.conv2d(x, zeros(4, 2, 3, 3), groups=2)
     with pytest.raises(ValueError, match="output size .* too small"):
         F.conv2d(zeros(1, 1, 2, 2), zeros(1, 1, 3, 3))
-    with pytest.raises(TypeError, match="input is float64 but weight is float32"):
+    with pytest.raises(TypeError, match="input is tg.float64 but weight is tg.float32"):
         F.conv2d(zeros(1, 1, 4, 4, dtype=tg.float64), zeros(1, 1, 3, 3))
     with pytest.raises(ValueError, match="stride must be >= 1"):
         F.conv2d(zeros(1, 1, 4, 4), zeros(1, 1, 3, 3), stride=0)

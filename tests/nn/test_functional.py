@@ -65,7 +65,7 @@ def test_linear_errors(device: str) -> None:
     with pytest.raises(ValueError, match=r"linear: input of shape \(2, 3\) has 3 features but "
                                          r"weight of shape \(5, 4\) expects 4"):
         F.linear(zeros(2, 3), zeros(5, 4))
-    with pytest.raises(TypeError, match="input is float64 but weight is float32"):
+    with pytest.raises(TypeError, match="input is tg.float64 but weight is tg.float32"):
         F.linear(zeros(2, 4, dtype=tg.float64), zeros(5, 4))
     with pytest.raises(ValueError, match="bias of shape"):
         F.linear(zeros(2, 4), zeros(5, 4), zeros(4))
@@ -393,7 +393,7 @@ def test_batch_norm_without_running_stats_and_errors(device: str) -> None:
     with pytest.raises(ValueError, match="at least 2 dims"):
         F.batch_norm(zeros(4), zeros(4), ones(4))
     running_mean = zeros(3)
-    with pytest.raises(TypeError, match="input is float32 but weight is float64"):
+    with pytest.raises(TypeError, match="input is tg.float32 but weight is tg.float64"):
         F.batch_norm(tg.randn(4, 3, device=device), running_mean, ones(3),
                      weight=ones(3, dtype=tg.float64), training=True)
     assert running_mean.tolist() == [0.0, 0.0, 0.0]  # a failed call changes nothing

@@ -86,7 +86,8 @@ def test_hook_on_non_leaf_changes_upstream_gradient(device):
 def test_hook_returning_a_wrong_shape_is_a_clear_error(device):
     x = tg.ones(2, device=device, requires_grad=True)
     x.register_hook(lambda g: tg.ones(3, device=device))
-    with pytest.raises(RuntimeError, match=r"hook returned a gradient of shape \(3,\)"):
+    with pytest.raises(RuntimeError,
+                       match=r"hook returned a gradient of shape (\(3,\)|tg\.Size\(\[3\]\))"):
         (x * 2).sum().backward()
 
 

@@ -1,10 +1,11 @@
-"""Datasets: the "what is sample i?" half of the data pipeline.
+"""Datasets: the "what is sample i?" half of the data pipeline, as in `torch.utils.data`.
 
-A dataset is anything with `__len__` and `__getitem__(i)`. The `DataLoader` (see
-`dataloader.py`) asks it for samples and stacks them into batches.
+A map-style dataset (`Dataset`) has `__len__` and `__getitem__(i)`; an iterable-style one
+(`IterableDataset`) has `__iter__` and yields samples. The `DataLoader` (see `dataloader.py`)
+asks a dataset for samples and stacks them into batches.
 
-The fast batch protocol
------------------------
+The fast batch protocol (tinygrad_edu's addition)
+-------------------------------------------------
 Asking for 64 samples one at a time and stacking them costs 64 Python calls per batch. A
 dataset whose samples are rows of arrays can do better: it defines
 
@@ -18,39 +19,60 @@ per-sample transform has to run), and the loader then falls back to `dataset[i]`
 
 Devices
 -------
-Indices are host (NumPy) arrays: the DataLoader draws its epoch order on the CPU, as PyTorch's
-samplers do, so a seed gives the same batches whichever device holds the data. A
-`TensorDataset` of GPU tensors copies each batch's small index array to the GPU once (shared by
-all its tensors on that device; an asynchronous host-to-device copy, never a read back) and
-gathers the batch there, so its batches are GPU tensors.
+Indices are host (NumPy) arrays: the samplers draw the epoch order on the CPU, as PyTorch's
+do, so a seed gives the same batches whichever device holds the data. A `TensorDataset` of GPU
+tensors copies each batch's small index array to the GPU once (shared by all its tensors on
+that device; an asynchronous host-to-device copy, never a read back) and gathers the batch
+there, so its batches are GPU tensors.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from .. import autograd, backend
-from ..backend import Device
-from ..tensor import Tensor, from_numpy
+from ... import autograd, backend
+from ...backend import Device
+from ...tensor import Tensor, from_numpy
 
 
 class Dataset:
-    """Base class of map-style datasets: subclasses define `__getitem__(index)` and `__len__()`."""
+    """Base class of map-style datasets: subclasses define `__getitem__(index)` and `__len__()`.
+
+    `dataset_a + dataset_b` is their `ConcatDataset`.
+    """
 
     def __getitem__(self, index: int) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
+        raise NotImplementedError(f"Subclasses of Dataset should implement __getitem__ "
+                                  f"({type(self).__name__} does not).")
 
-    def __len__(self) -> int:
-        raise NotImplementedError(f"{type(self).__name__} must implement __len__")
+    def __add__(self, other: Dataset) -> ConcatDataset:
+        return ConcatDataset([self, other])
 
     def get_batch(self, indices: np.ndarray) -> Any:
         """The stacked batch for `indices`, or `NotImplemented` (see the module docstring)."""
         return NotImplemented
+
+
+class IterableDataset(Dataset):
+    """Base class of iterable-style datasets: subclasses define `__iter__()` yielding samples.
+
+    With `num_workers > 0` every worker process iterates its own copy of the dataset; use
+    `get_worker_info()` inside `__iter__` to give each worker its own share of the data.
+    `a + b` chains two iterable datasets (`ChainDataset`).
+    """
+
+    def __iter__(self) -> Iterator[Any]:
+        raise NotImplementedError(f"Subclasses of IterableDataset should implement __iter__ "
+                                  f"({type(self).__name__} does not).")
+
+    def __add__(self, other: IterableDataset) -> ChainDataset:
+        return ChainDataset([self, other])
 
 
 def _host_array(values: Any) -> np.ndarray:
@@ -130,10 +152,65 @@ class TensorDataset(Dataset):
     def __len__(self) -> int:
         return self.tensors[0].shape[0]
 
-    def get_batch(self, indices: np.ndarray) -> tuple[Tensor, ...]:
-        """The rows `indices` of every tensor, on that tensor's device."""
-        return take(self.tensors, check_batch_indices(indices, len(self),
-                                                      "TensorDataset.get_batch"))
+    def get_batch(self, indices: np.ndarray) -> list[Tensor]:
+        """The rows `indices` of every tensor, on that tensor's device: a list, as
+        `default_collate` makes of tuple samples."""
+        return list(take(self.tensors, check_batch_indices(indices, len(self),
+                                                           "TensorDataset.get_batch")))
+
+
+class ConcatDataset(Dataset):
+    """The samples of several map-style datasets one after the other (`a + b` makes one).
+
+    `cumulative_sizes[k]` is the number of samples in the first k + 1 datasets.
+    """
+
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
+        self.datasets: list[Any] = list(datasets)
+        if not self.datasets:
+            raise AssertionError("ConcatDataset: datasets should not be an empty iterable")
+        for position, dataset in enumerate(self.datasets):
+            if isinstance(dataset, IterableDataset):
+                raise AssertionError(f"ConcatDataset does not support IterableDataset "
+                                     f"(dataset {position} is {type(dataset).__name__})")
+        self.cumulative_sizes: list[int] = []
+        total = 0
+        for dataset in self.datasets:
+            total += len(dataset)
+            self.cumulative_sizes.append(total)
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index: int) -> Any:
+        if index < 0:
+            if -index > len(self):
+                raise ValueError(f"ConcatDataset: absolute value of index {index} should not "
+                                 f"exceed dataset length {len(self)}")
+            index = len(self) + index
+        which = bisect.bisect_right(self.cumulative_sizes, index)
+        if which == len(self.datasets):
+            raise IndexError(f"ConcatDataset: index {index} is out of range for a dataset of "
+                             f"{len(self)} samples")
+        start = self.cumulative_sizes[which - 1] if which > 0 else 0
+        return self.datasets[which][index - start]
+
+
+class ChainDataset(IterableDataset):
+    """Several iterable datasets one after the other (`a + b` for IterableDatasets)."""
+
+    def __init__(self, datasets: Iterable[IterableDataset]) -> None:
+        self.datasets = list(datasets)
+
+    def __iter__(self) -> Iterator[Any]:
+        for dataset in self.datasets:
+            if not isinstance(dataset, IterableDataset):
+                raise AssertionError(f"ChainDataset only supports IterableDataset, got "
+                                     f"{type(dataset).__name__}")
+            yield from dataset
+
+    def __len__(self) -> int:
+        return sum(len(dataset) for dataset in self.datasets)
 
 
 class Subset(Dataset):
@@ -171,7 +248,11 @@ class Subset(Dataset):
 
 
 def as_generator(generator: int | np.random.Generator | None) -> np.random.Generator:
-    """A NumPy Generator: a fresh one for an int seed; tg's global seeded CPU one for None."""
+    """A NumPy Generator: a fresh one for an int seed; tg's global seeded CPU one for None.
+
+    tinygrad_edu's random generators are NumPy's, so where PyTorch takes a `torch.Generator`
+    the data utilities take a `numpy.random.Generator` (or an int seed).
+    """
     if generator is None:
         return backend.generator(backend.Device("cpu"))
     if isinstance(generator, np.random.Generator):
@@ -192,8 +273,8 @@ def _split_lengths(lengths: Sequence[int | float], n: int) -> list[int]:
             raise ValueError(f"random_split: lengths must be non-negative numbers, got {lengths!r}")
     if all(isinstance(value, numbers.Integral) for value in values):
         if sum(values) != n:
-            raise ValueError(f"random_split: lengths {values} sum to {sum(values)}, "
-                             f"but the dataset has {n} samples")
+            raise ValueError(f"random_split: sum of input lengths {values} is {sum(values)}, "
+                             f"which does not equal the length of the input dataset ({n})")
         return [int(value) for value in values]
     if not (math.isclose(sum(values), 1.0, abs_tol=1e-6) and all(v <= 1 for v in values)):
         raise ValueError(f"random_split: fractional lengths must each be in [0, 1] and sum to 1, "

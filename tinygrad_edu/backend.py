@@ -427,9 +427,33 @@ def generator(device: Device) -> Any:
     return gen
 
 
-def permutation(device: Device, n: int) -> Any:
-    """A random permutation of range(n) on `device` (CuPy's Generator has no `permutation`)."""
-    gen = generator(device)
+def new_generator(device: Device, seed: int) -> Any:
+    """A fresh NumPy (CPU) or CuPy (GPU) `Generator` seeded with `seed`, for a `tg.Generator`."""
+    if device.type == "cpu":
+        return np.random.default_rng(seed)
+    cupy = cupy_or_raise()
+    with device_scope(device):
+        return cupy.random.default_rng(seed)
+
+
+def pick_generator(device: Device, chosen: Any, op: str) -> Any:
+    """The array generator an op on `device` draws from: `chosen` (a `tg.Generator`) when given,
+    else the device's global one. A generator of another device is a RuntimeError, as PyTorch."""
+    if chosen is None:
+        return generator(device)
+    rng = getattr(chosen, "rng", None)
+    if rng is None:
+        raise TypeError(f"{op}: generator must be a tg.Generator, got {type(chosen).__name__}")
+    if chosen.device.type != device.type:
+        raise RuntimeError(f"{op}: expected a '{device.type}' device type for generator but "
+                           f"found '{chosen.device.type}'")
+    return rng
+
+
+def permutation(device: Device, n: int, chosen: Any = None) -> Any:
+    """A random permutation of range(n) on `device` (CuPy's Generator has no `permutation`),
+    drawn from `chosen` (a `tg.Generator`) or the device's global generator."""
+    gen = pick_generator(device, chosen, "randperm")
     if device.type == "cpu":
         return gen.permutation(n)
     with device_scope(device):

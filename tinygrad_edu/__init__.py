@@ -24,6 +24,14 @@ from .backend import (
 from .backend import Device as device
 from .serialization import load, save  # noqa: E402
 from .tensor import (
+    BoolTensor,
+    ByteTensor,
+    DoubleTensor,
+    FloatTensor,
+    Generator,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
     Size,
     Tensor,
     add,
@@ -85,6 +93,8 @@ globals().update(_export_methods([
     "transpose", "permute", "broadcast_to", "softmax", "log_softmax", "split",
     "chunk", "pow", "square", "allclose", "equal", "isnan", "isfinite", "gather", "sign",
     "all", "any", "unbind", "rsqrt", "t", "masked_fill", "detach", "clone",
+    "mm", "diag", "diagonal", "trace", "sort", "argsort", "topk", "kthvalue", "median", "mode",
+    "cumsum", "flip",
 ]))
 
 from . import accelerator, backends, utils  # noqa: E402 - tg.utils.data.DataLoader, tg.backends.mps

@@ -1250,3 +1250,12 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Any, grad_outputs: Any = None,
 
     return gradcheck(first_derivative, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
                      raise_exception=raise_exception)
+
+
+def Variable(data: Tensor, requires_grad: bool = False, volatile: bool = False) -> Tensor:  # noqa: N802
+    """Deprecated, as in PyTorch: Variables and Tensors are one thing now, so `Variable(t,
+    requires_grad=True)` is a new tensor sharing t's memory (`t.detach().requires_grad_()`).
+    Write `t.requires_grad_()` or `tg.tensor(..., requires_grad=True)` in new code."""
+    if not isinstance(data, Tensor):
+        raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+    return data.detach().requires_grad_(requires_grad)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import math
 import operator
 import warnings
@@ -392,7 +393,17 @@ class Tensor:
     def bool(self) -> Tensor:
         return self.to(backend.bool_)
 
-    def type(self, dtype: Any) -> Tensor:
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        """`x.type()`: the legacy type name ('tg.FloatTensor', 'tg.cuda.LongTensor');
+        `x.type(tg.float64)`, `x.type(tg.DoubleTensor)` or `x.type('torch.DoubleTensor')`:
+        this tensor as that type."""
+        if dtype is None:
+            place = "cuda." if self.device.type == "cuda" else ""
+            return f"tg.{place}{_LEGACY_NAMES[self.dtype]}"
+        if isinstance(dtype, _LegacyTensorType):
+            return self.to(dtype.dtype)
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            return self.to(_legacy_from_name(dtype, "type"))
         return self.to(dtype)
 
     def is_floating_point(self) -> bool:
@@ -411,22 +422,35 @@ class Tensor:
         """Whether the elements lie in memory in row-major order (C order)."""
         return bool(self.array.flags.c_contiguous)
 
-    def new_zeros(self, size: Any, dtype: Any = None) -> Tensor:
-        xp = get_array_module(self.array)
-        dtype = self.dtype if dtype is None else backend.as_dtype(dtype)
-        return Tensor._make(xp.zeros(_size_arg((size,), "new_zeros"), dtype=dtype))
+    # new_*: a new tensor with this one's dtype and device unless told otherwise (PyTorch's)
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:
+        return zeros(_size_arg(size, "new_zeros"),
+                     **self._new_options(dtype, device, requires_grad))
 
-    def new_ones(self, size: Any, dtype: Any = None) -> Tensor:
-        xp = get_array_module(self.array)
-        return Tensor._make(xp.ones(_size_arg((size,), "new_ones"),
-                                    dtype=self.dtype if dtype is None else backend.as_dtype(dtype)))
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        return ones(_size_arg(size, "new_ones"),
+                     **self._new_options(dtype, device, requires_grad))
 
-    def new_tensor(self, data: Any, dtype: Any = None) -> Tensor:
-        return Tensor(data, dtype=dtype or self.dtype, device=self.device)
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:
+        return empty(_size_arg(size, "new_empty"),
+                     **self._new_options(dtype, device, requires_grad))
 
-    def new_full(self, size: Any, fill_value: float, dtype: Any = None) -> Tensor:
-        return full(_size_arg((size,), "new_full"), fill_value, dtype=dtype or self.dtype,
-                    device=self.device)
+    def new_full(self, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        return full(_size_arg((size,), "new_full"), fill_value,
+                    **self._new_options(dtype, device, requires_grad))
+
+    def new_tensor(self, data: Any, *, dtype: Any = None, device: Any = None,
+                   requires_grad: bool = False) -> Tensor:
+        return Tensor(data, **self._new_options(dtype, device, requires_grad))
+
+    def _new_options(self, dtype: Any, device: Any, requires_grad: bool) -> dict[str, Any]:
+        return {"dtype": self.dtype if dtype is None else dtype,
+                "device": self.device if device is None else device,
+                "requires_grad": requires_grad}
 
     # -----------------------------------------------------------------------------------------
     # arithmetic
@@ -434,8 +458,8 @@ class Tensor:
     def __add__(self, other: Any) -> Tensor:
         return ew.Add.apply(*as_tensor_pair(self, other, "add"))
 
-    def __radd__(self, other: Any) -> Tensor:
-        return ew.Add.apply(*as_tensor_pair(other, self, "add", device=self.device))
+    def __radd__(self, other: Any) -> Tensor:  # 1 + x records x + 1, as PyTorch's graph shows
+        return ew.Add.apply(*as_tensor_pair(self, other, "add"))
 
     def __sub__(self, other: Any) -> Tensor:
         return ew.Sub.apply(*as_tensor_pair(self, other, "sub"))
@@ -446,8 +470,8 @@ class Tensor:
     def __mul__(self, other: Any) -> Tensor:
         return ew.Mul.apply(*as_tensor_pair(self, other, "mul"))
 
-    def __rmul__(self, other: Any) -> Tensor:
-        return ew.Mul.apply(*as_tensor_pair(other, self, "mul", device=self.device))
+    def __rmul__(self, other: Any) -> Tensor:  # 2 * x records x * 2, as PyTorch's graph shows
+        return ew.Mul.apply(*as_tensor_pair(self, other, "mul"))
 
     def __truediv__(self, other: Any) -> Tensor:
         return ew.Div.apply(*as_tensor_pair(self, other, "div", true_div=True))
@@ -739,14 +763,16 @@ class Tensor:
         return self._update_("copy_", lambda old: shape_ops.SetItem.apply(
             old, src, index=(Ellipsis,)), reads_old=False)
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Generator | None = None
+                 ) -> Tensor:
         # random() and standard_normal() exist on NumPy's and CuPy's Generator alike
-        return self._set_all("uniform_",
-                             backend.generator(self.device).random(self.shape) * (b - a) + a)
+        rng = backend.pick_generator(self.device, generator, "uniform_")
+        return self._set_all("uniform_", rng.random(self.shape) * (b - a) + a)
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        return self._set_all(
-            "normal_", backend.generator(self.device).standard_normal(self.shape) * std + mean)
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *,
+                generator: Generator | None = None) -> Tensor:
+        rng = backend.pick_generator(self.device, generator, "normal_")
+        return self._set_all("normal_", rng.standard_normal(self.shape) * std + mean)
 
     def _set_all(self, op: str, values: Any) -> Tensor:
         """Overwrite every element with `values` (a number or an array of this shape)."""
@@ -1153,6 +1179,174 @@ class Tensor:
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
 
+    # -----------------------------------------------------------------------------------------
+    # matrices, sorting and selecting along a dim, running sums
+    # -----------------------------------------------------------------------------------------
+    def mm(self, mat2: Tensor) -> Tensor:
+        """The matrix product of two 2-D tensors (PyTorch's mm: no 1-D operands, no batch)."""
+        for name, t in (("self", self), ("mat2", mat2)):
+            if not isinstance(t, Tensor) or t.ndim != 2:
+                shape = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
+                raise RuntimeError(f"mm: {name} must be a matrix (2-D), got {shape}")
+        return self @ mat2
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """The elements x[..., i, i + offset] of the (dim1, dim2) planes, as a last dim.
+        Built from permute and indexing, so its gradient is theirs."""
+        if self.ndim < 2:
+            raise RuntimeError(f"diagonal: expected a tensor with at least 2 dimensions, got "
+                               f"shape {tuple(self.shape)}")
+        (d1,) = reduce.normalize_dims(dim1, self.ndim, "diagonal")
+        (d2,) = reduce.normalize_dims(dim2, self.ndim, "diagonal")
+        if d1 == d2:
+            raise RuntimeError(f"diagonal: dim1 and dim2 cannot be the same dimension, got "
+                               f"{dim1} and {dim2}")
+        others = [d for d in range(self.ndim) if d not in (d1, d2)]
+        planes = self.permute(*others, d1, d2)
+        row, col = max(-offset, 0), max(offset, 0)
+        length = max(min(planes.shape[-2] - row, planes.shape[-1] - col), 0)
+        steps = get_array_module(self.array).arange(length)
+        return planes[..., Tensor._make(steps + row), Tensor._make(steps + col)]
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        """1-D input: a square matrix with the input on its `diagonal`-th diagonal (0 the main
+        one, > 0 above, < 0 below); 2-D input: that diagonal of the matrix, as a 1-D tensor."""
+        if self.ndim == 2:
+            return self.diagonal(diagonal)
+        if self.ndim != 1:
+            raise RuntimeError(f"diag: expected a 1-D or 2-D tensor, got shape "
+                               f"{tuple(self.shape)}")
+        size = self.shape[0] + abs(diagonal)
+        steps = get_array_module(self.array).arange(self.shape[0])
+        index = (steps + max(-diagonal, 0), steps + max(diagonal, 0))
+        return shape_ops.IndexAdd.apply(self, shape=(size, size), index=index)
+
+    def trace(self) -> Tensor:
+        """The sum of the main diagonal of a matrix."""
+        if self.ndim != 2:
+            raise RuntimeError(f"trace: expected a matrix (2-D), got shape {tuple(self.shape)}")
+        return self.diagonal().sum()
+
+    def flip(self, *dims: Any) -> Tensor:
+        """The elements in reverse order along `dims` (`x.flip(0)`, `x.flip([0, 1])`)."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return shape_ops.Flip.apply(self, dims=reduce.normalize_dims(dims, self.ndim, "flip"))
+
+    def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
+        """y_i = x_0 + ... + x_i along `dim` (integers and bools sum as int64, as PyTorch)."""
+        if dtype is None:
+            dtype = backend.int64 if self.dtype.kind in "biu" else self.dtype
+        x, axis = self.to(dtype)._along(dim, "cumsum")
+        out = reduce.Cumsum.apply(x, dim=axis)
+        return out if self.ndim else out.reshape(())
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        """The indices that sort the elements along `dim`. The sort is always stable (equal
+        elements keep their order); NaN counts as larger than any number, as PyTorch."""
+        xp = get_array_module(self.array)
+        if self.ndim == 0:
+            return Tensor._make(xp.zeros((), dtype=backend.int64))
+        (axis,) = reduce.normalize_dims(dim, self.ndim, "argsort")
+        values = self.array
+        if not descending:
+            order = xp.argsort(values, axis=axis, kind="stable")
+        else:  # stable descending: sort the reversed elements, reverse that order, map back
+            reversed_order = xp.argsort(xp.flip(values, axis), axis=axis, kind="stable")
+            order = values.shape[axis] - 1 - xp.flip(reversed_order, axis)
+        return Tensor._make(xp.ascontiguousarray(order).astype(backend.int64))
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+        """(values, indices): the elements along `dim` in ascending (or descending) order and
+        where they came from. The values are gathered at the indices: the gradient goes back
+        to the place each value came from."""
+        indices = self.argsort(dim, descending=descending)
+        values = self.gather(dim, indices) if self.ndim else self.clone()
+        return return_types.sort(values, indices)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:  # noqa: A002
+        """(values, indices) of the k largest (or smallest) elements along `dim`, largest first
+        (smallest first for largest=False)."""
+        x, axis = self._along(dim, "topk")
+        if not 0 <= k <= x.shape[axis]:
+            raise RuntimeError(f"topk: k ({k}) is out of range for dimension {dim} of size "
+                               f"{x.shape[axis]}")
+        first_k = (slice(None),) * axis + (slice(0, k),)
+        indices = x.argsort(axis, descending=largest)[first_k]
+        values, indices = x.gather(axis, indices), indices
+        if not self.ndim:
+            values, indices = values.reshape(()), indices.reshape(())
+        return return_types.topk(values, indices)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        """(values, indices) of the k-th smallest element (k counts from 1) along `dim`."""
+        x, axis = self._along(dim, "kthvalue")
+        if not 1 <= k <= x.shape[axis]:
+            raise RuntimeError(f"kthvalue: k ({k}) is out of range for dimension {dim} of size "
+                               f"{x.shape[axis]}")
+        position = (slice(None),) * axis + (slice(k - 1, k),)
+        return self._pick_along(x, axis, x.argsort(axis)[position], keepdim, return_types.kthvalue)
+
+    def median(self, dim: Any = None, keepdim: bool = False) -> Any:
+        """median(): the lower median of all elements (for an even count, the smaller of the
+        two middle ones, as PyTorch); median(dim) -> (values, indices) along `dim`. Where there
+        is a NaN the median is NaN."""
+        if dim is None:
+            self._check_nonempty("median", dim)
+            return self.reshape(-1).median(0).values
+        x, axis = self._along(dim, "median")
+        self._check_nonempty("median", dim)
+        xp = get_array_module(x.array)
+        order = x.argsort(axis).array
+        count = x.shape[axis]
+        nans = xp.isnan(x.array).sum(axis=axis, keepdims=True) if x.dtype.kind == "f" else 0
+        # NaNs sort last: the first of them is the median where there is one
+        middle = xp.where(nans > 0, count - nans, (count - 1) // 2)
+        middle = xp.broadcast_to(xp.asarray(middle), order.shape[:axis] + (1,)
+                                 + order.shape[axis + 1:])
+        picked = Tensor._make(xp.take_along_axis(order, middle.astype(backend.int64), axis=axis))
+        return self._pick_along(x, axis, picked, keepdim, return_types.median)
+
+    def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
+        """(values, indices): the most frequent value along `dim` (the smallest of them when
+        several are as frequent) and the last index where it occurs, as PyTorch."""
+        x, axis = self._along(dim, "mode")
+        self._check_nonempty("mode", dim)
+        xp = get_array_module(x.array)
+        rows = xp.moveaxis(x.array, axis, -1)
+        outer, n = rows.shape[:-1], rows.shape[-1]
+        rows = rows.reshape(-1, n)
+        ordered = xp.sort(rows, axis=1)
+        # runs of equal values in each sorted row: number them, count them with one bincount
+        starts = xp.concatenate([xp.ones((len(rows), 1), dtype=bool),
+                                 ordered[:, 1:] != ordered[:, :-1]], axis=1)
+        run = xp.cumsum(starts, axis=1) - 1 + n * xp.arange(len(rows))[:, None]
+        run_length = xp.bincount(run.reshape(-1), minlength=len(rows) * n)[run]
+        value = xp.take_along_axis(ordered, run_length.argmax(axis=1)[:, None], axis=1)
+        last = n - 1 - xp.flip(rows == value, axis=1).argmax(axis=1)
+        last = xp.moveaxis(last.reshape(outer + (1,)), -1, axis)
+        return self._pick_along(x, axis, Tensor._make(last.astype(backend.int64)), keepdim,
+                                return_types.mode)
+
+    def _along(self, dim: int, op: str) -> tuple[Tensor, int]:
+        """(this tensor, at least 1-D, and `dim` as a non-negative axis of it)."""
+        if self.ndim == 0:
+            reduce.normalize_dims(dim, 0, op)
+            return self.reshape(1), 0
+        (axis,) = reduce.normalize_dims(dim, self.ndim, op)
+        return self, axis
+
+    def _pick_along(self, x: Tensor, axis: int, indices: Tensor, keepdim: bool,
+                    result: type) -> Any:
+        """(values, indices) for one index per row along `axis` (`indices` has size 1 there):
+        the values gathered from x, so the gradient flows to the picked elements."""
+        values = x.gather(axis, indices)
+        if not self.ndim:
+            return result(values.reshape(()), indices.reshape(()))
+        if not keepdim:
+            values, indices = values.squeeze(axis), indices.squeeze(axis)
+        return result(values, indices)
+
     # functions that are also methods
     def where(self, condition: Any, other: Any) -> Tensor:
         return where(condition, self, other)
@@ -1185,6 +1379,21 @@ class return_types:  # noqa: N801 - tg.return_types.max, as torch.return_types.m
         pass
 
     class min(ValuesIndices):  # noqa: N801
+        pass
+
+    class sort(ValuesIndices):  # noqa: N801
+        pass
+
+    class topk(ValuesIndices):  # noqa: N801
+        pass
+
+    class kthvalue(ValuesIndices):  # noqa: N801
+        pass
+
+    class median(ValuesIndices):  # noqa: N801
+        pass
+
+    class mode(ValuesIndices):  # noqa: N801
         pass
 
 
@@ -1378,7 +1587,8 @@ def _add_suffixes(text: str, suffixes: list[str], indent: int) -> str:
 def _grad_fn_name(fn: Function) -> str:
     """PyTorch's name of a graph node (MulBackward0): Function.name() where it exists."""
     name = getattr(fn, "name", None)
-    return name() if callable(name) else repr(fn).strip("<>")
+    # (PyTorch prints grad_fn=<CopySlices> for the node it names torch::autograd::CopySlices)
+    return name().rsplit("::", 1)[-1] if callable(name) else repr(fn).strip("<>")
 
 
 def _tensor_repr(t: Tensor) -> str:
@@ -2100,19 +2310,22 @@ def full_like(t: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,
                 requires_grad=requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples in [0, 1) from the seeded generator of the device."""
-    return _factory(lambda d, s, t: backend.generator(d).random(s, dtype=_rng_float(t, "rand")
-                                                                ).astype(t),
-                    size, dtype, device, requires_grad, op="rand")
+def rand(*size: Any, generator: Generator | None = None, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) from `generator` or the seeded generator of the device."""
+    def fill(d: Device, s: tuple, t: np.dtype) -> Any:
+        rng = backend.pick_generator(d, generator, "rand")
+        return rng.random(s, dtype=_rng_float(t, "rand")).astype(t)
+    return _factory(fill, size, dtype, device, requires_grad, op="rand")
 
 
-def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples from the seeded generator of the device."""
-    return _factory(
-        lambda d, s, t: backend.generator(d).standard_normal(s, dtype=_rng_float(t, "randn")
-                                                             ).astype(t),
-        size, dtype, device, requires_grad, op="randn")
+def randn(*size: Any, generator: Generator | None = None, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from `generator` or the seeded generator of the device."""
+    def fill(d: Device, s: tuple, t: np.dtype) -> Any:
+        rng = backend.pick_generator(d, generator, "randn")
+        return rng.standard_normal(s, dtype=_rng_float(t, "randn")).astype(t)
+    return _factory(fill, size, dtype, device, requires_grad, op="randn")
 
 
 def _rng_float(dtype: np.dtype, op: str) -> np.dtype:
@@ -2122,8 +2335,9 @@ def _rng_float(dtype: np.dtype, op: str) -> np.dtype:
     return dtype if dtype in (backend.float32, backend.float64) else backend.float32
 
 
-def randint(low: int, high: int | None = None, size: Any = None, dtype: Any = None,
-            device: Any = None) -> Tensor:
+def randint(low: int, high: int | None = None, size: Any = None, *,
+            generator: Generator | None = None, dtype: Any = None, device: Any = None,
+            requires_grad: bool = False) -> Tensor:
     """Integers drawn uniformly from [low, high) (or [0, low) when high is omitted); `size` is
     a tuple of ints."""
     if high is None:
@@ -2135,39 +2349,45 @@ def randint(low: int, high: int | None = None, size: Any = None, dtype: Any = No
                         f"{size!r}")
     if high <= low:
         raise RuntimeError(f"randint: expects low < high, got low={low}, high={high}")
-    return _factory(lambda d, s, t: backend.generator(d).integers(low, high, s).astype(t),
-                    (size,), dtype, device, False, backend.int64, op="randint")
+    def fill(d: Device, s: tuple, t: np.dtype) -> Any:
+        return backend.pick_generator(d, generator, "randint").integers(low, high, s).astype(t)
+    return _factory(fill, (size,), dtype, device, requires_grad, backend.int64, op="randint")
 
 
-def randperm(n: int, dtype: Any = None, device: Any = None) -> Tensor:
+def randperm(n: int, *, generator: Generator | None = None, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0, 1, ..., n - 1."""
     n = _count_arg(n, "n", "randperm")
-    return _factory(lambda d, s, t: backend.permutation(d, n).astype(t), (n,), dtype, device,
-                    False, backend.int64, op="randperm")
+    return _factory(lambda d, s, t: backend.permutation(d, n, generator).astype(t), (n,), dtype,
+                    device, requires_grad, backend.int64, op="randperm")
 
 
-def rand_like(input: Tensor, *, dtype: Any = None, device: Any = None,  # noqa: A002
-              requires_grad: bool = False) -> Tensor:
+def rand_like(input: Tensor, *, generator: Generator | None = None,  # noqa: A002
+              dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) with the shape (and, by default, dtype and device) of
     `input`."""
-    return _like(rand, input, dtype, device, requires_grad)
+    return _like(functools.partial(rand, generator=generator), input, dtype, device,
+                 requires_grad)
 
 
-def randn_like(input: Tensor, *, dtype: Any = None, device: Any = None,  # noqa: A002
-               requires_grad: bool = False) -> Tensor:
+def randn_like(input: Tensor, *, generator: Generator | None = None,  # noqa: A002
+               dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples with the shape (and, by default, dtype and device) of
     `input`."""
-    return _like(randn, input, dtype, device, requires_grad)
+    return _like(functools.partial(randn, generator=generator), input, dtype, device,
+                 requires_grad)
 
 
 def randint_like(input: Tensor, low: int = 0, high: int | None = None, *,  # noqa: A002
-                 dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+                 generator: Generator | None = None, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:
     """Integers drawn uniformly from [low, high) (or [0, low) when only one bound is given,
     as `randint_like(x, 10)`), with the shape (and, by default, dtype and device) of
     `input`: a float input gives whole numbers as floats, as PyTorch."""
     if high is None:
         low, high = 0, low
-    out = randint(low, high, tuple(input.shape), dtype=dtype or input.dtype,
-                  device=device or input.device)
+    out = randint(low, high, tuple(input.shape), generator=generator,
+                  dtype=dtype or input.dtype, device=device or input.device)
     return out.requires_grad_() if requires_grad else out
 
 
@@ -2244,6 +2464,140 @@ def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
 def manual_seed(seed: int) -> None:
     """Seed every backend's random generator (CPU now, CUDA when first used)."""
     backend.manual_seed(seed)
+
+
+class Generator:
+    """A random number generator of its own, as torch.Generator: the random factories, the
+    in-place fills and the data utilities take one as `generator=`. Draws from one seed are
+    the same every time (they are NumPy's or CuPy's streams, not PyTorch's).
+
+        g = tg.Generator().manual_seed(42)
+        tg.rand(3, generator=g)
+    """
+
+    default_seed = 67280421310721  # PyTorch's initial seed of a new Generator
+
+    def __init__(self, device: Any = "cpu") -> None:
+        self.device = _resolve_device(device)
+        self.manual_seed(Generator.default_seed)
+
+    def manual_seed(self, seed: int) -> Generator:
+        """Restart the stream from `seed` (negative seeds wrap modulo 2**64, as PyTorch)."""
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"manual_seed expected an int, got {type(seed).__name__}")
+        self._initial_seed = int(seed) % 2**64
+        self.rng = backend.new_generator(self.device, self._initial_seed)
+        return self
+
+    def seed(self) -> int:
+        """Restart the stream from a fresh non-deterministic seed, and return that seed."""
+        seed = int(np.random.SeedSequence().entropy) % 2**64
+        self.manual_seed(seed)
+        return seed
+
+    def initial_seed(self) -> int:
+        """The seed the stream started from."""
+        return self._initial_seed
+
+    def get_state(self) -> Tensor:
+        """The generator's state as a uint8 tensor, to give back to `set_state` (it holds
+        NumPy's bit-generator state written as JSON)."""
+        if self.device.type != "cpu":
+            raise RuntimeError("Generator.get_state: only CPU generators can save their state "
+                               "in tinygrad_edu")
+        state = {"initial_seed": self._initial_seed, "bit_generator": self.rng.bit_generator.state}
+        return Tensor._make(np.frombuffer(json.dumps(state).encode(), dtype=np.uint8).copy())
+
+    def set_state(self, new_state: Tensor) -> Generator:
+        """Go back to a state that `get_state` returned."""
+        if not isinstance(new_state, Tensor) or new_state.dtype != backend.uint8 or (
+                new_state.ndim != 1):
+            raise TypeError("Generator.set_state: expected the 1-D uint8 tensor that get_state "
+                            "returned")
+        try:
+            state = json.loads(backend.to_numpy(new_state.array).tobytes().decode())
+            rng = backend.new_generator(self.device, 0)
+            rng.bit_generator.state = state["bit_generator"]
+            initial_seed = int(state["initial_seed"])
+        except (ValueError, TypeError, KeyError) as exc:
+            raise RuntimeError(f"Generator.set_state: not a state from get_state ({exc})"
+                               ) from None
+        self.rng, self._initial_seed = rng, initial_seed
+        return self
+
+
+# ---------------------------------------------------------------------------------------------
+# the legacy tensor types: tg.FloatTensor(2, 3), isinstance(x, tg.LongTensor), x.type()
+# ---------------------------------------------------------------------------------------------
+class _LegacyTensorType(type):
+    """The type of tg.FloatTensor and its siblings: `isinstance(x, tg.FloatTensor)` asks
+    whether x is a float32 tensor on the CPU, as in PyTorch."""
+
+    dtype: Any
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, Tensor) and obj.dtype == cls.dtype and obj.device.type == "cpu"
+
+    def __repr__(cls) -> str:
+        return f"<class 'tg.{cls.__name__}'>"
+
+
+class _LegacyTensor(metaclass=_LegacyTensorType):
+    """PyTorch's legacy constructors: `FloatTensor(2, 3)` is an uninitialised 2x3 tensor,
+    `FloatTensor([1, 2])` a tensor of that data, `FloatTensor()` an empty one. Each makes a
+    Tensor of its dtype (use `tg.tensor` and `tg.empty` in new code)."""
+
+    dtype: Any = None
+
+    def __new__(cls, *args: Any, device: Any = None) -> Tensor:  # type: ignore[misc]
+        if not args:
+            return empty(0, dtype=cls.dtype, device=device)
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer, Size)):
+            return tensor(args[0], dtype=cls.dtype, device=device)
+        return empty(*args, dtype=cls.dtype, device=device)
+
+
+class FloatTensor(_LegacyTensor):
+    dtype = backend.float32
+
+
+class DoubleTensor(_LegacyTensor):
+    dtype = backend.float64
+
+
+class HalfTensor(_LegacyTensor):
+    dtype = backend.float16
+
+
+class LongTensor(_LegacyTensor):
+    dtype = backend.int64
+
+
+class IntTensor(_LegacyTensor):
+    dtype = backend.int32
+
+
+class BoolTensor(_LegacyTensor):
+    dtype = backend.bool_
+
+
+class ByteTensor(_LegacyTensor):
+    dtype = backend.uint8
+
+
+_LEGACY_TYPES = (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor, BoolTensor,
+                 ByteTensor)
+_LEGACY_NAMES = {legacy.dtype: legacy.__name__ for legacy in _LEGACY_TYPES}
+
+
+def _legacy_from_name(name: str, op: str) -> Any:
+    """The dtype of a legacy type name: 'tg.FloatTensor', 'torch.FloatTensor', 'FloatTensor'
+    (a 'cuda.' in the name is accepted, the device is left as it is)."""
+    short = name.rsplit(".", 1)[-1]
+    for legacy in _LEGACY_TYPES:
+        if legacy.__name__ == short:
+            return legacy.dtype
+    raise ValueError(f"{op}: invalid type {name!r}")
 
 
 def is_tensor(obj: Any) -> bool:

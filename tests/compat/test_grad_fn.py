@@ -153,19 +153,22 @@ def _setitem(L, a, b):
 
 CASES["h[0] = a[0]"] = ("CopySlices", _setitem)
 
-# Differences that need changes outside autograd.py (see the issue): PyTorch's graph has
-# another shape there. They are expected to fail until those land.
-KNOWN_DIFFERENCES = {
-    "2 * b": ("MulBackward0", lambda L, a, b: 2 * a,
-              "tensor.__rmul__ puts the number first: (None, node) instead of (node, None)"),
-    "1 + a": ("AddBackward0", lambda L, a, b: 1 + a, "tensor.__radd__ puts the number first"),
-    "mse_loss": ("MseLossBackward0", lambda L, a, b: L.nn.functional.mse_loss(a, b.detach()),
-                 "nn.functional.mse_loss is not one Function (MseLoss) yet"),
+# The graph as PyTorch builds it for a number on the left, the losses as one node, and mm
+# (issue 14, follow-ups).
+CASES.update({
+    "2 * b": ("MulBackward0", lambda L, a, b: 2 * a),
+    "1 + a": ("AddBackward0", lambda L, a, b: 1 + a),
+    "mse_loss": ("MseLossBackward0", lambda L, a, b: L.nn.functional.mse_loss(a, b.detach())),
+    "mse_loss, sum": ("MseLossBackward0", lambda L, a, b: L.nn.functional.mse_loss(
+        a, b, reduction="sum")),
+    "nn.MSELoss": ("MseLossBackward0", lambda L, a, b: L.nn.MSELoss()(a, b.detach())),
     "binary_cross_entropy": ("BinaryCrossEntropyBackward0", lambda L, a, b:
-                             L.nn.functional.binary_cross_entropy(L.sigmoid(a), b.detach() / 2),
-                             "the reduction is a Mean after BinaryCrossEntropy, not inside it"),
-    "a.mm(b)": ("MmBackward0", lambda L, a, b: a.mm(b.t()), "Tensor.mm does not exist yet"),
-}
+                             L.nn.functional.binary_cross_entropy(L.sigmoid(a), b.detach() / 2)),
+    "a.mm(b)": ("MmBackward0", lambda L, a, b: a.mm(b.t())),
+    "tg.mm": ("MmBackward0", lambda L, a, b: L.mm(a, b.t())),
+    "cumsum": ("CumsumBackward0", lambda L, a, b: a.cumsum(1)),
+    "flip": ("FlipBackward0", lambda L, a, b: a.flip(0)),
+})
 
 
 def torch_name(name: str) -> str:
@@ -183,21 +186,6 @@ def test_node_names_and_next_functions_as_pytorch(expression):
         theirs = make(torch, ta, tb).grad_fn
         assert theirs.name() == torch_name(name)
         assert structure(ours) == structure(theirs)
-
-
-@pytest.mark.parametrize("expression", list(KNOWN_DIFFERENCES))
-@pytest.mark.xfail(strict=True, reason="PyTorch's graph differs here until the change the "
-                                       "case names lands")
-def test_known_differences(expression):
-    name, make, _ = KNOWN_DIFFERENCES[expression]
-    a, b = leaves(tg)
-    ours = make(tg, a, b).grad_fn
-    assert ours.name() == name
-    if torch is not None:
-        ta, tb = leaves(torch)
-        assert structure(ours) == structure(make(torch, ta, tb).grad_fn)
-    else:
-        assert ours.next_functions[0][0] is not None
 
 
 def test_the_autograd_tutorial_walks_the_graph():

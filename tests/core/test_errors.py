@@ -84,7 +84,8 @@ def test_broadcast_mismatch_with_arrays_lists_and_where(device: str) -> None:
     a = tg.ones(2, 3, device=device)
     with unchanged(a), pytest.raises(ValueError, match=names("add", "(2, 3)", "(1, 2)")):
         a + [[1.0, 2.0]]
-    with unchanged(a), pytest.raises(ValueError, match=names("mul", "(4, 3)", "(2, 3)")):
+    # array * tensor is tensor.__rmul__(array): the tensor comes first, as in PyTorch
+    with unchanged(a), pytest.raises(ValueError, match=names("mul", "(2, 3)", "(4, 3)")):
         np.ones((4, 3)) * a
     cond = tg.ones(3, 2, dtype=tg.bool, device=device)
     with unchanged(a, cond), pytest.raises(ValueError, match=names("where", "(3, 2)", "(2, 3)")):

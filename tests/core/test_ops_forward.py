@@ -712,3 +712,107 @@ def test_tensor_tensor_promotion(device: str) -> None:
     assert tg.tensor([1, 2], device=device).float().exp().dtype == tg.float32
     assert i64.exp().dtype == tg.float32  # float functions make ints float32
     assert i64.softmax(0).dtype == tg.float32
+
+
+# ---------------------------------------------------------------------------------------------
+# matrices, sorting and selecting, running sums (issue 14 follow-ups)
+# ---------------------------------------------------------------------------------------------
+def _np_stable_order(x: np.ndarray, axis: int, descending: bool) -> np.ndarray:
+    """NumPy's stable argsort; descending keeps equal elements in order and NaNs first."""
+    if not descending:
+        return np.argsort(x, axis=axis, kind="stable")
+    n = x.shape[axis]
+    return n - 1 - np.flip(np.argsort(np.flip(x, axis), axis=axis, kind="stable"), axis)
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@given(sd=shape_and_dim(min_dims=1, allow_none=False, allow_tuple=False), data=st.data())
+def test_sort_argsort(device: str, descending: bool, sd: tuple, data: st.DataObject) -> None:
+    shape, dim = sd
+    # few distinct values (and a NaN): ties keep their order, as PyTorch's stable sort
+    x = data.draw(arrays(shape, st.sampled_from([-1.0, 0.0, 2.0, 3.5, float("nan")])))
+    order = _np_stable_order(x, dim, descending)
+    values, indices = t32(x, device).sort(dim, descending=descending)
+    assert_matches(values, np.take_along_axis(x, order, axis=dim))
+    assert_matches(indices, order, dtype=tg.int64)
+    assert_matches(tg.argsort(t32(x, device), dim, descending=descending), order,
+                   dtype=tg.int64)
+
+
+@given(sd=shape_and_dim(min_dims=1, allow_none=False, allow_tuple=False), keepdim=st.booleans(),
+       data=st.data())
+def test_topk_kthvalue_median(device: str, sd: tuple, keepdim: bool, data: st.DataObject) -> None:
+    shape, dim = sd
+    x = data.draw(arrays(shape))
+    n = shape[dim]
+    k = data.draw(st.integers(1, n))
+    ordered = np.sort(x, axis=dim)
+    t = t32(x, device)
+    top = t.topk(k, dim)
+    assert_matches(top.values, np.flip(ordered, dim).take(range(k), axis=dim))
+    np.testing.assert_array_equal(np.take_along_axis(x, np.asarray(top.indices), axis=dim),
+                                  np.asarray(top.values))
+    kth = t.kthvalue(k, dim, keepdim=keepdim)
+    assert_matches(kth.values, np.take(ordered, [k - 1], axis=dim) if keepdim
+                   else np.take(ordered, k - 1, axis=dim))
+    median = t.median(dim, keepdim=keepdim)  # the lower median, as PyTorch
+    assert_matches(median.values, np.take(ordered, [(n - 1) // 2], axis=dim) if keepdim
+                   else np.take(ordered, (n - 1) // 2, axis=dim))
+    assert_matches(t.median(), np.sort(x, axis=None)[(x.size - 1) // 2])
+
+
+def test_median_and_mode_as_pytorch(device: str) -> None:
+    """PyTorch's documented results: NaN wins the median; mode is the smallest of the most
+    frequent values, with the last index where it occurs."""
+    x = tg.tensor([[1.0, float("nan"), 2.0], [3.0, 1.0, 2.0]], device=device)
+    values, indices = x.median(1)
+    assert np.isnan(values[0].item()) and indices.tolist() == [1, 2]
+    assert values[1].item() == 2.0
+    assert np.isnan(x.median().item())
+    values, indices = tg.tensor([[3.0, 1, 3, 1, 2], [5, 5, 4, 4, 4]], device=device).mode(1)
+    assert values.tolist() == [1.0, 4.0] and indices.tolist() == [3, 4]
+
+
+@given(sd=shape_and_dim(allow_none=False, allow_tuple=False), data=st.data())
+def test_cumsum_and_flip(device: str, sd: tuple, data: st.DataObject) -> None:
+    shape, dim = sd
+    x = data.draw(arrays(shape))
+    axis = 0 if not shape else dim
+    assert_matches(t32(x, device).cumsum(dim), np.cumsum(x.reshape(x.shape or (1,)),
+                                                         axis=axis).reshape(shape), rtol=1e-4)
+    ints = t32(x, device).long()
+    assert ints.cumsum(dim).dtype == tg.int64 and ints.int().cumsum(dim).dtype == tg.int64
+    dims = [d % len(shape) for d in range(len(shape)) if data.draw(st.booleans())]
+    assert_matches(t32(x, device).flip(dims), np.flip(x, tuple(dims)))
+
+
+@given(shape=hnp.array_shapes(min_dims=2, max_dims=MAX_DIMS, min_side=1, max_side=MAX_SIDE),
+       offset=st.integers(-3, 3), data=st.data())
+def test_diagonal_diag_trace_mm(device: str, shape: tuple, offset: int,
+                                data: st.DataObject) -> None:
+    x = data.draw(arrays(shape))
+    assert_matches(t32(x, device).diagonal(offset, -2, -1),
+                   np.diagonal(x, offset, -2, -1))
+    matrix = x.reshape(-1, shape[-1])
+    assert_matches(tg.diag(t32(matrix, device), offset), np.diag(matrix, offset))
+    assert_matches(tg.diag(t32(matrix[0], device), offset), np.diag(matrix[0], offset))
+    assert_matches(t32(matrix, device).trace(), np.trace(matrix), rtol=1e-4, atol=1e-5)
+    assert_matches(t32(matrix, device).mm(t32(matrix.T.copy(), device)), matrix @ matrix.T,
+                   rtol=1e-4, atol=1e-5)
+
+
+def test_new_ops_against_pytorch() -> None:
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((3, 5)).astype(np.float32)
+    ours, theirs = tg.tensor(x), torch.tensor(x)
+    for fn in [lambda L, t: t.sort(1, descending=True)[0], lambda L, t: t.argsort(0),
+               lambda L, t: t.topk(2)[0], lambda L, t: t.kthvalue(2, 0)[0],
+               lambda L, t: t.median(1)[0], lambda L, t: t.median(),
+               lambda L, t: t.cumsum(1), lambda L, t: t.flip(0, 1), lambda L, t: t.diag(1),
+               lambda L, t: L.diagonal(t, -1), lambda L, t: t[:3, :3].trace(),
+               lambda L, t: t.mm(t.t()), lambda L, t: (t > 0).long().mode(1)[0]]:
+        np.testing.assert_allclose(fn(tg, ours).numpy(), fn(torch, theirs).numpy(), rtol=1e-5)
+    with pytest.raises(RuntimeError, match="mm"):
+        ours.mm(ours[0])
+    with pytest.raises(RuntimeError, match="topk"):
+        ours.topk(6)

@@ -732,3 +732,77 @@ def test_gradients_at_zero_agree_with_one_sided_differences(device: str, name: s
     plus = fn(tg.tensor(base + h * v, dtype=tg.float64, device=device)).item()
     minus = fn(tg.tensor(base - h * v, dtype=tg.float64, device=device)).item()
     assert float(np.asarray(grad) @ v) == pytest.approx((plus - minus) / (2 * h), abs=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# matrices, sorting and selecting, running sums (issue 14 follow-ups)
+# ---------------------------------------------------------------------------------------------
+@given(n=sides, k=sides, m=sides, data=st.data())
+def test_mm(device: str, n: int, k: int, m: int, data: st.DataObject) -> None:
+    a, b = data.draw(arrays((n, k))), data.draw(arrays((k, m)))
+    check(lambda x, y: x.mm(y), a, b, device=device)
+    check(tg.mm, a, b, device=device)
+
+
+@given(shape=hnp.array_shapes(min_dims=2, max_dims=MAX_DIMS, min_side=1, max_side=MAX_SIDE),
+       offset=st.integers(-3, 3), data=st.data())
+def test_diagonal(device: str, shape: tuple, offset: int, data: st.DataObject) -> None:
+    dims = data.draw(st.permutations(range(-len(shape), 0)))[:2]
+    check(lambda t: t.diagonal(offset, dims[0], dims[1]), data.draw(arrays(shape)),
+          device=device)
+
+
+@given(n=sides, m=sides, offset=st.integers(-2, 2), data=st.data())
+def test_diag_and_trace(device: str, n: int, m: int, offset: int, data: st.DataObject) -> None:
+    check(lambda t: tg.diag(t, offset), data.draw(arrays((n,))), device=device)  # 1-D -> matrix
+    matrix = data.draw(arrays((n, m)))
+    check(lambda t: t.diag(offset), matrix, device=device)  # matrix -> its diagonal
+    check(lambda t: t.trace(), matrix, device=device)
+
+
+@pytest.mark.parametrize("name", ["sort", "sort_descending", "topk", "topk_smallest",
+                                  "kthvalue", "median", "median_all", "mode"])
+@given(sd=shape_and_dim(allow_none=False, allow_tuple=False), keepdim=st.booleans(),
+       data=st.data())
+def test_sort_and_selections(device: str, name: str, sd: tuple, keepdim: bool,
+                             data: st.DataObject) -> None:
+    shape, dim = sd
+    (x,) = data.draw(distinct_arrays(shape))  # distinct values: the order is smooth there
+    size = shape[dim] if shape else 1
+    k = data.draw(st.integers(1, size))
+    fn = {
+        "sort": lambda t: t.sort(dim).values,
+        "sort_descending": lambda t: tg.sort(t, dim, descending=True)[0],
+        "topk": lambda t: t.topk(k, dim).values,
+        "topk_smallest": lambda t: t.topk(k, dim, largest=False)[0],
+        "kthvalue": lambda t: t.kthvalue(k, dim, keepdim=keepdim).values,
+        "median": lambda t: t.median(dim, keepdim=keepdim).values,
+        "median_all": lambda t: t.median(),
+        "mode": lambda t: t.mode(dim, keepdim=keepdim).values,
+    }[name]
+    check(fn, x, device=device)
+
+
+@given(sd=shape_and_dim(allow_none=False, allow_tuple=False), data=st.data())
+def test_cumsum(device: str, sd: tuple, data: st.DataObject) -> None:
+    shape, dim = sd
+    check(lambda t: t.cumsum(dim), data.draw(arrays(shape)), device=device)
+    check(lambda t: tg.cumsum(t, dim=dim), data.draw(arrays(shape)), device=device)
+
+
+@given(shape=shapes, data=st.data())
+def test_flip(device: str, shape: tuple, data: st.DataObject) -> None:
+    dims = data.draw(st.lists(st.integers(0, len(shape) - 1), unique=True)) if shape else []
+    check(lambda t: t.flip(dims), data.draw(arrays(shape)), device=device)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@given(shape=shapes, data=st.data())
+def test_mse_and_binary_cross_entropy_reduce_inside_their_node(
+        device: str, reduction: str, shape: tuple, data: st.DataObject) -> None:
+    F = tg.nn.functional
+    x, y = data.draw(arrays(shape)), data.draw(arrays(shape))
+    check(lambda a, b: F.mse_loss(a, b, reduction=reduction), x, y, device=device)
+    p = data.draw(arrays(shape, floats(0.1, 0.9)))
+    q = data.draw(arrays(shape, floats(0.0, 1.0)))
+    check(lambda a, b: F.binary_cross_entropy(a, b, reduction=reduction), p, q, device=device)

@@ -709,12 +709,47 @@ def _weighted(loss: Tensor, weight: Tensor | None, input: Tensor, reduction: str
 # ---------------------------------------------------------------------------------------------
 # regression losses
 # ---------------------------------------------------------------------------------------------
+def _reduce_array(loss: Any, reduction: str) -> Any:
+    """An elementwise loss array summed, averaged or left as it is."""
+    if reduction == "none":
+        return loss
+    xp = get_array_module(loss)
+    return xp.asarray(loss.sum() if reduction == "sum" else loss.mean(), dtype=loss.dtype)
+
+
+def _expand_reduced_grad(g: Tensor, shape: tuple, reduction: str) -> Tensor:
+    """The gradient of a reduced loss as one for each element of a loss of `shape`."""
+    if reduction == "none":
+        return g
+    if reduction == "mean":
+        g = g / float(max(math.prod(shape), 1))
+    return g.expand(*shape)
+
+
+class MseLoss(Function):
+    """loss = reduction of (x - y)^2 (mean: divided by the element count n).
+    dloss/dx = 2 (x - y) g (/ n for 'mean'),  dloss/dy = -dloss/dx."""
+
+    def forward(self, x: Any, y: Any, *, reduction: str) -> Any:
+        diff = x - y
+        self.reduction, self.shape = reduction, diff.shape
+        return _reduce_array(diff * diff, reduction)
+
+    def backward(self, g: Tensor) -> tuple:
+        x, y = self.inputs
+        gx = 2.0 * (x - y) * _expand_reduced_grad(g, self.shape, self.reduction)
+        return (gx if self.needs_input_grad[0] else None,
+                -gx if self.needs_input_grad[1] else None)
+
+
 def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
              reduce: bool | None = None, reduction: str = "mean",
              weight: Tensor | None = None) -> Tensor:
     """(input - target)^2, reduced. With `weight`, 'mean' is sum(w * loss) / sum(w)."""
     reduction = _reduction(size_average, reduce, reduction, "mse_loss")
     input, target = _regression_pair(input, target, "mse_loss")
+    if weight is None:  # one node, MseLossBackward0, as PyTorch's graph shows
+        return MseLoss.apply(input, target, reduction=reduction)
     diff = input - target
     return _weighted(diff * diff, weight, input, reduction, "mse_loss", True)
 
@@ -1132,18 +1167,22 @@ def _binary_pair(input: Tensor, target: Tensor, op: str) -> Tensor:
 
 
 class BinaryCrossEntropy(Function):
-    """loss = -(y log x + (1 - y) log(1 - x)), each log clamped at -100 (as PyTorch).
-    dloss/dx = (x - y) / max(x (1 - x), 1e-12),  dloss/dy = log(1 - x) - log(x) (clamped)."""
+    """loss = reduction of -(y log x + (1 - y) log(1 - x)), each log clamped at -100 (as
+    PyTorch), the mean dividing by the element count n.
+    dloss/dx = (x - y) / max(x (1 - x), 1e-12),  dloss/dy = log(1 - x) - log(x) (clamped),
+    times the output gradient (/ n for 'mean')."""
 
-    def forward(self, x: Any, y: Any) -> Any:
+    def forward(self, x: Any, y: Any, *, reduction: str = "none") -> Any:
         xp = get_array_module(x)
         with np.errstate(divide="ignore", invalid="ignore"):  # x outside [0, 1]: nan
             log_x = xp.maximum(xp.log(x), -100.0)
             log_1mx = xp.maximum(xp.log(1.0 - x), -100.0)
-        return -(y * (log_x - log_1mx) + log_1mx)
+        self.reduction, self.shape = reduction, x.shape
+        return _reduce_array(-(y * (log_x - log_1mx) + log_1mx), reduction)
 
     def backward(self, g: Tensor) -> tuple:
         x, y = self.inputs
+        g = _expand_reduced_grad(g, self.shape, self.reduction)
         gx = gy = None
         if self.needs_input_grad[0]:
             gx = g * (x - y) / (x * (1.0 - x)).clamp(min=1e-12)
@@ -1169,9 +1208,9 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                                                                 & (data <= 1)).all()):
         raise ValueError(f"{op}: all elements of input should be between 0 and 1 (apply "
                          "sigmoid first, or use binary_cross_entropy_with_logits)")
-    loss = BinaryCrossEntropy.apply(input, target)
-    if weight is not None:
-        loss = loss * weight.to(input.dtype)
+    if weight is None:  # the reduction inside the one node, as PyTorch's graph shows
+        return BinaryCrossEntropy.apply(input, target, reduction=reduction)
+    loss = BinaryCrossEntropy.apply(input, target) * weight.to(input.dtype)
     return _reduce(loss, reduction)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from ..autograd import BroadcastTo, Function
 from ..backend import get_array_module
 from .elementwise import Where, sign_or_zero
+from .shape import Flip
 
 
 def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
@@ -310,3 +311,20 @@ class LogSoftmax(Function):
 
     def backward(self, g: Any) -> Any:
         return g - self.output().exp() * g.sum(self.dim, keepdim=True)
+
+
+class Cumsum(Function):
+    """y_i = x_0 + x_1 + ... + x_i along `dim`.
+    dL/dx_j = sum over i >= j of g_i: the cumulative sum of g taken from the end, i.e.
+    flip(cumsum(flip(g)))."""
+
+    saves_inputs = False
+
+    def forward(self, x: Any, dim: int) -> Any:
+        self.dim = dim
+        xp = get_array_module(x)
+        return xp.cumsum(x, axis=dim, dtype=x.dtype)
+
+    def backward(self, g: Any) -> Any:
+        flipped = Flip.apply(g, dims=(self.dim,))
+        return Flip.apply(Cumsum.apply(flipped, dim=self.dim), dims=(self.dim,))

@@ -143,3 +143,18 @@ class Pad(Function):
 
     def backward(self, g: Any) -> Any:
         return GetItem.apply(g, index=self.index)
+
+
+class Flip(Function):
+    """y = x with the order of its elements reversed along `dims`.
+    dL/dx = g flipped back along the same dims (flipping twice is the identity)."""
+
+    saves_inputs = False
+
+    def forward(self, x: Any, dims: tuple) -> Any:
+        self.dims = dims
+        xp = get_array_module(x)
+        return xp.flip(x, axis=dims).copy()  # (a copy of its own, as PyTorch's flip)
+
+    def backward(self, g: Any) -> Any:
+        return Flip.apply(g, dims=self.dims)

@@ -73,8 +73,9 @@ class DataLoader:
         multiprocessing_context: 'fork', 'spawn', 'forkserver' or a context (default: fork
             where available).
         generator: where the random order and the workers' base seed come from: a
-            `numpy.random.Generator` or an int seed (default: tg's global generator, which
-            `tg.manual_seed` makes reproducible).
+            `tg.Generator` (`tg.Generator().manual_seed(42)`), a `numpy.random.Generator` or
+            an int seed (default: tg's global generator, which `tg.manual_seed` makes
+            reproducible).
         prefetch_factor: batches each worker prepares ahead (default 2 with workers).
         persistent_workers: keep the worker processes from one epoch to the next.
         pin_memory_device, in_order: accepted; batches always come in order.
@@ -87,7 +88,7 @@ class DataLoader:
                  drop_last: bool = False, timeout: float = 0,
                  worker_init_fn: Callable[[int], None] | None = None,
                  multiprocessing_context: Any = None,
-                 generator: int | np.random.Generator | None = None, *,
+                 generator: Any = None, *,
                  prefetch_factor: int | None = None, persistent_workers: bool = False,
                  pin_memory_device: str = "", in_order: bool = True,
                  seed: int | None = None) -> None:

@@ -38,7 +38,7 @@ import numpy as np
 
 from ... import autograd, backend
 from ...backend import Device
-from ...tensor import Tensor, from_numpy
+from ...tensor import Generator, Tensor, from_numpy
 
 
 class Dataset:
@@ -247,19 +247,24 @@ class Subset(Dataset):
         return get_batch(self.indices[indices])
 
 
-def as_generator(generator: int | np.random.Generator | None) -> np.random.Generator:
-    """A NumPy Generator: a fresh one for an int seed; tg's global seeded CPU one for None.
-
-    tinygrad_edu's random generators are NumPy's, so where PyTorch takes a `torch.Generator`
-    the data utilities take a `numpy.random.Generator` (or an int seed).
+def as_generator(generator: Any) -> np.random.Generator:
+    """The NumPy Generator the data utilities draw from: a `tg.Generator`'s own stream (as
+    PyTorch's `generator=torch.Generator().manual_seed(42)`), a `numpy.random.Generator`
+    itself, a fresh one for an int seed, or tg's global seeded CPU one for None.
     """
     if generator is None:
         return backend.generator(backend.Device("cpu"))
     if isinstance(generator, np.random.Generator):
         return generator
+    if isinstance(generator, Generator):
+        if generator.device.type != "cpu":  # (PyTorch's RuntimeError)
+            raise RuntimeError(f"Expected a 'cpu' device type for generator but found "
+                               f"'{generator.device.type}'")
+        return generator.rng
     if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
         return np.random.default_rng(int(generator))
-    raise TypeError(f"generator must be None, an int seed or a numpy.random.Generator, "
+    raise TypeError(f"generator must be None, a tg.Generator, an int seed or a "
+                    f"numpy.random.Generator, "
                     f"got {type(generator).__name__}")
 
 
@@ -286,13 +291,13 @@ def _split_lengths(lengths: Sequence[int | float], n: int) -> list[int]:
 
 
 def random_split(dataset: Any, lengths: Sequence[int | float],
-                 generator: int | np.random.Generator | None = None) -> list[Subset]:
+                 generator: Generator | int | np.random.Generator | None = None) -> list[Subset]:
     """Split `dataset` into non-overlapping random `Subset`s of the given lengths.
 
     `lengths` are sample counts that add up to `len(dataset)`, or fractions that add up to 1
     (`[0.8, 0.2]`; leftover samples go to the first subsets one each, as in PyTorch).
-    `generator` is an int seed or a `numpy.random.Generator`; with None the split draws from the
-    global generator, so `tg.manual_seed(s)` makes it reproducible.
+    `generator` is a `tg.Generator`, an int seed or a `numpy.random.Generator`; with None the
+    split draws from the global generator, so `tg.manual_seed(s)` makes it reproducible.
     """
     n = len(dataset)
     counts = _split_lengths(lengths, n)

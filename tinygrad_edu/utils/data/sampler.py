@@ -5,7 +5,8 @@ sampler's indices into lists, one list per batch. The DataLoader builds them fro
 arguments: `shuffle=True` is a `RandomSampler`, `shuffle=False` a `SequentialSampler`, and
 `batch_size`/`drop_last` a `BatchSampler` over it.
 
-The random ones draw on the CPU from `generator` (a `numpy.random.Generator` or an int seed),
+The random ones draw on the CPU from `generator` (a `tg.Generator`, a `numpy.random.Generator`
+or an int seed),
 or, without one, from tg's global seeded CPU generator, so `tg.manual_seed(s)` makes them
 reproducible. They draw a new order every time they are iterated (every epoch).
 """
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ... import backend
-from ...tensor import Tensor
+from ...tensor import Generator, Tensor
 from .dataset import as_generator
 
 
@@ -69,7 +70,7 @@ class RandomSampler(Sampler):
 
     def __init__(self, data_source: Sized, replacement: bool = False,
                  num_samples: int | None = None,
-                 generator: int | np.random.Generator | None = None) -> None:
+                 generator: Generator | int | np.random.Generator | None = None) -> None:
         self.data_source = data_source
         self.replacement = _check_bool("RandomSampler", "replacement", replacement, TypeError)
         self._num_samples = num_samples
@@ -102,7 +103,7 @@ class SubsetRandomSampler(Sampler):
     """The given `indices`, in a new random order every epoch (no replacement)."""
 
     def __init__(self, indices: Iterable[int],
-                 generator: int | np.random.Generator | None = None) -> None:
+                 generator: Generator | int | np.random.Generator | None = None) -> None:
         self.indices = indices
         self.generator = generator
         if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
@@ -126,7 +127,7 @@ class WeightedRandomSampler(Sampler):
     """
 
     def __init__(self, weights: Any, num_samples: int, replacement: bool = True,
-                 generator: int | np.random.Generator | None = None) -> None:
+                 generator: Generator | int | np.random.Generator | None = None) -> None:
         self.num_samples = _check_positive_int("WeightedRandomSampler", "num_samples",
                                                num_samples)
         self.replacement = _check_bool("WeightedRandomSampler", "replacement", replacement,

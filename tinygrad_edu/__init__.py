@@ -97,6 +97,11 @@ globals().update(_export_methods([
     "cumsum", "flip",
 ]))
 
-from . import accelerator, backends, utils  # noqa: E402 - tg.utils.data.DataLoader, tg.backends.mps
+from . import (  # noqa: E402 - tg.utils.data.DataLoader, tg.backends.mps
+    accelerator,
+    backends,
+    fast,  # noqa: E402 - registers the overrides (tg.fast.off() runs the reference)
+    utils,
+)
 
 __version__ = "0.1.0"

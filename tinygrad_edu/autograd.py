@@ -54,6 +54,26 @@ class _State(threading.local):
 _state = _State()
 
 
+class Overrides:
+    """The one seam between the reference code and `tinygrad_edu/fast/` (see its README).
+
+    `fast` registers array-level versions of some ops and optimizers here; the reference
+    code (ops/, nn/, optim/) knows nothing of them. `Function.apply` looks up `forward`, the
+    backward engine `backward` (only while no graph of the backward pass is recorded) and
+    `Optimizer.step` `step`, each by the class it replaces. With `on` False
+    (`tg.fast.off()`) everything runs the reference. An override may return
+    NotImplemented for a case it does not handle: then the reference runs."""
+
+    def __init__(self) -> None:
+        self.on = True
+        self.forward: dict[type, Callable[..., Any]] = {}
+        self.backward: dict[type, Callable[..., Any]] = {}
+        self.step: dict[type, Callable[..., Any]] = {}
+
+
+overrides = Overrides()
+
+
 def is_grad_enabled() -> bool:
     return _state.grad_enabled
 
@@ -191,7 +211,7 @@ class Function:
             if _state.observers:
                 data = _observed_forward(fn, inputs, options)
             else:
-                data = fn.forward(*[t.array for t in inputs], **options)
+                data = _run_forward(fn, [t.array for t in inputs], options)
         except ValueError as exc:  # name the op and the shapes instead of NumPy's wording
             if len(inputs) < 2 or "broadcast" not in str(exc) or str(exc).startswith(
                     cls.__name__.lower()):
@@ -338,11 +358,31 @@ def _check_same_device(op: str, inputs: Sequence[Tensor]) -> None:
                            f"but found at least two devices, {names}")
 
 
+def _run_forward(fn: Function, arrays: list, options: dict) -> Any:
+    """fn.forward, or the override tinygrad_edu.fast registered for its class."""
+    fast = overrides.forward.get(type(fn)) if overrides.on else None
+    if fast is not None:
+        data = fast(fn, *arrays, **options)
+        if data is not NotImplemented:
+            return data
+    return fn.forward(*arrays, **options)
+
+
+def _run_backward(fn: Function, grad: Any) -> Any:
+    """fn.backward, or (while no graph of the backward is recorded) its fast override."""
+    fast = overrides.backward.get(type(fn)) if overrides.on and not _state.grad_enabled else None
+    if fast is not None:
+        in_grads = fast(fn, grad)
+        if in_grads is not NotImplemented:
+            return in_grads
+    return fn.backward(grad)
+
+
 def _observed_forward(fn: Function, inputs: Sequence[Tensor], options: dict) -> Any:
     import time
 
     start = time.perf_counter()
-    data = fn.forward(*[t.array for t in inputs], **options)
+    data = _run_forward(fn, [t.array for t in inputs], options)
     end = time.perf_counter()
     if not _state.in_backward:  # ops run by a backward are part of that backward's time
         for observer in _state.observers:
@@ -951,7 +991,7 @@ def _backward_node(fn: Function, out: Tensor | None, grad: Tensor, create_graph:
         elif _state.observers:
             in_grads = _observed_backward(fn, grad)
         else:
-            in_grads = fn.backward(grad)
+            in_grads = _run_backward(fn, grad)
     finally:
         _state.in_backward -= 1
     if type(in_grads) is not tuple:
@@ -980,14 +1020,14 @@ def _output_grad(out: Tensor | None, fn: Function, grad: Tensor, create_graph: b
 
 
 def _node_backward(fn: Function, grad: Tensor) -> Any:
-    return _observed_backward(fn, grad) if _state.observers else fn.backward(grad)
+    return _observed_backward(fn, grad) if _state.observers else _run_backward(fn, grad)
 
 
 def _observed_backward(fn: Function, grad: Tensor) -> Any:
     import time
 
     start = time.perf_counter()
-    in_grads = fn.backward(grad)
+    in_grads = _run_backward(fn, grad)
     end = time.perf_counter()
     grads = in_grads if isinstance(in_grads, tuple) else (in_grads,)
     first = next((g for g in grads if g is not None), None)  # what the profiler measures

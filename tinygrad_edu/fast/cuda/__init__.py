@@ -1,0 +1,1 @@
+"""Overrides that exist only for the GPU: fused CuPy kernels."""

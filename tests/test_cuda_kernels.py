@@ -83,7 +83,7 @@ def test_every_kernel_is_registered() -> None:
     names = [k.name for k in ElementwiseKernel.registry]
     assert len(names) == len(set(names)) >= 20  # optimizers, pooling, batch norm, losses, ...
     assert all(name.startswith("tinygrad_edu_") for name in names)
-    assert tg.backend.kernels_enabled() == (os.environ.get("TINYGRAD_EDU_CUDA_KERNELS") != "0")
+    assert tg.fast.runtime.CUDA_KERNELS == (os.environ.get("TINYGRAD_EDU_CUDA_KERNELS") != "0")
 
 
 @pytest.mark.skipif(NVRTC is None, reason="NVRTC (CUDA's runtime compiler) is not installed")

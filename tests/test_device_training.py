@@ -113,7 +113,7 @@ def test_the_fused_gpu_kernels_follow_the_array_code(device, monkeypatch, pool):
     Both give the same losses, gradients and parameters (non-overlapping and overlapping
     pools, an ignored target and class weights included)."""
     def run(kernels: str) -> tuple[list[float], list[np.ndarray]]:
-        monkeypatch.setenv("TINYGRAD_EDU_CUDA_KERNELS", kernels)
+        monkeypatch.setattr(tg.fast.runtime, "CUDA_KERNELS", kernels != "0")
         tg.manual_seed(2)
         # (no conv bias before batch norm: its gradient is rounding noise, which Adam's
         # normalised step would blow up into different updates on the two paths)
@@ -146,7 +146,7 @@ def test_the_fused_gpu_kernels_follow_the_array_code(device, monkeypatch, pool):
 
     # a NaN in the pooled input is the window's maximum and takes the window's gradient
     for kernels in ("1", "0"):
-        monkeypatch.setenv("TINYGRAD_EDU_CUDA_KERNELS", kernels)
+        monkeypatch.setattr(tg.fast.runtime, "CUDA_KERNELS", kernels != "0")
         x = tg.tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4), device=device,
                       requires_grad=True)
         x.detach()[0, 0, 0, 0] = float("nan")

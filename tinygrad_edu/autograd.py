@@ -208,7 +208,9 @@ class Function:
             _check_same_device(cls.__name__, inputs)
         fn = cls()
         try:
-            if _state.observers:
+            if backend.several_gpus_in_use:  # (CuPy computes on its current GPU)
+                data = _forward_on_the_inputs_gpu(fn, inputs, options)
+            elif _state.observers:
                 data = _observed_forward(fn, inputs, options)
             else:
                 data = _run_forward(fn, [t.array for t in inputs], options)
@@ -313,6 +315,7 @@ def _modified_error(t: Tensor, what: str, detail: str) -> RuntimeError:
         "(y = y + 1 instead of y += 1), or clone() it before.")
 
 
+@backend.on_device_of_args  # (makes arrays: on its tensors' GPU)
 def _mark_view(view: Tensor, source: Tensor, step: tuple) -> None:
     """Record that `view` shares the memory of `source`: both count their in-place changes in
     one version counter, and `view` knows its root tensor and how to take it again from the
@@ -326,23 +329,6 @@ def _mark_view(view: Tensor, source: Tensor, step: tuple) -> None:
     else:
         root, steps = source._view_of
         view._view_of = (root, steps + (step,))
-
-
-def _apply_on_the_inputs_gpu() -> None:
-    """Once a second GPU holds data, run every op with its inputs' GPU as CuPy's current
-    device (see backend.device_scope). Until then Function.apply is left as it is, so that
-    the CPU and one GPU pay nothing for it."""
-    unscoped = Function.apply.__func__
-
-    def apply(cls: type[Function], *inputs: Any, **options: Any) -> Any:
-        first = next((t for t in inputs if isinstance(t, Tensor)), None)
-        with backend.device_scope(None if first is None else first.array):
-            return unscoped(cls, *inputs, **options)
-
-    Function.apply = classmethod(apply)  # type: ignore[method-assign, assignment]
-
-
-backend.when_several_gpus(_apply_on_the_inputs_gpu)
 
 
 def _check_same_device(op: str, inputs: Sequence[Tensor]) -> None:
@@ -376,6 +362,15 @@ def _run_backward(fn: Function, grad: Any) -> Any:
         if in_grads is not NotImplemented:
             return in_grads
     return fn.backward(grad)
+
+
+def _forward_on_the_inputs_gpu(fn: Function, inputs: Sequence[Tensor], options: dict) -> Any:
+    """The forward with the inputs' GPU as CuPy's current device, so that it computes there
+    and makes its arrays there (used once a GPU other than cuda:0 holds data)."""
+    with backend.device_scope(inputs[0].array if inputs else None):
+        if _state.observers:
+            return _observed_forward(fn, inputs, options)
+        return _run_forward(fn, [t.array for t in inputs], options)
 
 
 def _observed_forward(fn: Function, inputs: Sequence[Tensor], options: dict) -> Any:
@@ -703,6 +698,7 @@ def _zeros(meta: tuple) -> Tensor:
     return Tensor._make(backend.to_device(np.zeros(shape, dtype=dtype), device))
 
 
+@backend.on_device_of_args  # (on the GPU of the first Tensor in `args`)
 def _apply_ctx_style(cls: type[Function], args: tuple, kwargs: dict) -> Any:
     """`MyFn.apply(*args)` for a Function in PyTorch's style: run forward on the Tensors with
     grad mode off, then make its differentiable outputs the outputs of one `MyFnBackward`
@@ -905,6 +901,17 @@ def _retain(t: Tensor, grad: Tensor, create_graph: bool) -> None:
     t.grad = grad.clone() if t.grad is None else t.grad + grad
 
 
+# What a training process sets up once, at its first backward while fast is on (glibc's malloc,
+# the garbage collector): tinygrad_edu.fast.runtime puts it here. Nothing runs at import.
+before_first_backward: Callable[[], None] | None = None
+
+
+def _prepare_the_process() -> None:
+    global before_first_backward
+    prepare, before_first_backward = before_first_backward, None
+    prepare()
+
+
 def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_graph: bool,
                  create_graph: bool, capture: dict[int, Tensor] | None = None) -> dict:
     """Propagate `root_grads` from `roots` back through the graph.
@@ -917,8 +924,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
     first: a node then runs once on the sum, and at the end each leaf gets its sum in one
     step (its hooks run once).
     """
-    if not backend.long_lived_objects_frozen:  # once: see the function's docstring
-        backend.freeze_long_lived_objects()
+    if before_first_backward is not None and overrides.on:
+        _prepare_the_process()
     grads: dict[int, Tensor] = {}  # id(fn) -> gradient of that fn's output
     leaf_grads: dict[int, tuple[Tensor, list]] = {}  # id(leaf) -> (leaf, [gradient so far])
     captured: dict[int, Tensor] = {}
@@ -1133,6 +1140,7 @@ class AnomalyError(RuntimeError):
     """Raised by detect_anomaly() when an op produces NaN or Inf."""
 
 
+@backend.on_device_of_args  # (on the GPU of `data`)
 def _check_finite(op: str, phase: str, data: Any, trace: list | None) -> None:
     if data is None or not backend.is_floating(data.dtype):
         return

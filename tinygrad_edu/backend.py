@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
-import os
 import sys
 from typing import Any, Callable
 
@@ -130,54 +128,6 @@ def dtype_of(array: Any) -> dtype:
 def is_floating(dtype: Any) -> bool:
     """Whether a dtype (a tg dtype or a NumPy dtype) is a floating point type."""
     return dtype.kind == "f"
-
-
-# ---------------------------------------------------------------------------------------------
-# Host memory: keep freed arrays' pages for reuse
-# ---------------------------------------------------------------------------------------------
-def keep_freed_memory() -> bool:
-    """Ask glibc's malloc to keep the memory of freed large arrays instead of handing it back
-    to the OS at once. A training step frees and re-allocates the same large arrays every
-    time; without this each new array page-faults its memory in again (about a fifth of a
-    CNN step on a 2-core CPU). Linux with glibc only; a no-op elsewhere or when the
-    environment variable TINYGRAD_EDU_KEEP_MEMORY=0. Returns whether it was applied."""
-    if not sys.platform.startswith("linux") or os.environ.get("TINYGRAD_EDU_KEEP_MEMORY") == "0":
-        return False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
-        return bool(libc.mallopt(m_mmap_threshold, 32 << 20)  # 32 MB: glibc's maximum
-                    and libc.mallopt(m_trim_threshold, 1 << 30))
-    except (OSError, AttributeError):  # not glibc (e.g. musl)
-        return False
-
-
-keep_freed_memory()
-
-
-# ---------------------------------------------------------------------------------------------
-# Python's garbage collector: the libraries' own objects left out of its full passes
-# ---------------------------------------------------------------------------------------------
-long_lived_objects_frozen = False
-
-
-def freeze_long_lived_objects() -> bool:
-    """Move every object alive now into the garbage collector's permanent generation
-    (`gc.freeze()`); autograd calls it once, at the first backward, when the imported modules
-    (NumPy, CuPy, PyTorch if loaded), the model and the data all exist. A training step makes
-    thousands of short-lived graph objects, which set off the collector's full passes, and
-    each full pass walks every long-lived object too: hundreds of thousands with CuPy or
-    PyTorch loaded, a fifth of a small-op step. Objects made later are collected as usual;
-    a reference cycle already garbage at that moment is never freed. A no-op when the
-    environment variable TINYGRAD_EDU_FREEZE_GC=0. Returns whether it froze."""
-    global long_lived_objects_frozen
-    long_lived_objects_frozen = True
-    if os.environ.get("TINYGRAD_EDU_FREEZE_GC") == "0":
-        return False
-    gc.freeze()
-    return True
 
 
 # ---------------------------------------------------------------------------------------------
@@ -306,19 +256,11 @@ def to_device(array: Any, device: Device) -> Any:
 
 
 # CuPy allocates and runs kernels on its *current* GPU, and refuses arrays from another GPU.
-# Once data lives on a GPU other than cuda:0, every op makes its data's GPU the current one.
+# Once data lives on a GPU other than cuda:0, the places that compute (Function.apply, the
+# backward engine, and the functions decorated with on_device_of_args) make their data's GPU
+# the current one. Until then this flag is False and they skip that step.
 several_gpus_in_use = False
 _NO_SCOPE = contextlib.nullcontext()
-_on_several_gpus: list[Callable[[], None]] = []  # called once, when a second GPU is first used
-
-
-def when_several_gpus(callback: Callable[[], None]) -> None:
-    """Call `callback()` once a GPU other than cuda:0 first holds data (at once if one has):
-    how the layers above add their device scopes only where they are needed."""
-    if several_gpus_in_use:
-        callback()
-    else:
-        _on_several_gpus.append(callback)
 
 
 def on_device_of_args(function: Callable) -> Callable:
@@ -360,10 +302,7 @@ def device_scope(where: Any) -> contextlib.AbstractContextManager:
             if index >= count:
                 raise RuntimeError(f"device {where} does not exist: {count} CUDA device(s) "
                                    "found")
-            if not several_gpus_in_use:
-                several_gpus_in_use = True
-                for callback in _on_several_gpus:
-                    callback()
+            several_gpus_in_use = True
     elif not several_gpus_in_use or type(where) is np.ndarray:
         return _NO_SCOPE
     else:
@@ -501,23 +440,6 @@ cuda = _Cuda()
 # ---------------------------------------------------------------------------------------------
 # Fused GPU kernels
 # ---------------------------------------------------------------------------------------------
-def kernels_enabled() -> bool:
-    """Whether GPU code may use the fused kernels of `ElementwiseKernel` (on by default; the
-    environment variable TINYGRAD_EDU_CUDA_KERNELS=0 turns them off, for comparison)."""
-    return os.environ.get("TINYGRAD_EDU_CUDA_KERNELS", "1") != "0"
-
-
-def use_kernels(array: Any, *same_type: Any, dtype: Any = None) -> bool:
-    """Whether to compute on `array` with a fused kernel: a CuPy array, kernels enabled, the
-    kernel's float type (`dtype`, else the array's) float32 or float64, and the `same_type`
-    arrays (which the kernel takes as that same type T) all of that dtype, as CuPy demands."""
-    if type(array) is np.ndarray or not kernels_enabled():
-        return False
-    dtype = array.dtype if dtype is None else dtype
-    return (dtype in (float32, float64) and get_array_module(array) is not np
-            and all(other.dtype == dtype for other in same_type))
-
-
 class ElementwiseKernel:
     """A fused elementwise GPU kernel: one launch instead of one per array operation. On a
     small model a GPU step is bound by how many kernels Python launches, not by arithmetic.

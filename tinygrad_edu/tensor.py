@@ -486,6 +486,7 @@ class Tensor:
     def __pos__(self) -> Tensor:
         return self
 
+    @backend.on_device_of_args
     def __pow__(self, exponent: Any) -> Tensor:
         if isinstance(exponent, _SCALARS) and not isinstance(exponent, (bool, np.bool_)):
             # an int tensor stays int for an int power, and is float32 for a float one
@@ -561,6 +562,7 @@ class Tensor:
         return div(self, other, rounding_mode=rounding_mode, out=out)
 
     # comparisons: bool tensors, no gradient
+    @backend.on_device_of_args
     def _compare(self, other: Any, ufunc: str) -> Tensor:
         a, b = _checked_pair(self, other, ufunc)
         autograd._check_same_device(ufunc, (a, b))  # no Function here to check it
@@ -592,18 +594,23 @@ class Tensor:
     def __or__(self, other: Any) -> Tensor:
         return self._compare(other, "logical_or" if self.dtype.kind == "b" else "bitwise_or")
 
+    @backend.on_device_of_args
     def __invert__(self) -> Tensor:
         return _no_grad_result(~self.array)
 
+    @backend.on_device_of_args
     def logical_not(self) -> Tensor:
         return _no_grad_result(get_array_module(self.array).logical_not(self.array))
 
+    @backend.on_device_of_args
     def isnan(self) -> Tensor:
         return _no_grad_result(get_array_module(self.array).isnan(self.array))
 
+    @backend.on_device_of_args
     def isfinite(self) -> Tensor:
         return _no_grad_result(get_array_module(self.array).isfinite(self.array))
 
+    @backend.on_device_of_args
     def allclose(self, other: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
         a, b = _checked_pair(self, other, "allclose")
         return bool(get_array_module(a.array).allclose(a.array, b.array, rtol=rtol, atol=atol))
@@ -616,6 +623,7 @@ class Tensor:
     # views see it) and its version goes up; where a graph is being recorded, the tensor
     # takes the op's place in it. A leaf that requires grad (or a view of one) refuses.
     # -----------------------------------------------------------------------------------------
+    @backend.on_device_of_args
     def _update_(self, op: str, new_value: Callable[[Tensor], Tensor],
                  reads_old: bool = True) -> Tensor:
         """The one path of in-place ops that may record a graph.
@@ -643,6 +651,7 @@ class Tensor:
                 self._update_view_root()
         return self
 
+    @backend.on_device_of_args
     def _as_it_was(self, copy: bool) -> Tensor:
         """This tensor before an in-place op: its history, and its values as a copy (when the
         op's backward reads them, since the memory is about to be overwritten) or its very
@@ -675,6 +684,7 @@ class Tensor:
         self.grad_fn = fn
         self._requires_grad = True
 
+    @backend.on_device_of_args
     def _update_view_root(self) -> None:
         """After an in-place op on a view recorded a graph, record it in the view's root too:
         the root becomes its old self with this view's elements replaced (a SetItem at the
@@ -690,6 +700,7 @@ class Tensor:
                                            index=index)  # (writes what is already there)
         root._take_place_of(new_root)
 
+    @backend.on_device_of_args
     def _arith_(self, other: Any, op: str) -> Tensor:
         """add_, sub_, mul_, div_ (and +=, -=, *=, /=): self = self <op> other, in place."""
         _, b = as_tensor_pair(self, other, op, true_div=op == "div_")  # int /= 2 can't stay int
@@ -763,17 +774,20 @@ class Tensor:
         return self._update_("copy_", lambda old: shape_ops.SetItem.apply(
             old, src, index=(Ellipsis,)), reads_old=False)
 
+    @backend.on_device_of_args
     def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator: Generator | None = None
                  ) -> Tensor:
         # random() and standard_normal() exist on NumPy's and CuPy's Generator alike
         rng = backend.pick_generator(self.device, generator, "uniform_")
         return self._set_all("uniform_", rng.random(self.shape) * (b - a) + a)
 
+    @backend.on_device_of_args
     def normal_(self, mean: float = 0.0, std: float = 1.0, *,
                 generator: Generator | None = None) -> Tensor:
         rng = backend.pick_generator(self.device, generator, "normal_")
         return self._set_all("normal_", rng.standard_normal(self.shape) * std + mean)
 
+    @backend.on_device_of_args
     def _set_all(self, op: str, values: Any) -> Tensor:
         """Overwrite every element with `values` (a number or an array of this shape)."""
         if autograd.is_grad_enabled() and self._requires_grad:
@@ -783,6 +797,7 @@ class Tensor:
         autograd.bump_version(self)
         return self
 
+    @backend.on_device_of_args
     def __setitem__(self, index: Any, value: Any) -> None:
         index = _normalize_index(index, self, "setitem")
         if isinstance(value, Tensor):
@@ -851,6 +866,7 @@ class Tensor:
     def square(self) -> Tensor:
         return self * self
 
+    @backend.on_device_of_args
     def sign(self) -> Tensor:
         return _no_grad_result(get_array_module(self.array).sign(self.array))
 
@@ -965,6 +981,7 @@ class Tensor:
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return self._arg("argmin", dim, keepdim)
 
+    @backend.on_device_of_args
     def _arg(self, name: str, dim: int | None, keepdim: bool) -> Tensor:
         self._check_nonempty(name, dim)
         xp = get_array_module(self.array)
@@ -992,6 +1009,7 @@ class Tensor:
         return reduce.Prod.apply(self, axes=reduce.normalize_dims(dim, self.ndim, "prod"),
                                  keepdim=keepdim)
 
+    @backend.on_device_of_args
     def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Tensor:
         """(sum |x|^p)^(1/p) over `dim` (all dims by default); p = 2 (or 'fro') is the Euclidean
         norm, inf / -inf the largest / smallest |x|, 0 the number of non-zero elements."""
@@ -1005,10 +1023,12 @@ class Tensor:
                                "(use .float() first)")
         return reduce.Norm.apply(self, p=float(p), axes=axes, keepdim=keepdim)
 
+    @backend.on_device_of_args
     def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         axes = reduce.normalize_dims(dim, self.ndim, "all")
         return _no_grad_result(self.array.astype(bool).all(axis=axes, keepdims=keepdim))
 
+    @backend.on_device_of_args
     def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         axes = reduce.normalize_dims(dim, self.ndim, "any")
         return _no_grad_result(self.array.astype(bool).any(axis=axes, keepdims=keepdim))
@@ -1029,6 +1049,7 @@ class Tensor:
             return self
         return shape_ops.Reshape.apply(self, shape=new)
 
+    @backend.on_device_of_args
     def view(self, *shape: Any) -> Tensor:
         """The same memory seen with another shape. As in PyTorch, a view of a tensor (a
         transpose, a slice, an expand) whose elements do not lie in the new shape's order
@@ -1128,6 +1149,7 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return shape_ops.GetItem.apply(self, index=_normalize_index(index, self))
 
+    @backend.on_device_of_args
     def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
         (d,) = reduce.normalize_dims(dim, self.ndim, "split")
         n = self.shape[d]
@@ -1166,6 +1188,7 @@ class Tensor:
                                f"{tuple(mask.shape)}); compare it first, e.g. `mask > 0`")
         return where(mask, value, self)
 
+    @backend.on_device_of_args
     def gather(self, dim: int, index: Tensor) -> Tensor:
         """out[i][j] = self[index[i][j]][j] (dim 0) etc., as PyTorch's gather."""
         (d,) = reduce.normalize_dims(dim, self.ndim, "gather")
@@ -1190,6 +1213,7 @@ class Tensor:
                 raise RuntimeError(f"mm: {name} must be a matrix (2-D), got {shape}")
         return self @ mat2
 
+    @backend.on_device_of_args
     def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
         """The elements x[..., i, i + offset] of the (dim1, dim2) planes, as a last dim.
         Built from permute and indexing, so its gradient is theirs."""
@@ -1208,6 +1232,7 @@ class Tensor:
         steps = get_array_module(self.array).arange(length)
         return planes[..., Tensor._make(steps + row), Tensor._make(steps + col)]
 
+    @backend.on_device_of_args
     def diag(self, diagonal: int = 0) -> Tensor:
         """1-D input: a square matrix with the input on its `diagonal`-th diagonal (0 the main
         one, > 0 above, < 0 below); 2-D input: that diagonal of the matrix, as a 1-D tensor."""
@@ -1241,6 +1266,7 @@ class Tensor:
         out = reduce.Cumsum.apply(x, dim=axis)
         return out if self.ndim else out.reshape(())
 
+    @backend.on_device_of_args
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
         """The indices that sort the elements along `dim`. The sort is always stable (equal
         elements keep their order); NaN counts as larger than any number, as PyTorch."""
@@ -1287,6 +1313,7 @@ class Tensor:
         position = (slice(None),) * axis + (slice(k - 1, k),)
         return self._pick_along(x, axis, x.argsort(axis)[position], keepdim, return_types.kthvalue)
 
+    @backend.on_device_of_args
     def median(self, dim: Any = None, keepdim: bool = False) -> Any:
         """median(): the lower median of all elements (for an even count, the smaller of the
         two middle ones, as PyTorch); median(dim) -> (values, indices) along `dim`. Where there
@@ -1307,6 +1334,7 @@ class Tensor:
         picked = Tensor._make(xp.take_along_axis(order, middle.astype(backend.int64), axis=axis))
         return self._pick_along(x, axis, picked, keepdim, return_types.median)
 
+    @backend.on_device_of_args
     def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
         """(values, indices): the most frequent value along `dim` (the smallest of them when
         several are as frequent) and the last index where it occurs, as PyTorch."""
@@ -1841,6 +1869,7 @@ def _checked_pair(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
     return a, b
 
 
+@backend.on_device_of_args  # (makes arrays: on its tensors' GPU)
 def _integer_division(a: Any, b: Any, op: str) -> Tensor:
     """floor_divide / remainder (no gradient), NumPy's floor_divide / mod with PyTorch's errors:
     an integer division by zero raises (RuntimeError naming ZeroDivisionError, checked where
@@ -1931,6 +1960,7 @@ def _coerce(x: Any, dtype: np.dtype, ref: Tensor) -> Tensor:
         return Tensor._make(xp.asarray(x, dtype=dtype))
 
 
+@backend.on_device_of_args  # (makes arrays: on its tensors' GPU)
 def _normalize_index(index: Any, t: Tensor, op: str = "getitem") -> tuple:
     """Turn a user index into a tuple NumPy/CuPy accept: Tensors and lists become arrays on the
     tensor's device, boolean masks become integer index arrays (so scatter-add can use them)."""
@@ -2656,15 +2686,3 @@ stack = _numpy_keywords(stack)
 
 autograd.Tensor = Tensor  # the engine builds Tensors; it is imported before this class exists
 
-
-def _scope_tensor_methods() -> None:
-    """Run every Tensor method on its tensor's GPU (backend.on_device_of_args), for methods
-    that make arrays (a scalar operand, an index, a fill) before or instead of an op. Done
-    only once a second GPU holds data, so that one GPU and the CPU pay nothing for it."""
-    for name, member in list(vars(Tensor).items()):
-        if callable(member) and not isinstance(member, (type, staticmethod, classmethod)) and (
-                name not in ("__init__", "__new__")):
-            setattr(Tensor, name, backend.on_device_of_args(member))
-
-
-backend.when_several_gpus(_scope_tensor_methods)

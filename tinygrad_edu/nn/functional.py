@@ -5,11 +5,11 @@
     loss = F.cross_entropy(logits, labels)
 
 Most functions are compositions of Tensor ops (so autograd differentiates them, to any
-order). A few are fused Functions with a hand-written backward where that is much faster
-or numerically safer: `linear`, `gelu` (through `Erf`), `logsigmoid`, `batch_norm`,
+order). A few are Functions with a hand-written backward where that is numerically safer or
+shows the famous formula: `linear`, `gelu` (through `Erf`), `logsigmoid`, `batch_norm`,
 `cross_entropy` / `nll_loss` with class-index targets, and `binary_cross_entropy`. Their
-backward passes are still written with Tensor ops whenever a graph is being recorded
-(`create_graph=True`), so second derivatives stay exact.
+backward passes are written with Tensor ops, so second derivatives stay exact. (Faster
+versions of some of them live in `tinygrad_edu/fast/`; `tg.fast.off()` runs this code.)
 
 Convolution and pooling live in `tinygrad_edu.ops.conv` and are re-exported here.
 """
@@ -26,7 +26,6 @@ from .. import autograd, backend
 from ..autograd import Function
 from ..backend import get_array_module
 from ..ops.conv import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d
-from ..ops.linalg import matmul_arrays
 from ..tensor import Tensor, where
 from ..tensor import pad as _tensor_pad
 
@@ -57,11 +56,6 @@ def _check_float(x: Tensor, name: str, op: str) -> None:
                         "(convert it with .float())")
 
 
-def _grad_recording() -> bool:
-    """True inside a backward pass run with create_graph=True (grad mode is on there)."""
-    return autograd.is_grad_enabled()
-
-
 # ---------------------------------------------------------------------------------------------
 # linear
 # ---------------------------------------------------------------------------------------------
@@ -83,17 +77,10 @@ class Linear(Function):
     def backward(self, g: Tensor) -> tuple:
         x, w = self.inputs[0], self.inputs[1]
         need = self.needs_input_grad
-        if not _grad_recording():  # the same formulas straight on the arrays (the hot path)
-            gd = g.array.reshape(-1, w.shape[0])
-            gx = _const(g, matmul_arrays(g.array, w.array)) if need[0] else None
-            gw = _const(g, matmul_arrays(gd.T, x.array.reshape(-1, w.shape[1]))) if need[1] \
-                else None
-            gb = _const(g, gd.sum(0)) if self.has_bias and need[2] else None
-        else:
-            gx = g @ w if need[0] else None
-            g2 = g.reshape(-1, w.shape[0])
-            gw = g2.mT @ x.reshape(-1, w.shape[1]) if need[1] else None
-            gb = g2.sum(0) if self.has_bias and need[2] else None
+        gx = g @ w if need[0] else None
+        g2 = g.reshape(-1, w.shape[0])
+        gw = g2.mT @ x.reshape(-1, w.shape[1]) if need[1] else None
+        gb = g2.sum(0) if self.has_bias and need[2] else None
         return (gx, gw, gb) if self.has_bias else (gx, gw)
 
 
@@ -393,12 +380,12 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
 
 class BatchNorm(Function):
-    """y = (x - mean) / sqrt(var + eps) * w + b per channel (dim 1), with the statistics
-    passed in (the batch's in training, the running ones in eval).  With xhat the normalised
-    input, g_hat = g * w and M values per channel:
+    """y = xhat * w + b per channel (dim 1), xhat = (x - mean) / sqrt(var + eps), with the
+    statistics passed in (the batch's in training, the running ones in eval).  With
+    g_hat = g * w and the means over all dims but 1:
       training:  dL/dx = (g_hat - mean(g_hat) - xhat * mean(g_hat * xhat)) / sqrt(var + eps)
       eval:      dL/dx = g_hat / sqrt(var + eps)
-      dL/dw = sum(g * xhat),  dL/db = sum(g)   (sums and means over all dims but 1)."""
+      dL/dw = sum(g * xhat),  dL/db = sum(g)   (sums over all dims but 1)."""
 
     def forward(self, x: Any, *affine: Any, mean: Any, var: Any, eps: float, training: bool,
                 has_weight: bool, has_bias: bool) -> Any:
@@ -407,105 +394,39 @@ class BatchNorm(Function):
         self.axes = (0,) + tuple(range(2, x.ndim))
         self.shape, self.eps, self.training = shape, eps, training
         self.has_weight, self.has_bias = has_weight, has_bias
-        self.mean = mean.reshape(shape)
-        if backend.use_kernels(x):  # the GPU: 1 / std, then xhat and y, in two kernels
-            self.invstd = _INVERSE_STD(var.astype(x.dtype, copy=False), eps).reshape(shape)
-            w = affine[0].reshape(shape) if has_weight else 1
-            b = affine[1 if has_weight else 0].reshape(shape) if has_bias else 0
-            self.xhat, y = _BATCH_NORM(x, self.mean, self.invstd, w, b)
-            return y
-        self.invstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False).reshape(shape)
-        xhat = (x - self.mean) * self.invstd
-        self.xhat = xhat
-        y = xhat
+        self.mean = xp.asarray(mean).reshape(shape)
+        self.invstd = (1.0 / xp.sqrt(xp.asarray(var) + eps)).astype(x.dtype, copy=False
+                                                                   ).reshape(shape)
+        self.xhat = (x - self.mean) * self.invstd
+        y = self.xhat
         if has_weight:
-            y = xhat * affine[0].reshape(shape)
+            y = y * affine[0].reshape(shape)
         if has_bias:
-            b = affine[1 if has_weight else 0].reshape(shape)
-            y = y + b if y is xhat else xp.add(y, b, out=y)
-        return xhat.copy() if y is xhat else y  # (the output may be changed in place later)
+            y = y + affine[1 if has_weight else 0].reshape(shape)
+        return y.copy() if y is self.xhat else y  # (the output may be changed in place later)
 
-    def _stats(self) -> tuple[Tensor, Tensor]:
-        """(xhat, 1/std) as Tensors; recomputed from x with Tensor ops when a graph is being
-        recorded, so that the derivative of this backward is exact too."""
+    def backward(self, g: Tensor) -> tuple:
         x = self.inputs[0]
-        if not _grad_recording():
-            return _const(x, self.xhat), _const(x, self.invstd)
-        if self.training:
+        need = self.needs_input_grad
+        if self.training:  # xhat and 1/std as functions of x, so that this backward is exact
             centered = x - x.mean(self.axes, keepdim=True)
             invstd = ((centered * centered).mean(self.axes, keepdim=True) + self.eps) ** -0.5
         else:
             centered = x - _const(x, self.mean)
             invstd = _const(x, self.invstd)
-        return centered * invstd, invstd
-
-    def backward(self, g: Tensor) -> tuple:
-        need = self.needs_input_grad
-        if not _grad_recording():
-            return self._array_backward(g, need)
-        xhat, invstd = self._stats()
-        grads: list = []
-        w = self.inputs[1] if self.has_weight else None
+        xhat = centered * invstd
+        grads: list = [None]
         if need[0]:
-            g_hat = g * w.reshape(self.shape) if w is not None else g
+            g_hat = g * self.inputs[1].reshape(self.shape) if self.has_weight else g
             if self.training:
                 g_hat = (g_hat - g_hat.mean(self.axes, keepdim=True)
                          - xhat * (g_hat * xhat).mean(self.axes, keepdim=True))
-            grads.append(g_hat * invstd)
-        else:
-            grads.append(None)
+            grads[0] = g_hat * invstd
         if self.has_weight:
             grads.append((g * xhat).sum(self.axes) if need[1] else None)
         if self.has_bias:
             grads.append(g.sum(self.axes) if need[-1] else None)
         return tuple(grads)
-
-    def _array_backward(self, g: Tensor, need: tuple) -> tuple:
-        """backward's formulas straight on the arrays (the hot path), from the two sums per
-        channel sum(g) and sum(g * xhat); on the GPU, dL/dx in one kernel."""
-        gd, xhat, invstd = g.array, self.xhat, self.invstd
-        w = self.inputs[1].array.reshape(self.shape) if self.has_weight else None
-        sum_g = gd.sum(axis=self.axes, keepdims=True)
-        sum_gx = (gd * xhat).sum(axis=self.axes, keepdims=True) if (
-            self.training or self.has_weight) else None
-        grads: list = [None]
-        if need[0]:
-            scale = invstd if w is None else invstd * w
-            if not self.training:
-                grads[0] = _const(g, gd * scale)
-            else:
-                inverse_count = 1.0 / (gd.size // gd.shape[1])
-                if backend.use_kernels(gd, xhat, scale):
-                    dx = _BATCH_NORM_GRAD(gd, xhat, sum_g, sum_gx, scale, inverse_count)
-                else:
-                    dx = gd - sum_g * inverse_count
-                    dx -= xhat * (sum_gx * inverse_count)
-                    dx *= scale
-                grads[0] = _const(g, dx)
-        if self.has_weight:
-            grads.append(_const(g, sum_gx.reshape(-1)) if need[1] else None)
-        if self.has_bias:
-            grads.append(_const(g, sum_g.reshape(-1)) if need[-1] else None)
-        return tuple(grads)
-
-
-# The GPU's fused kernels for batch norm (see backend.ElementwiseKernel), in the order of the
-# CPU code's operations; T is the input's float type, U the running statistics'.
-_INVERSE_STD = backend.ElementwiseKernel("T var, T eps", "T invstd",
-                                         "invstd = 1 / sqrt(var + eps)",
-                                         "tinygrad_edu_inverse_std")
-_BATCH_NORM = backend.ElementwiseKernel(
-    "T x, T mean, T invstd, T w, T b", "T xhat, T y",
-    "xhat = (x - mean) * invstd; y = xhat * w + b", "tinygrad_edu_batch_norm")
-_BATCH_NORM_GRAD = backend.ElementwiseKernel(
-    "T g, T xhat, T sum_g, T sum_gx, T scale, T inverse_count", "T dx",
-    "dx = (g - sum_g * inverse_count - xhat * (sum_gx * inverse_count)) * scale",
-    "tinygrad_edu_batch_norm_grad")
-_RUNNING_STATS = backend.ElementwiseKernel(
-    "T mean, T var, U momentum, U unbiased", "U running_mean, U running_var",
-    "running_mean = running_mean * (1 - momentum) + momentum * mean;"
-    "running_var = running_var * (1 - momentum) + momentum * unbiased * var",
-    "tinygrad_edu_running_stats")
 
 
 @backend.on_device_of_args
@@ -546,17 +467,12 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         mean = data.mean(axis=axes)
         var = data.var(axis=axes)
         unbiased = count / (count - 1)
-        if (running_mean is not None and running_var is not None
-                and backend.use_kernels(mean, var)  # T, and U below: one kernel on the GPU
-                and backend.use_kernels(running_mean.array, running_var.array)):
-            _RUNNING_STATS(mean, var, momentum, unbiased, running_mean.array, running_var.array)
-        else:
-            if running_mean is not None:
-                running_mean.array *= 1.0 - momentum
-                running_mean.array += momentum * mean
-            if running_var is not None:
-                running_var.array *= 1.0 - momentum
-                running_var.array += (momentum * unbiased) * var
+        if running_mean is not None:
+            running_mean.array *= 1.0 - momentum
+            running_mean.array += momentum * mean
+        if running_var is not None:
+            running_var.array *= 1.0 - momentum
+            running_var.array += (momentum * unbiased) * var
     else:
         if running_mean is None or running_var is None:
             raise ValueError(f"{op}: running_mean and running_var are needed when "
@@ -798,79 +714,43 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 # classification losses with class-index targets
 # ---------------------------------------------------------------------------------------------
 class _ClassTargets:
-    """Class-index targets flattened to M rows: input (M, C), target (M,), per-row weights
-    w[target] (or None), the mask of rows not equal to ignore_index (None when all count),
-    and the divisor of reduction='mean' (sum of those weights, or the number of rows).
-
-    The targets are checked to lie in [0, C) where `autograd.checks_values` allows reading
-    them (always on the CPU; on the GPU only inside detect_anomaly). Unchecked on the GPU,
-    nothing is read back: the ignore_index mask is always built (no host-side branch on the
-    values) and a row whose target is out of range gets a NaN weight, so the loss is NaN."""
+    """Class-index targets of M rows for C classes, as the losses use them:
+    `index` (M,) each row's target (0 for an ignored row), `rows` 0, 1, ..., M - 1 (with
+    `index`, the (row, target) pairs of fancy indexing), `valid` (M,) whether the row counts
+    (target != ignore_index), `weight` the class weights (C,) or None, and `row_weight` (M,)
+    each row's w[target] (1 without weights): 0 for an ignored row, NaN for a target outside
+    [0, C), so that its loss is NaN (see `_check_class_range` for where that is an error)."""
 
     def __init__(self, target: Any, num_classes: int, weight: Any, ignore_index: int,
-                 op: str, float_dtype: Any = backend.float32) -> None:
+                 dtype: Any) -> None:
         xp = get_array_module(target)
-        on_host = xp is np
         self.weight = weight
-        self._divisor: Any = None
-        dtype = weight.dtype if weight is not None else float_dtype
-        fused = backend.use_kernels(target, dtype=dtype)  # the GPU, with its kernels
-        valid = None if fused else target != ignore_index  # (the kernel builds its own)
-        if autograd.checks_values(target):
-            self._check_range(target, target != ignore_index if valid is None else valid,
-                              num_classes, op)
-        if fused:  # one kernel, nothing read back
-            self.index, mask = xp.empty_like(target), xp.empty(target.shape, dtype=dtype)
-            _CLASS_TARGETS(target, ignore_index, num_classes, dtype.type(math.nan), self.index,
-                           mask)
-            self._valid, self._mask = _FROM_MASK, mask  # valid: computed if asked for
-        elif on_host:  # checked above: every counted target is a class index
-            self._valid = None if bool(valid.all()) else valid
-            self.index = target if self._valid is None else xp.where(valid, target, 0)
-            mask = None if self._valid is None else valid.astype(dtype)
-        else:  # the GPU unchecked, with array operations: what the kernel does
-            self._valid = valid
-            in_range = (target >= 0) & (target < num_classes)
-            self.index = xp.where(valid & in_range, target, 0)
-            mask = xp.where(valid & ~in_range, dtype.type(math.nan), valid.astype(dtype))
-        self.row_weight = None if weight is None else weight[self.index]
-        if mask is not None:
-            self.row_weight = mask if weight is None else self.row_weight * mask
+        self.valid = target != ignore_index
+        in_range = (target >= 0) & (target < num_classes)
+        self.index = xp.where(self.valid & in_range, target, 0)
+        self.rows = xp.arange(target.shape[0])
+        counted = xp.where(self.valid & ~in_range, math.nan, self.valid.astype(dtype))
+        self.row_weight = counted if weight is None else weight[self.index] * counted
 
-    @property
-    def valid(self) -> Any:
-        """The rows whose target is not ignore_index (None: all of them)."""
-        if self._valid is _FROM_MASK:  # NaN != 0: an out-of-range row counts, as NaN
-            self._valid = self._mask != 0
-        return self._valid
+    def mean_divisor(self) -> Any:
+        """The divisor of reduction='mean': the summed weights of the counted rows."""
+        return self.row_weight.sum()
 
-    @property
-    def rows(self) -> Any:
-        """0, 1, ..., M - 1: with `index`, the (row, target) pairs of fancy indexing."""
-        return get_array_module(self.index).arange(self.index.shape[0])
 
-    @staticmethod
-    def _check_range(target: Any, valid: Any, num_classes: int, op: str) -> None:
-        """Raise ValueError naming the first out-of-range counted target (reads the values)."""
-        bad = valid & ((target < 0) | (target >= num_classes))
-        if target.size and bool(bad.any()):
-            value = int(target[bad][0])
-            raise ValueError(f"{op}: target {value} is out of range for {num_classes} classes")
-
-    def mean_divisor(self, dtype: Any) -> Any:
-        """The divisor of reduction='mean': the number of rows, or the sum of row weights."""
-        if self.row_weight is None:
-            return self.index.shape[0]
-        if self._divisor is None:
-            self._divisor = self.row_weight.sum().astype(dtype, copy=False)
-        return self._divisor
-
-    def scale(self, dtype: Any) -> Any:
-        """(M,) multiplier of each row's loss: w[target], 0 on ignored rows; None means 1."""
-        return None if self.row_weight is None else self.row_weight.astype(dtype, copy=False)
+def _check_class_range(target: Any, ignore_index: int, num_classes: int, op: str) -> None:
+    """Raise ValueError naming the first counted target outside [0, C), where
+    `autograd.checks_values` allows reading the values (always on the CPU; on the GPU only
+    inside detect_anomaly, elsewhere such a target gives a NaN loss)."""
+    if not target.size or not autograd.checks_values(target):
+        return
+    bad = (target != ignore_index) & ((target < 0) | (target >= num_classes))
+    if bool(bad.any()):
+        raise ValueError(f"{op}: target {int(target[bad][0])} is out of range for "
+                         f"{num_classes} classes")
 
 
 def _reduce_rows(loss: Any, reduction: str, targets: _ClassTargets) -> Any:
+    """The (M,) row losses summed, averaged over the counted rows' weights, or as they are."""
     xp = get_array_module(loss)
     if reduction == "none":
         return loss
@@ -878,162 +758,96 @@ def _reduce_rows(loss: Any, reduction: str, targets: _ClassTargets) -> Any:
     if reduction == "sum":
         return xp.asarray(total)
     with np.errstate(invalid="ignore", divide="ignore"):  # every target ignored: nan
-        return xp.asarray(total / targets.mean_divisor(loss.dtype))
+        return xp.asarray(total / targets.mean_divisor())
 
 
-def _row_coefficient(g: Tensor, reduction: str, targets: _ClassTargets, dtype: Any) -> Tensor:
+def _row_coefficient(g: Tensor, reduction: str, targets: _ClassTargets) -> Tensor:
     """d(reduced loss)/d(row loss) as a Tensor broadcastable to (M, 1)."""
     if reduction == "none":
         return g.reshape(-1, 1)
     if reduction == "sum":
         return g
-    divisor = targets.mean_divisor(dtype)
-    if isinstance(divisor, int):
-        return g / float(divisor)
     # every target ignored (divisor 0): the loss is nan but no row has a gradient; use 1
+    divisor = targets.mean_divisor()
     xp = get_array_module(divisor)
     return g / _const(g, xp.where(divisor == 0, xp.ones((), dtype=divisor.dtype), divisor))
 
 
 class CrossEntropy(Function):
-    """Fused log-softmax + negative log likelihood for logits x (M, C) and class indices t:
-      loss_i = (1 - eps) * (-w[t_i] * log p_i[t_i]) + eps / C * (-sum_c w_c log p_i[c]),
-      log p_i = x_i - max_i - log(sum(exp(x_i - max_i)))   (finite for any logits),
-    with eps the label smoothing, w the class weights (1 if none), 0 for ignored rows.
+    """Cross entropy of logits x (M, C) against class indices t: log_softmax, then the
+    negative log likelihood of the target class,
+      p_i = softmax(x_i),  log p_i = x_i - max_i - log(sum(exp(x_i - max_i))) (finite for
+      any logits),  loss_i = -w[t_i] log p_i[t_i]
+    (w the class weights, 1 if none; 0 for ignored rows). With label smoothing eps:
+      loss_i = (1 - eps) (-w[t_i] log p_i[t_i]) + eps / C (-sum_c w_c log p_i[c]).
+    The gradient is the famous softmax - onehot, weighted:
+      dloss_i/dx_ic = w[t_i] (p_ic - [c == t_i])      (eps = 0)
       dloss_i/dx_ic = (1 - eps) w[t_i] (p_ic - [c == t_i]) + eps / C (W p_ic - w_c),
-    W = sum_c w_c: for the plain case the famous (softmax - onehot), divided by M for 'mean'."""
+    W = sum_c w_c; times the output gradient, divided by sum_i w[t_i] for 'mean'."""
 
-    def forward(self, x: Any, *, targets: _ClassTargets, reduction: str,
+    def forward(self, x: Any, *, target: Any, weight: Any, ignore_index: int, reduction: str,
                 label_smoothing: float) -> Any:
         xp = get_array_module(x)
-        m, c = x.shape
-        self.targets, self.reduction, self.eps = targets, reduction, label_smoothing
-        if label_smoothing == 0 and backend.use_kernels(x):
-            return self._fused_forward(x, targets, reduction)
+        c = x.shape[1]
+        t = _ClassTargets(xp.asarray(target), c, None if weight is None else xp.asarray(weight),
+                          ignore_index, x.dtype)
+        self.targets, self.reduction, self.eps = t, reduction, label_smoothing
         shifted = x - x.max(axis=1, keepdims=True)
-        probs = xp.exp(shifted)
-        sums = probs.sum(axis=1, keepdims=True)
+        exps = xp.exp(shifted)
+        sums = exps.sum(axis=1, keepdims=True)
         log_sums = xp.log(sums)[:, 0]
-        probs /= sums
-        scale = targets.scale(x.dtype)
-        xp_index = targets.index[:, None]
-        loss = log_sums - xp.take_along_axis(shifted, xp_index, axis=1)[:, 0]  # -log p[t]
-        if scale is not None:
-            loss *= scale
+        self.probs = exps / sums  # p = softmax(x)
+        picked = xp.take_along_axis(shifted, t.index[:, None], axis=1)[:, 0]
+        loss = (log_sums - picked) * t.row_weight  # -w[t] log p[t]
         eps = label_smoothing
         if eps > 0:
-            w = targets.weight
-            if w is None:
+            if t.weight is None:  # -sum_c w_c log p[c]
                 smooth = c * log_sums - shifted.sum(axis=1)
             else:
-                w = w.astype(x.dtype, copy=False)
-                smooth = w.sum() * log_sums - shifted @ w
-            if targets.valid is not None:
-                smooth *= targets.valid
-            loss = (1.0 - eps) * loss + (eps / c) * smooth
-        self.probs = probs
-        return _reduce_rows(loss.astype(x.dtype, copy=False), reduction, targets)
-
-    def _fused_forward(self, x: Any, targets: _ClassTargets, reduction: str) -> Any:
-        """The same loss on the GPU in 5 launches before the reduction (max, exp, sum, pick,
-        row loss) instead of 9. The softmax stays as exp(x - max) and its row sums, which
-        the backward kernel divides."""
-        xp = get_array_module(x)
-        row_max = x.max(axis=1, keepdims=True)
-        exps = _EXP_SHIFTED(x, row_max)
-        sums = exps.sum(axis=1, keepdims=True)
-        picked = xp.take_along_axis(x, targets.index[:, None], axis=1)
-        scale = targets.scale(x.dtype)
-        loss = _ROW_LOSS(sums, picked, row_max, 1 if scale is None else scale[:, None])
-        self.probs, self.exps, self.sums = None, exps, sums
-        return _reduce_rows(loss[:, 0], reduction, targets)
-
-    def _softmax(self) -> Any:
-        """p = softmax(x) of the forward pass (from exp(x - max) and its sums on the GPU)."""
-        if self.probs is None:
-            self.probs = self.exps / self.sums
-        return self.probs
+                smooth = t.weight.sum() * log_sums - shifted @ t.weight
+            loss = (1.0 - eps) * loss + (eps / c) * (smooth * t.valid)
+        return _reduce_rows(loss.astype(x.dtype, copy=False), reduction, t)
 
     def backward(self, g: Tensor) -> Tensor:
         x = self.inputs[0]
-        t = self.targets
-        if (not _grad_recording() and self.probs is None
-                and backend.use_kernels(self.exps, g.array)):
-            # the GPU: (p - onehot) * g / divisor * w[t] in one kernel, p = e / sum(e)
-            divisor = t.mean_divisor(x.dtype) if self.reduction == "mean" else 1
-            row_g = g.array.reshape(-1, 1) if self.reduction == "none" else g.array
-            row_w = 1 if t.row_weight is None else t.row_weight[:, None]
-            return _const(g, _CROSS_ENTROPY_GRAD(self.exps, self.sums, t.index[:, None], row_g,
-                                                 divisor, row_w, x.shape[1]))
-        coef = _row_coefficient(g, self.reduction, t, x.dtype)
-        if not _grad_recording():  # fast path on arrays
-            if t.row_weight is None and self.eps == 0:  # the common case: softmax - onehot
-                grad = self._softmax() * coef.array
-                grad[t.rows, t.index] -= coef.array if coef.ndim == 0 else coef.array[:, 0]
-                return _const(g, grad)
-            p_scale, offset = self._terms(x)
-            return _const(g, (self._softmax() * p_scale[:, None] - offset) * coef.array)
-        # recording a graph: the same formula in Tensor ops, with p = softmax(x) differentiable
-        p_scale, offset = self._terms(x)
+        p_scale, offset = self.gradient_terms()
+        coef = _row_coefficient(g, self.reduction, self.targets)
         return (x.softmax(1) * _const(g, p_scale[:, None]) - _const(g, offset)) * coef
 
-    def _terms(self, x: Tensor) -> tuple[Any, Any]:
+    def gradient_terms(self) -> tuple[Any, Any]:
         """dloss_i/dx_ic = p_ic * a_i - b_ic:  a_i = (1 - eps) w[t_i] + eps W / C,
         b_ic = (1 - eps) w[t_i] [c == t_i] + eps w_c / C  (rows of ignored targets are 0)."""
         t, eps = self.targets, self.eps
-        xp = get_array_module(x.array)
-        m, c = x.shape
-        dtype = x.dtype
-        row_w = xp.ones(m, dtype=dtype) if t.row_weight is None else t.scale(dtype)
-        valid = xp.ones(m, dtype=dtype) if t.valid is None else t.valid.astype(dtype)
-        w = xp.ones(c, dtype=dtype) if t.weight is None else t.weight.astype(dtype, copy=False)
-        p_scale = (1.0 - eps) * row_w + (eps / c) * w.sum() * valid
+        xp = get_array_module(t.row_weight)
+        c = self.inputs[0].shape[1]
+        dtype = t.row_weight.dtype
+        valid = t.valid.astype(dtype)
+        w = xp.ones(c, dtype=dtype) if t.weight is None else t.weight
+        p_scale = (1.0 - eps) * t.row_weight + (eps / c) * w.sum() * valid
         offset = (eps / c) * (valid[:, None] * w)
-        offset[t.rows, t.index] += (1.0 - eps) * row_w
+        offset[t.rows, t.index] += (1.0 - eps) * t.row_weight
         return p_scale.astype(dtype, copy=False), offset.astype(dtype, copy=False)
-
-
-_FROM_MASK = object()  # _ClassTargets._valid until computed from the mask
-
-# The GPU's fused kernels (see backend.ElementwiseKernel)
-_CLASS_TARGETS = backend.ElementwiseKernel(
-    "int64 t, int64 ignore_index, int64 num_classes, T nan_value", "int64 index, T weight",
-    "bool counted = t != ignore_index;"
-    "bool in_range = t >= 0 && t < num_classes;"
-    "index = counted && in_range ? t : 0;"
-    "weight = counted ? (in_range ? 1 : nan_value) : 0",  # out of range: NaN, ignored: 0
-    "tinygrad_edu_class_targets")
-_EXP_SHIFTED = backend.ElementwiseKernel("T x, T row_max", "T e", "e = exp(x - row_max)",
-                                         "tinygrad_edu_exp_shifted")
-_ROW_LOSS = backend.ElementwiseKernel(  # -log p[t] = log(sum e) - (x[t] - max), times w[t]
-    "T sums, T picked, T row_max, T w", "T loss", "loss = (log(sums) - (picked - row_max)) * w",
-    "tinygrad_edu_cross_entropy_rows")
-_CROSS_ENTROPY_GRAD = backend.ElementwiseKernel(  # i: the element's flat index
-    "T e, T sums, int64 target, T g, T divisor, T w, int64 classes", "T grad",
-    "T p = e / sums;"
-    "grad = (i % classes == target ? p - 1 : p) * (g / (divisor == 0 ? 1 : divisor)) * w",
-    "tinygrad_edu_cross_entropy_grad")  # divisor 0: every target ignored, every w[t] 0
 
 
 class NllLoss(Function):
     """loss_i = -w[t_i] * x_i[t_i] for log-probabilities x (M, C) (0 for ignored rows).
     dloss_i/dx_ic = -w[t_i] [c == t_i]: a constant matrix times the output gradient."""
 
-    def forward(self, x: Any, *, targets: _ClassTargets, reduction: str) -> Any:
-        loss = -x[targets.rows, targets.index]
-        scale = targets.scale(x.dtype)
-        if scale is not None:
-            loss = loss * scale
-        self.targets, self.reduction, self.shape = targets, reduction, x.shape
-        return _reduce_rows(loss, reduction, targets)
+    def forward(self, x: Any, *, target: Any, weight: Any, ignore_index: int,
+                reduction: str) -> Any:
+        xp = get_array_module(x)
+        t = _ClassTargets(xp.asarray(target), x.shape[1],
+                          None if weight is None else xp.asarray(weight), ignore_index, x.dtype)
+        self.targets, self.reduction, self.shape = t, reduction, x.shape
+        loss = -x[t.rows, t.index] * t.row_weight
+        return _reduce_rows(loss, reduction, t)
 
     def backward(self, g: Tensor) -> Tensor:
         t = self.targets
         xp = get_array_module(g.array)
         picks = xp.zeros(self.shape, dtype=g.dtype)
-        scale = t.scale(g.dtype)
-        picks[t.rows, t.index] = -1.0 if scale is None else -scale
-        return _const(g, picks) * _row_coefficient(g, self.reduction, t, g.dtype)
+        picks[t.rows, t.index] = -t.row_weight
+        return _const(g, picks) * _row_coefficient(g, self.reduction, t)
 
 
 def _class_inputs(input: Tensor, target: Tensor, weight: Tensor | None, op: str
@@ -1132,9 +946,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
             raise ValueError(f"{op}: ignore_index is not supported for probability targets")
         return _probability_cross_entropy(input, target, weight, reduction, label_smoothing, op)
     flat, labels, w, out_shape = _class_inputs(input, target, weight, op)
-    targets = _ClassTargets(labels, flat.shape[1], w, ignore_index, op, flat.dtype)
-    loss = CrossEntropy.apply(flat, targets=targets, reduction=reduction,
-                              label_smoothing=float(label_smoothing))
+    _check_class_range(labels, ignore_index, flat.shape[1], op)
+    loss = CrossEntropy.apply(flat, target=labels, weight=w, ignore_index=ignore_index,
+                              reduction=reduction, label_smoothing=float(label_smoothing))
     return loss.reshape(out_shape) if reduction == "none" else loss
 
 
@@ -1148,8 +962,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     op = "nll_loss"
     reduction = _reduction(size_average, reduce, reduction, op)
     flat, labels, w, out_shape = _class_inputs(input, target, weight, op)
-    targets = _ClassTargets(labels, flat.shape[1], w, ignore_index, op, flat.dtype)
-    loss = NllLoss.apply(flat, targets=targets, reduction=reduction)
+    _check_class_range(labels, ignore_index, flat.shape[1], op)
+    loss = NllLoss.apply(flat, target=labels, weight=w, ignore_index=ignore_index,
+                         reduction=reduction)
     return loss.reshape(out_shape) if reduction == "none" else loss
 
 

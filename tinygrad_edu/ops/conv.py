@@ -29,7 +29,6 @@ g / divisor over the window with col2im.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
@@ -447,47 +446,18 @@ class MaxPool2d(Function):
     def forward(self, x: Any, *, geo: PoolGeometry) -> Any:
         xp = get_array_module(x)
         win = geo.padded_windows(x, -math.inf)
-        offsets = geo.kernel[0] * geo.kernel[1]
+        k_w = geo.kernel[1]
         self.geo, self.in_shape = geo, x.shape
-        if xp is not np:  # on the GPU, one NaN-aware pass: no device-to-host check for NaNs
-            out, self.index = self._nan_aware_max(win, xp)
-            return out
-        out = win[:, :, 0, 0].copy()
-        # index: which kernel offset (kh * kW + kw) holds the maximum of each window
-        index = xp.zeros(out.shape, dtype=np.int8 if offsets < 128 else np.int64)
-        for k in range(1, offsets):
-            candidate = win[:, :, k // geo.kernel[1], k % geo.kernel[1]]
-            better = candidate > out  # strictly greater: ties keep the first maximum
-            xp.maximum(out, candidate, out=out)  # (propagates NaN)
-            index += better * (k - index)  # arithmetic select: much faster than where()
-        if offsets > 1 and bool(xp.isnan(out).any()):
-            index = self._nan_aware_max(win, xp)[1]
-        self.index = index
-        return out
-
-    @staticmethod
-    def _nan_aware_max(win: Any, xp: Any) -> tuple[Any, Any]:
-        """(max, index) where NaNs may appear: PyTorch picks `val > max or isnan(val)`."""
-        k_w = win.shape[3]
-        offsets = win.shape[2] * k_w
-        fused = backend.use_kernels(win)  # the GPU: one kernel per window, or per offset
-        if fused and offsets <= _MAX_WINDOW_INPUTS:
-            best = xp.empty(win.shape[:2] + win.shape[4:], dtype=win.dtype)
-            index = xp.empty(best.shape, dtype=np.int64)
-            _max_pool_window(offsets)(*(win[:, :, k // k_w, k % k_w] for k in range(offsets)),
-                                      best, index)
-            return best, index
         best = win[:, :, 0, 0].copy()
+        # index: which kernel offset (kh * kW + kw) holds the maximum of each window
         index = xp.zeros(best.shape, dtype=np.int64)
-        for k in range(1, offsets):
+        for k in range(1, geo.kernel[0] * k_w):
             candidate = win[:, :, k // k_w, k % k_w]
-            if fused:
-                _MAX_POOL_STEP(candidate, k, best, index)
-                continue
-            better = (candidate > best) | xp.isnan(candidate)
+            better = (candidate > best) | xp.isnan(candidate)  # ties keep the first maximum
             best = xp.where(better, candidate, best)
             index = xp.where(better, k, index)
-        return best, index
+        self.index = index
+        return best
 
     def backward(self, g: Tensor) -> Tensor:
         return MaxPool2dBackward.apply(g, geo=self.geo, index=self.index, in_shape=self.in_shape)
@@ -505,40 +475,6 @@ class MaxPool2d(Function):
         return rows * geo.in_hw[1] + cols
 
 
-# The GPU's fused kernels for max pooling (see backend.ElementwiseKernel): a NaN counts as the
-# maximum and ties keep the first offset, as in PyTorch.
-_MAX_POOL_STEP = backend.ElementwiseKernel(
-    "T candidate, int64 k", "T best, int64 index",
-    "bool better = candidate > best || isnan(candidate);"
-    "index = better ? k : index;"
-    "best = better ? candidate : best",
-    "tinygrad_edu_max_pool_step")
-_MAX_WINDOW_INPUTS = 16  # windows up to 4x4 in one kernel, each offset a strided input
-
-
-@functools.lru_cache(maxsize=None)
-def _max_pool_window(offsets: int) -> backend.ElementwiseKernel:
-    """One kernel for whole windows of `offsets` positions (inputs x0, x1, ...: one strided
-    view of the input per offset): each window's maximum and the offset that holds it."""
-    steps = [f"{'bool ' if k == 1 else ''}better = x{k} > best || isnan(x{k});"
-             f"index = better ? {k} : index;"
-             f"best = better ? x{k} : best" for k in range(1, offsets)]
-    return backend.ElementwiseKernel(", ".join(f"T x{k}" for k in range(offsets)),
-                                     "T best, int64 index",
-                                     ";".join(["best = x0", "index = 0"] + steps),
-                                     f"tinygrad_edu_max_pool_{offsets}")
-
-
-for _offsets in (4, 9):  # 2x2 and 3x3 made at import, so that the kernel tests compile them
-    _max_pool_window(_offsets)
-_MAX_POOL_PUT_BACK = backend.ElementwiseKernel(
-    "int64 index, T g, int64 k", "T out", "out = index == k ? g : 0",
-    "tinygrad_edu_max_pool_put_back")
-_MAX_POOL_ADD_BACK = backend.ElementwiseKernel(
-    "int64 index, T g, int64 k", "T out", "out = index == k ? out + g : out",
-    "tinygrad_edu_max_pool_add_back")
-
-
 class MaxPool2dBackward(Function):
     """dx = g scattered to the argmax position of each window (adds where windows overlap).
     Linear in g; its derivative gathers u at the same positions (MaxPool2dGather)."""
@@ -546,44 +482,16 @@ class MaxPool2dBackward(Function):
     def forward(self, g: Any, *, geo: PoolGeometry, index: Any, in_shape: tuple) -> Any:
         xp = get_array_module(g)
         self.geo, self.index = geo, index
-        k_w = geo.kernel[1]
-        overlap = any(s < (k - 1) * d + 1 for s, k, d in zip(geo.stride, geo.kernel,
-                                                               geo.dilation))
-        tiles = (not overlap and geo.kernel == geo.stride and geo.padding == (0, 0)
-                 and all(o * k == size for o, k, size in zip(geo.out_hw, geo.kernel, in_shape[2:])))
-        fused = backend.use_kernels(g)  # the GPU: one kernel, or one per offset
-        if tiles and fused:  # each input pixel in exactly one window: one kernel for all
-            out = xp.empty(in_shape, dtype=g.dtype)
-            (n, c), (o_h, o_w), (k_h, k_w) = in_shape[:2], geo.out_hw, geo.kernel
-            tiled = out.reshape(n, c, o_h, k_h, o_w, k_w)  # a view: (window, offset in it)
-            offsets = backend.device_constant(_window_offsets, geo.kernel, index.dtype,
-                                              backend.device_of(g))
-            _MAX_POOL_PUT_BACK(index.reshape(n, c, o_h, 1, o_w, 1),
-                               g.reshape(n, c, o_h, 1, o_w, 1), offsets, tiled)
-            return out
-        # windows that tile the input write every pixel once: no need to zero it first
-        out = xp.empty(in_shape, dtype=g.dtype) if tiles else xp.zeros(in_shape, dtype=g.dtype)
+        out = xp.zeros(in_shape, dtype=g.dtype)
         for kh, kw, target, source in _col2im_slices(in_shape[2:], g.shape[2:], geo.kernel,
                                                      geo.stride, geo.padding, geo.dilation):
+            picked = index[source] == kh * geo.kernel[1] + kw
             view = out[target]
-            if fused:
-                (_MAX_POOL_ADD_BACK if overlap else _MAX_POOL_PUT_BACK)(
-                    index[source], g[source], kh * k_w + kw, view)
-                continue
-            picked = index[source] == kh * k_w + kw
-            if overlap:
-                view += picked * g[source]
-            else:  # each input pixel lies in at most one window
-                xp.multiply(picked, g[source], out=view)
+            view += picked * g[source]  # in place through the view
         return out
 
     def backward(self, u: Tensor) -> Tensor:
         return MaxPool2dGather.apply(u, geo=self.geo, index=self.index)
-
-
-def _window_offsets(k_h: int, k_w: int) -> np.ndarray:
-    """kh * kW + kw at (1, 1, 1, kh, 1, kw): the offset of each pixel in its window."""
-    return np.arange(k_h * k_w).reshape(1, 1, 1, k_h, 1, k_w)
 
 
 class MaxPool2dGather(Function):

@@ -3,10 +3,6 @@ derivative; gradients of broadcast inputs are summed back by the engine, not her
 
 Backward passes are written with Tensor operations so they can themselves be
 differentiated (create_graph=True). Masks such as `x > 0` are constants.
-
-The activations that every training step runs (exp, tanh, sigmoid, relu) also compute their
-derivative straight on the arrays when no graph of the backward pass is wanted (the usual
-`loss.backward()`): the same formula, one fused expression instead of several ops.
 """
 
 from __future__ import annotations
@@ -14,8 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .. import backend
-from ..autograd import Function, is_grad_enabled
+from ..autograd import Function
 from ..backend import get_array_module
 
 
@@ -177,19 +172,6 @@ class Pow(Function):
         return ga, gb
 
 
-# The GPU's fused kernels (see backend.ElementwiseKernel): one launch each instead of 2-4
-_TANH = backend.ElementwiseKernel("T x", "T y", "y = tanh(x)", "tinygrad_edu_tanh")
-_TANH_GRAD = backend.ElementwiseKernel("T g, T y", "T grad", "grad = g * (1 - y * y)",
-                                       "tinygrad_edu_tanh_grad")
-_SIGMOID = backend.ElementwiseKernel(  # Sigmoid.forward's formula, see there
-    "T x", "T y", "T z = exp(-fabs(x)); y = (x < 0 ? z : 1) / (1 + z)",
-    "tinygrad_edu_sigmoid")
-_SIGMOID_GRAD = backend.ElementwiseKernel("T g, T y", "T grad", "grad = g * y * (1 - y)",
-                                          "tinygrad_edu_sigmoid_grad")
-_RELU_GRAD = backend.ElementwiseKernel("T g, T x", "T grad", "grad = x <= 0 ? 0 : g",
-                                       "tinygrad_edu_relu_grad")  # (NaN passes g, as PyTorch)
-
-
 class Exp(Function):
     """y = e^x.  dy/dx = y."""
 
@@ -199,9 +181,7 @@ class Exp(Function):
         return get_array_module(x).exp(x)
 
     def backward(self, g: Any) -> Any:
-        if is_grad_enabled():  # create_graph: keep the derivative differentiable
-            return g * self.output()
-        return _const(g, g.array * self.output().array)
+        return g * self.output()
 
 
 class Log(Function):
@@ -267,18 +247,11 @@ class Tanh(Function):
     saves_inputs = False  # its backward reads only its output
 
     def forward(self, x: Any) -> Any:
-        if backend.use_kernels(x):  # cheaper to call than cupy.tanh: W3 went from 52 to
-            return _TANH(x)          # 42 us per op on an H100 (side by side, same run)
         return get_array_module(x).tanh(x)
 
     def backward(self, g: Any) -> Any:
         y = self.output()
-        if is_grad_enabled():
-            return g * (1.0 - y * y)
-        if backend.use_kernels(y.array, g.array):
-            return _const(g, _TANH_GRAD(g.array, y.array))
-        y = y.array
-        return _const(g, g.array * (1 - y * y))
+        return g * (1.0 - y * y)
 
 
 class Sigmoid(Function):
@@ -293,8 +266,6 @@ class Sigmoid(Function):
     saves_inputs = False  # its backward reads only its output
 
     def forward(self, x: Any) -> Any:
-        if backend.use_kernels(x):
-            return _SIGMOID(x)
         xp = get_array_module(x)
         z = xp.exp(-xp.abs(x))
         negative = x < 0  # the numerator z or 1, chosen arithmetically (faster than where())
@@ -302,31 +273,19 @@ class Sigmoid(Function):
 
     def backward(self, g: Any) -> Any:
         y = self.output()
-        if is_grad_enabled():
-            return g * y * (1.0 - y)
-        if backend.use_kernels(y.array, g.array):
-            return _const(g, _SIGMOID_GRAD(g.array, y.array))
-        y = y.array
-        return _const(g, g.array * y * (1 - y))
+        return g * y * (1.0 - y)
 
 
 class Relu(Function):
     """y = max(x, 0).  dy/dx = 0 where x <= 0, else 1 (so 1 at NaN, as PyTorch)."""
 
     def forward(self, x: Any) -> Any:
-        # the GPU keeps no mask: its backward kernel reads x itself
-        self.mask = None if backend.use_kernels(x) else ~(x <= 0)
-        return get_array_module(x).maximum(x, 0)  # not x * mask, which gives -0.0
+        return get_array_module(x).maximum(x, 0)  # not x * (x > 0), which gives -0.0
 
     def backward(self, g: Any) -> Any:
-        if self.mask is None:  # the GPU
-            x = self.inputs[0].array
-            if not is_grad_enabled() and backend.use_kernels(x, g.array):
-                return _const(g, _RELU_GRAD(g.array, x))
-            self.mask = ~(x <= 0)
-        if is_grad_enabled():
-            return g * _const(g, self.mask.astype(g.dtype))
-        return _const(g, g.array * self.mask)
+        x = self.inputs[0].array
+        slope = ~(x <= 0)  # x > 0, or NaN
+        return g * _const(g, slope.astype(g.dtype))
 
 
 class LeakyRelu(Function):

@@ -5,16 +5,13 @@ under "params" and its own hyperparameters ("lr", "momentum", ...), which defaul
 values given to the constructor. `state[p]` is a dict of Tensors for parameter `p` (its
 momentum buffer, running averages, step count...), created on the first `step()`.
 
-Subclasses implement `step()`. Updates happen in place on the parameter's own array
-(`p.array` stays the same array object), on the parameter's device and in its dtype,
-written with the array library's ufuncs and `out=` so that few temporaries are made.
-The shared part of every `step()` lives here: `_floats` reads a group's options,
-`_params_with_grads` walks the parameters that have a gradient (creating their state
-with the subclass's `_init_state`), `_penalized_grad` applies `maximize` and the L2
-weight decay, and `_chunked` runs a parameter's in-place arithmetic (a small function of
-array views) on all CPU cores; a subclass's `step()` keeps only its own update formula.
+`Optimizer.step()` is the same for every optimizer: it runs the closure, checks the
+gradients, and for each parameter with a gradient calls the subclass's `update(p, grad,
+state, group)`, its formula in Tensor code, under `no_grad()`. (A faster version of an
+optimizer's step, registered in `tinygrad_edu/fast/`, runs instead where there is one; with
+`tg.fast.off()` the formula runs.)
 
-A subclass declares the state its `step()` reads in `_state_keys` (key -> `StateKey`), and
+A subclass declares the state its `update()` reads in `_state_keys` (key -> `StateKey`), and
 `load_state_dict` checks a loaded state against it in one place (`_load_param_state`): the keys,
 the shapes, dtypes and devices of the Tensors, the step counter. A state that `step()` could
 not use is refused when it is loaded, not at the next step.
@@ -23,18 +20,16 @@ not use is refused when it is loaded, not at the next step.
 from __future__ import annotations
 
 import numbers
-import os
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, Callable, ClassVar, Iterable, Iterator, Literal
+from typing import Any, Callable, ClassVar, Iterable, Literal
 
 import numpy as np
 
 from .. import backend
-from ..autograd import bump_version, enable_grad
-from ..tensor import Tensor
+from ..autograd import enable_grad, no_grad, overrides
+from ..tensor import Tensor, full_like, zeros_like
 
 __all__ = ["Optimizer", "StateKey", "required"]
 
@@ -47,49 +42,6 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
-
-
-# An update step is memory-bound, and NumPy runs each ufunc on one core. NumPy releases the
-# GIL inside its ufunc loops, so the update of a large parameter, split into one flat chunk
-# per core and run in threads, shares the memory bandwidth of all cores (on 2 cores a 16M
-# element SGD update takes 16 ms instead of 31.5 ms). Elementwise arithmetic gives each
-# element the same result whichever chunk computes it, so the update is bit-for-bit the same.
-# TINYGRAD_EDU_THREADS=1 (or setting `THREADS = 1` here) turns the threads off. (Right after
-# a large matmul, OpenBLAS's idle threads busy-wait on the other cores for a while, see
-# OPENBLAS_THREAD_TIMEOUT, and take most of the gain.)
-def _threads_from_env() -> int:
-    value = os.environ.get("TINYGRAD_EDU_THREADS", "").strip()
-    if value.isdigit() and int(value) > 0:
-        return int(value)
-    return os.cpu_count() or 1
-
-
-THREADS: int = _threads_from_env()
-"""How many chunks (threads) the update of a large NumPy parameter is split into."""
-
-CHUNKED_MIN_SIZE: int = 1 << 20
-"""Parameters with fewer elements are updated in one call: threads would cost more than
-they save."""
-
-_pool: ThreadPoolExecutor | None = None
-
-
-def _thread_pool() -> ThreadPoolExecutor:
-    """The shared worker threads, created on first use (and again in a forked child)."""
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
-                                   thread_name_prefix="tinygrad_edu-optim")
-    return _pool
-
-
-def _forget_pool() -> None:
-    global _pool
-    _pool = None  # a forked child has none of the parent's threads
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _is_array(value: Any) -> bool:
@@ -154,7 +106,6 @@ class Optimizer:
         self.defaults: dict[str, Any] = dict(defaults)
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
-        self._scratch_buffers: dict[tuple, Any] = {}
         groups = list(params)
         if not groups:
             raise ValueError(f"{name}: optimizer got an empty parameter list (does the model "
@@ -253,176 +204,79 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                     continue
-                with backend.device_scope(grad.array):  # (on the gradient's GPU)
-                    if grad.grad_fn is not None:
-                        # a gradient built with create_graph=True may share its array with
-                        # the graph; give the parameter fresh zeros instead of overwriting it
-                        xp = backend.get_array_module(grad.array)
-                        p.grad = Tensor._make(xp.zeros_like(grad.array))
-                    else:
-                        grad.array.fill(0)
+                if grad.grad_fn is not None:
+                    # a gradient built with create_graph=True may share its memory with the
+                    # graph; give the parameter fresh zeros instead of overwriting it
+                    p.grad = zeros_like(grad)
+                else:
+                    grad.zero_()
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """Update every parameter that has a gradient; returns `closure()`'s loss if given."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement step()")
+        """Update every parameter that has a gradient; returns `closure()`'s loss if given.
 
-    def _run_closure(self, closure: Callable[[], Any] | None) -> Any:
-        if closure is None:
-            return None
+        For each param group, a faster version registered in `tinygrad_edu.fast` runs if
+        there is one (see `autograd.Overrides`); else the subclass's formula, `update`, runs
+        on each parameter with a gradient, without recording a graph."""
+        if type(self).update is Optimizer.update:
+            raise NotImplementedError(f"{type(self).__name__} implements neither step() nor "
+                                      "update()")
+        loss = None if closure is None else self._run_closure(closure)
+        self._check_grads()
+        fast = overrides.step.get(type(self)) if overrides.on else None
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if fast is None or fast(self, group, params) is NotImplemented:
+                with no_grad():
+                    for p in params:
+                        state = self.state.get(p) or self._new_state(p, group)
+                        self.update(p, p.grad, state, group)
+        return loss
+
+    def update(self, p: Tensor, grad: Tensor, state: dict[str, Any],
+               group: dict[str, Any]) -> None:
+        """Update parameter `p` in place from its gradient `grad`, its state (filled by
+        `_init_state` on the first step) and its group's options (subclasses)."""
+
+    def _run_closure(self, closure: Callable[[], Any]) -> Any:
         with enable_grad():
             return closure()
 
     def _check_grads(self) -> None:
         """Before touching anything: every gradient must have its parameter's shape and be
         on its device (checks of metadata only: nothing is read from the GPU)."""
-        index = 0
-        for group in self.param_groups:
-            for p in group["params"]:
-                grad = p.grad
-                if grad is not None:
-                    if grad.array.shape != p.array.shape:
-                        raise ValueError(f"{type(self).__name__}.step: parameter {index} has "
-                                         f"shape {p.shape} but its .grad has shape "
-                                         f"{grad.shape}")
-                    device, grad_device = (backend.device_of(p.array),
-                                           backend.device_of(grad.array))
-                    if device != grad_device:
-                        raise RuntimeError(f"{type(self).__name__}.step: parameter {index} is "
-                                           f"on {device} but its .grad is on {grad_device}; "
-                                           "move the gradient to the parameter's device")
-                index += 1
+        params = [p for group in self.param_groups for p in group["params"]]
+        for index, p in enumerate(params):
+            if p.grad is not None and (p.grad.shape != p.shape or p.grad.device != p.device):
+                raise self._grad_mismatch(index, p)
 
-    @staticmethod
-    def _floats(group: dict[str, Any], *keys: str) -> tuple[float, ...]:
-        """The options `keys` of `group` as Python floats (a NumPy scalar such as np.float64
-        would make float32 arithmetic promote to float64)."""
-        return tuple(float(group[key]) for key in keys)
+    def _grad_mismatch(self, index: int, p: Tensor) -> Exception:
+        """The error for parameter number `index`, whose .grad does not fit it."""
+        name = f"{type(self).__name__}.step"
+        if p.grad.shape != p.shape:
+            return ValueError(f"{name}: parameter {index} has shape {p.shape} but its .grad "
+                              f"has shape {p.grad.shape}")
+        return RuntimeError(f"{name}: parameter {index} is on {p.device} but its .grad is on "
+                            f"{p.grad.device}; move the gradient to the parameter's device")
 
-    def _params_with_grads(self, group: dict[str, Any], with_state: bool = True
-                           ) -> Iterator[tuple[Tensor, Any, Any, Any, dict[str, Any] | None]]:
-        """The parameters of `group` that have a gradient, as (p, data, grad, xp, state).
-
-        `data` is p's own array (update it in place: its version is counted here), `grad`
-        its gradient's array (never write to it), `xp` their array module (NumPy or CuPy)
-        and `state` p's state dict; on p's first step `_init_state` fills it. With
-        `with_state=False`, state is None and no state entry is made for p."""
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            data = p.array
-            with backend.device_scope(data):  # p's update runs on p's GPU
-                state = None
-                if with_state:
-                    state = self.state[p]
-                    if not state:
-                        self._init_state(p, state, group)
-                # p is about to change in place: a graph that used it now refuses backward
-                bump_version(p)
-                yield p, data, p.grad.array, backend.get_array_module(data), state
+    def _new_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        """The state of parameter `p` at its first update, filled by `_init_state`."""
+        state = self.state[p] = {}
+        self._init_state(p, state, group)
+        return state
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Fill the empty state dict of parameter `p` before its first update (subclasses)."""
 
-    def _penalized_grad(self, data: Any, grad: Any, xp: Any, weight_decay: float,
-                        maximize: bool, slot: int) -> Any:
-        """The gradient after `maximize` and the L2 penalty: (-grad if maximize else grad)
-        + weight_decay * data, in the scratch array `slot` (or `grad` itself when neither
-        applies). `grad`, the parameter's own gradient, is never changed."""
-        out = self._penalty_scratch(data, weight_decay, maximize, slot)
-        return self._penalize(data, grad, out, xp, weight_decay, maximize)
-
-    def _penalty_scratch(self, data: Any, weight_decay: float, maximize: bool,
-                         slot: int) -> Any:
-        """The scratch array `slot` if `_penalize` needs one, else None."""
-        return self._scratch(data, slot) if weight_decay != 0 or maximize else None
-
-    @staticmethod
-    def _penalize(data: Any, grad: Any, out: Any, xp: Any, weight_decay: float,
-                  maximize: bool) -> Any:
-        """`_penalized_grad` on given arrays (chunks, in `_chunked`): the result is written
-        to `out` (from `_penalty_scratch`), or is `grad` itself when nothing applies."""
-        if weight_decay != 0:
-            xp.multiply(data, weight_decay, out=out)
-            (xp.subtract if maximize else xp.add)(out, grad, out=out)
-            return out
-        if maximize:
-            return xp.negative(grad, out=out)
-        return grad
-
-    # the C version of _penalize for the fused GPU kernels (see backend.ElementwiseKernel):
-    # d, the gradient after maximize (sign = -1) and the L2 penalty, from g and p
-    PENALIZED_GRAD_C = "T d = weight_decay != 0 ? p * weight_decay + sign * g : sign * g;"
-
-    @staticmethod
-    def _chunked(update: Callable[..., Any], *arrays: Any) -> None:
-        """Call `update(*arrays)`, the in-place update of one parameter; a large NumPy one is
-        split into `THREADS` matching flat chunks, updated in parallel threads.
-
-        `arrays` are the arrays `update` reads or writes (the parameter, its gradient, its
-        state, scratch arrays), all of the parameter's size; None entries are passed as
-        None. `update` must be elementwise: element i of every output depends only on
-        element i of the inputs (and on scalars, which it takes from its closure). It runs
-        once on the whole arrays for CuPy arrays, small parameters, arrays that are not
-        C-contiguous or with `THREADS == 1`."""
-        present = [a for a in arrays if a is not None]
-        size = present[0].size
-        chunks = THREADS
-        if (chunks < 2 or size < CHUNKED_MIN_SIZE
-                or not all(isinstance(a, np.ndarray) and a.flags.c_contiguous
-                           and a.size == size for a in present)):
-            update(*arrays)
-            return
-        flat = [None if a is None else a.reshape(-1) for a in arrays]  # views, no copies
-        bounds = [size * i // chunks for i in range(chunks + 1)]
-        pieces = [[None if f is None else f[lo:hi] for f in flat]
-                  for lo, hi in zip(bounds[:-1], bounds[1:])]
-        pool = _thread_pool()
-        futures = [pool.submit(update, *piece) for piece in pieces[1:]]
-        try:
-            update(*pieces[0])  # this thread takes the first chunk itself
-        finally:
-            wait(futures)  # never return while a chunk is still being written
-        for future in futures:
-            future.result()  # re-raises a worker's exception
-
-    def _scratch(self, like: Any, slot: int = 0) -> Any:
-        """A reusable work array shaped and typed like `like` (contents undefined).
-
-        One flat buffer per (slot, device, dtype), as large as the largest parameter seen,
-        so that an update step allocates nothing."""
-        dtype = like.dtype
-        key = (slot, type(like), backend.device_of(like), dtype)
-        buf = self._scratch_buffers.get(key)
-        size = like.size
-        if buf is None or buf.size < size:
-            xp = backend.get_array_module(like)
-            buf = xp.empty(size, dtype=dtype)
-            self._scratch_buffers[key] = buf
-        return buf[:size].reshape(like.shape)
-
     @staticmethod
     def _zeros_state(p: Tensor, fill: float = 0.0) -> Tensor:
         """A state Tensor like `p` (same shape, dtype and device) filled with `fill`."""
-        xp = backend.get_array_module(p.array)
-        if fill == 0.0:
-            return Tensor._make(xp.zeros_like(p.array))
-        return Tensor._make(xp.full_like(p.array, fill))
+        return zeros_like(p) if fill == 0.0 else full_like(p, fill)
 
     @staticmethod
     def _step_state() -> Tensor:
         """The step counter: a float32 scalar on the CPU (as PyTorch), so that reading it
         never waits for the GPU."""
         return Tensor._make(np.zeros((), dtype=np.float32))
-
-    @staticmethod
-    def _increment(step: Tensor) -> float:
-        """Add one to a step counter in place; return the new count as a Python float."""
-        data = step.array
-        if isinstance(data, np.ndarray) and data.ndim == 0:
-            data += 1
-            return float(data)
-        step.array = backend.to_numpy(data).astype(np.float32).reshape(()) + np.float32(1)
-        return float(step.array)
 
     # -----------------------------------------------------------------------------------------
     # state_dict
@@ -598,10 +452,8 @@ class Optimizer:
         if array.dtype.kind not in "biuf":  # real numbers, cast as PyTorch; no str, complex
             raise ValueError(f"{name}: state {key!r} of parameter {index} must hold real "
                              f"numbers (the parameter is {p.dtype}), got dtype {array.dtype}")
-        moved = backend.to_device(array, p.device)
-        dtype = p.dtype if backend.is_floating(p.dtype) else moved.dtype
-        with backend.device_scope(moved):
-            return Tensor._make(moved.astype(dtype, copy=moved is array))
+        dtype = p.dtype if backend.is_floating(p.dtype) else array.dtype
+        return Tensor._make(array).to(device=p.device, dtype=dtype, copy=True)
 
     # -----------------------------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -617,4 +469,3 @@ class Optimizer:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._scratch_buffers = {}

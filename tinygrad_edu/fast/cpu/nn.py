@@ -1,0 +1,113 @@
+"""Backward passes of nn.functional's Functions straight on the arrays (any device).
+
+The reference backward (tinygrad_edu/nn/functional.py) builds its gradient with Tensor ops,
+so that it can itself be differentiated; while no graph of the backward is recorded these
+compute the same formulas on the arrays, reusing what the forward saved (the softmax, xhat)
+instead of recomputing it. A GPU forward override (fast/cuda/nn.py) may leave a fused
+kernel on the node (`fn.dx_kernel` for batch norm's dL/dx, `fn.array_backward` for
+cross-entropy's whole gradient): then that runs instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...backend import get_array_module
+from ...nn.functional import BatchNorm, CrossEntropy, Linear
+from ...ops.linalg import matmul_arrays
+from ...tensor import Tensor
+from .. import register_backward
+
+
+def _tensor(like: Tensor, array: Any) -> Tensor:
+    return type(like)._make(array)
+
+
+def _linear_sample(rng: np.random.Generator) -> tuple:
+    return [rng.standard_normal((2, 3, 5)), rng.standard_normal((4, 5)),
+            rng.standard_normal(4)], {}
+
+
+@register_backward(Linear, sample=_linear_sample,
+                   why="array matmuls, no Tensor wrappers; row-major g^T for OpenBLAS")
+def linear_backward(fn: Linear, g: Tensor) -> tuple:
+    x, w = fn.inputs[0], fn.inputs[1]
+    need = fn.needs_input_grad
+    gd = g.array.reshape(-1, w.shape[0])
+    gx = _tensor(g, matmul_arrays(g.array, w.array)) if need[0] else None
+    gw = _tensor(g, matmul_arrays(gd.T, x.array.reshape(-1, w.shape[1]))) if need[1] else None
+    gb = _tensor(g, gd.sum(0)) if fn.has_bias and need[2] else None
+    return (gx, gw, gb) if fn.has_bias else (gx, gw)
+
+
+def _batch_norm_sample(rng: np.random.Generator) -> tuple:
+    # eval mode: in training dL/dx is a difference of nearly equal terms, which only agree
+    # to an absolute tolerance (tests/fast/test_nn.py checks training)
+    return [rng.standard_normal((4, 3, 2, 2)), rng.standard_normal(3),
+            rng.standard_normal(3)], dict(mean=rng.standard_normal(3),
+                                          var=rng.uniform(0.5, 2.0, 3), eps=1e-5,
+                                          training=False, has_weight=True, has_bias=True)
+
+
+@register_backward(BatchNorm, sample=_batch_norm_sample,
+                   why="reuses the forward's xhat; 2 sums per channel, in-place dx")
+def batch_norm_backward(fn: BatchNorm, g: Tensor) -> tuple:
+    """BatchNorm.backward's formulas from the two sums per channel sum(g), sum(g * xhat)."""
+    need = fn.needs_input_grad
+    gd, xhat, invstd = g.array, fn.xhat, fn.invstd
+    w = fn.inputs[1].array.reshape(fn.shape) if fn.has_weight else None
+    sum_g = gd.sum(axis=fn.axes, keepdims=True)
+    sum_gx = (gd * xhat).sum(axis=fn.axes, keepdims=True) if (
+        fn.training or fn.has_weight) else None
+    grads: list = [None]
+    if need[0]:
+        scale = invstd if w is None else invstd * w
+        if not fn.training:
+            grads[0] = _tensor(g, gd * scale)
+        else:
+            inverse_count = 1.0 / (gd.size // gd.shape[1])
+            if getattr(fn, "dx_kernel", None) is not None and gd.dtype == xhat.dtype:
+                dx = fn.dx_kernel(gd, xhat, sum_g, sum_gx, scale, inverse_count)
+            else:
+                dx = gd - sum_g * inverse_count
+                dx -= xhat * (sum_gx * inverse_count)
+                dx *= scale
+            grads[0] = _tensor(g, dx)
+    if fn.has_weight:
+        grads.append(_tensor(g, sum_gx.reshape(-1)) if need[1] else None)
+    if fn.has_bias:
+        grads.append(_tensor(g, sum_g.reshape(-1)) if need[-1] else None)
+    return tuple(grads)
+
+
+def _cross_entropy_sample(rng: np.random.Generator) -> tuple:
+    return [rng.standard_normal((6, 4))], dict(
+        target=np.array([0, 3, -100, 1, 2, 3]), weight=rng.uniform(0.5, 2.0, 4),
+        ignore_index=-100, reduction="mean", label_smoothing=0.1)
+
+
+@register_backward(CrossEntropy, sample=_cross_entropy_sample,
+                   why="softmax - onehot from the forward's softmax, in place")
+def cross_entropy_backward(fn: CrossEntropy, g: Tensor) -> Tensor:
+    if hasattr(fn, "array_backward"):  # a fused kernel left by the forward
+        grad = fn.array_backward(fn, g)
+        if grad is not NotImplemented:
+            return grad
+    t = fn.targets
+    if fn.reduction == "none":
+        coef = g.array.reshape(-1, 1)
+    elif fn.reduction == "sum":
+        coef = g.array
+    else:
+        divisor = t.mean_divisor()  # 0 when every target is ignored: no gradient, use 1
+        xp = get_array_module(divisor)
+        coef = g.array / xp.where(divisor == 0, xp.ones((), dtype=divisor.dtype), divisor)
+    if fn.eps == 0:  # w[t] (softmax - onehot) * coef
+        row = coef * t.row_weight[:, None]
+        grad = fn.probs * row
+        grad[t.rows, t.index] -= row[:, 0]
+        return _tensor(g, grad)
+    p_scale, offset = fn.gradient_terms()
+    return _tensor(g, (fn.probs * p_scale[:, None] - offset) * coef)

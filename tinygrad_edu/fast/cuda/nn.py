@@ -1,0 +1,126 @@
+"""Fused CuPy kernels for nn.functional's batch norm and cross-entropy (see
+backend.ElementwiseKernel): fewer launches per step, which is what bounds a small model on
+the GPU. Each forward returns NotImplemented (the reference runs) unless its arrays are
+CuPy arrays of a float type the kernels take. It leaves on the node what the reference
+forward leaves there, and a kernel for the backward on arrays (fast/cpu/nn.py) to use.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ... import backend
+from ...backend import ElementwiseKernel, get_array_module
+from ...nn.functional import BatchNorm, CrossEntropy, _ClassTargets, _reduce_rows
+from ...tensor import Tensor
+from .. import register_forward, runtime
+from ..cpu.nn import _batch_norm_sample
+
+# batch norm, in the order of the reference's operations; T is the input's float type
+_INVERSE_STD = ElementwiseKernel("T var, T eps", "T invstd", "invstd = 1 / sqrt(var + eps)",
+                                 "tinygrad_edu_inverse_std")
+_BATCH_NORM = ElementwiseKernel(
+    "T x, T mean, T invstd, T w, T b", "T xhat, T y",
+    "xhat = (x - mean) * invstd; y = xhat * w + b", "tinygrad_edu_batch_norm")
+_BATCH_NORM_GRAD = ElementwiseKernel(
+    "T g, T xhat, T sum_g, T sum_gx, T scale, T inverse_count", "T dx",
+    "dx = (g - sum_g * inverse_count - xhat * (sum_gx * inverse_count)) * scale",
+    "tinygrad_edu_batch_norm_grad")
+
+
+@register_forward(BatchNorm, sample=_batch_norm_sample,
+                  why="GPU: 1/std, xhat and y in 2 kernels; dL/dx in 1 in the backward")
+def batch_norm_forward(fn: BatchNorm, x: Any, *affine: Any, mean: Any, var: Any, eps: float,
+                       training: bool, has_weight: bool, has_bias: bool) -> Any:
+    if not runtime.use_kernels(x, *affine):
+        return NotImplemented
+    xp = get_array_module(x)
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    fn.axes = (0,) + tuple(range(2, x.ndim))
+    fn.shape, fn.eps, fn.training = shape, eps, training
+    fn.has_weight, fn.has_bias = has_weight, has_bias
+    fn.mean = xp.asarray(mean).astype(x.dtype, copy=False).reshape(shape)
+    fn.invstd = _INVERSE_STD(xp.asarray(var).astype(x.dtype, copy=False), eps).reshape(shape)
+    w = affine[0].reshape(shape) if has_weight else 1
+    b = affine[1 if has_weight else 0].reshape(shape) if has_bias else 0
+    fn.xhat, y = _BATCH_NORM(x, fn.mean, fn.invstd, w, b)
+    fn.dx_kernel = _BATCH_NORM_GRAD
+    return y
+
+
+# cross-entropy with class-index targets, without label smoothing
+_CLASS_TARGETS = ElementwiseKernel(
+    "int64 t, int64 ignore_index, int64 num_classes, T nan_value", "int64 index, T weight",
+    "bool counted = t != ignore_index;"
+    "bool in_range = t >= 0 && t < num_classes;"
+    "index = counted && in_range ? t : 0;"
+    "weight = counted ? (in_range ? 1 : nan_value) : 0",  # out of range: NaN, ignored: 0
+    "tinygrad_edu_class_targets")
+_EXP_SHIFTED = ElementwiseKernel("T x, T row_max", "T e", "e = exp(x - row_max)",
+                                 "tinygrad_edu_exp_shifted")
+_ROW_LOSS = ElementwiseKernel(  # -log p[t] = log(sum e) - (x[t] - max), times w[t]
+    "T sums, T picked, T row_max, T w", "T loss", "loss = (log(sums) - (picked - row_max)) * w",
+    "tinygrad_edu_cross_entropy_rows")
+_CROSS_ENTROPY_GRAD = ElementwiseKernel(  # i: the element's flat index
+    "T e, T sums, int64 target, T g, T divisor, T w, int64 classes", "T grad",
+    "T p = e / sums;"
+    "grad = (i % classes == target ? p - 1 : p) * (g / (divisor == 0 ? 1 : divisor)) * w",
+    "tinygrad_edu_cross_entropy_grad")  # divisor 0: every target ignored, every w[t] 0
+
+
+def _class_targets(target: Any, num_classes: int, weight: Any, ignore_index: int,
+                   dtype: Any) -> _ClassTargets:
+    """_ClassTargets from one kernel (index and 1 / 0 / NaN per row) instead of five."""
+    xp = get_array_module(target)
+    targets = _ClassTargets.__new__(_ClassTargets)
+    targets.weight = weight
+    targets.index, counted = xp.empty_like(target), xp.empty(target.shape, dtype=dtype)
+    _CLASS_TARGETS(target, ignore_index, num_classes, dtype.type(math.nan), targets.index,
+                   counted)
+    targets.valid = counted != 0  # NaN != 0: an out-of-range row counts, as NaN
+    targets.rows = xp.arange(target.shape[0])
+    targets.row_weight = counted if weight is None else weight[targets.index] * counted
+    return targets
+
+
+def _cross_entropy_sample(rng: Any) -> tuple:
+    import numpy as np  # noqa: PLC0415
+
+    return [rng.standard_normal((6, 4))], dict(
+        target=np.array([0, 3, -100, 1, 2, 3]), weight=rng.uniform(0.5, 2.0, 4),
+        ignore_index=-100, reduction="mean", label_smoothing=0.0)
+
+
+@register_forward(CrossEntropy, sample=_cross_entropy_sample,
+                  why="GPU: 5 launches before the reduction instead of 9; gradient in 1")
+def cross_entropy_forward(fn: CrossEntropy, x: Any, *, target: Any, weight: Any,
+                          ignore_index: int, reduction: str, label_smoothing: float) -> Any:
+    if label_smoothing != 0 or not runtime.use_kernels(x) or (
+            weight is not None and weight.dtype != x.dtype):
+        return NotImplemented
+    xp = get_array_module(x)
+    target = xp.asarray(target).astype(backend.int64, copy=False)
+    t = _class_targets(target, x.shape[1], None if weight is None else xp.asarray(weight),
+                       ignore_index, x.dtype)
+    fn.targets, fn.reduction, fn.eps = t, reduction, label_smoothing
+    row_max = x.max(axis=1, keepdims=True)
+    fn.exps = _EXP_SHIFTED(x, row_max)
+    fn.sums = fn.exps.sum(axis=1, keepdims=True)
+    fn.probs = None  # softmax(x) = exps / sums, computed by the backward kernel
+    picked = xp.take_along_axis(x, t.index[:, None], axis=1)
+    loss = _ROW_LOSS(fn.sums, picked, row_max, t.row_weight[:, None])
+    fn.array_backward = _cross_entropy_backward
+    return _reduce_rows(loss[:, 0], reduction, t)
+
+
+def _cross_entropy_backward(fn: CrossEntropy, g: Tensor) -> Any:
+    """w[t] (p - onehot) * g / divisor in one kernel, p = exps / sums."""
+    if not runtime.use_kernels(fn.exps, g.array):
+        fn.probs = fn.exps / fn.sums  # for the backward on arrays
+        return NotImplemented
+    t = fn.targets
+    divisor = t.mean_divisor() if fn.reduction == "mean" else 1
+    row_g = g.array.reshape(-1, 1) if fn.reduction == "none" else g.array
+    return type(g)._make(_CROSS_ENTROPY_GRAD(fn.exps, fn.sums, t.index[:, None], row_g,
+                                             divisor, t.row_weight[:, None], fn.exps.shape[1]))

@@ -1,0 +1,80 @@
+"""The optimizers' updates on the GPU: one fused CuPy kernel per parameter and step.
+
+On a small model a GPU step is bound by how many kernels Python launches; each kernel here
+does a whole update (the reference `update` launches one kernel per Tensor op). They follow
+the order of operations of the array code in `fast/cpu/optim.py` (and of the reference), so
+that the results agree; `fast/cpu/optim.py` calls them for CuPy arrays (see
+`fast.runtime.use_kernels`).
+"""
+
+from __future__ import annotations
+
+from ...backend import ElementwiseKernel
+
+__all__ = ["SGD_KERNEL", "SGD_MOMENTUM_KERNEL", "ADAM_KERNEL", "ADAM_AMSGRAD_KERNEL",
+           "RMSPROP_KERNELS", "ADAGRAD_KERNEL", "PENALIZED_GRAD_C"]
+
+# d, the gradient after maximize (sign = -1) and the L2 penalty, from g and p
+PENALIZED_GRAD_C = "T d = weight_decay != 0 ? p * weight_decay + sign * g : sign * g;"
+
+SGD_KERNEL = ElementwiseKernel(
+    "T g, T lr, T weight_decay, T sign", "T p",
+    PENALIZED_GRAD_C + "p -= d * lr", "tinygrad_edu_sgd")
+
+SGD_MOMENTUM_KERNEL = ElementwiseKernel(
+    "T g, T lr, T momentum, T undamped, T weight_decay, T sign, int32 first, int32 nesterov",
+    "T p, T buf",  # undamped = 1 - dampening
+    PENALIZED_GRAD_C
+    + "buf = first ? d : (undamped != 1 ? buf * momentum + d * undamped : buf * momentum + d);"
+      "p -= nesterov ? (buf * momentum + d) * lr : buf * lr",
+    "tinygrad_edu_sgd_momentum")
+
+
+def _adam_kernel(amsgrad: bool) -> ElementwiseKernel:
+    """Adam's update; "second" is the second moment that divides (the running maximum of
+    exp_avg_sq with amsgrad); decay is AdamW's 1 - lr * weight_decay (else 1)."""
+    keep_max = ("max_exp_avg_sq = (isnan(max_exp_avg_sq) || max_exp_avg_sq > exp_avg_sq)"
+                " ? max_exp_avg_sq : exp_avg_sq;")
+    second = "max_exp_avg_sq" if amsgrad else "exp_avg_sq"
+    return ElementwiseKernel(
+        "T g, T sign, T weight_decay, T decay, T beta1, T keep1, T beta2, T keep2, "
+        "T bias_correction2_sqrt, T eps, T step_size",
+        "T p, T exp_avg, T exp_avg_sq" + (", T max_exp_avg_sq" if amsgrad else ""),
+        PENALIZED_GRAD_C
+        + "p *= decay;"
+          "exp_avg = exp_avg * beta1 + d * keep1;"
+          "exp_avg_sq = exp_avg_sq * beta2 + d * d * keep2;"
+        + (keep_max if amsgrad else "")
+        + f"p -= exp_avg / (sqrt({second}) / bias_correction2_sqrt + eps) * step_size",
+        "tinygrad_edu_adam" + ("_amsgrad" if amsgrad else ""))
+
+
+ADAM_KERNEL, ADAM_AMSGRAD_KERNEL = _adam_kernel(False), _adam_kernel(True)
+
+
+def _rmsprop_kernel(centered: bool, with_momentum: bool) -> ElementwiseKernel:
+    """RMSprop's update: one kernel for each of centered / momentum."""
+    outputs = "T p, T square_avg" + (", T grad_avg" if centered else "") + (
+        ", T buf" if with_momentum else "")
+    body = (PENALIZED_GRAD_C
+            + "square_avg = square_avg * alpha + d * d * keep;"
+            + ("grad_avg = grad_avg * alpha + d * keep;"
+               "T avg = sqrt(square_avg - grad_avg * grad_avg) + eps;" if centered
+               else "T avg = sqrt(square_avg) + eps;")
+            + ("buf = buf * momentum + d / avg; p -= buf * lr" if with_momentum
+               else "p -= d / avg * lr"))
+    return ElementwiseKernel(
+        "T g, T sign, T weight_decay, T alpha, T keep, T eps, T momentum, T lr", outputs, body,
+        f"tinygrad_edu_rmsprop{'_centered' if centered else ''}"
+        f"{'_momentum' if with_momentum else ''}")
+
+
+RMSPROP_KERNELS = {(c, m): _rmsprop_kernel(c, m) for c in (False, True) for m in (False, True)}
+"""RMSprop's kernels by (centered, momentum > 0)."""
+
+ADAGRAD_KERNEL = ElementwiseKernel(
+    "T g, T sign, T weight_decay, T eps, T clr", "T p, T state_sum",
+    PENALIZED_GRAD_C
+    + "state_sum += d * d;"
+      "p -= d / (sqrt(state_sum) + eps) * clr",
+    "tinygrad_edu_adagrad")

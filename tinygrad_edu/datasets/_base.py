@@ -45,29 +45,19 @@ class LabelledArrayDataset(VisionDataset):
         super().__init__(root, transform=transform, target_transform=target_transform)
         self.train = bool(train)
 
-    @property
-    def class_to_idx(self) -> dict[str, int]:
-        return {name: i for i, name in enumerate(self.classes)}
-
     def _sample(self, index: int) -> Any:
         return self.data[index].copy()  # a copy: a transform may change it in place
 
     def _convert(self, rows: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def __len__(self) -> int:
-        return len(self.data)
-
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         index = sample_index(self, index)
-        if self.transform is None:
-            x = Tensor._make(self._convert(self.data[[index]])[0])
-        else:
-            x = self.transform(self._sample(index))
         target = int(self.targets[index])
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return x, target
+        if self.transform is None:  # no transform: the dataset's own conversion to a Tensor
+            x = Tensor._make(self._convert(self.data[[index]])[0])
+            return self._transformed(x, target)
+        return self._transformed(self._sample(index), target)
 
     def get_batch(self, indices: np.ndarray) -> Any:
         if self.transform is not None or self.target_transform is not None:

@@ -254,21 +254,9 @@ class CIFAR10(VisionDataset):
         self.targets = [label for _, labels in parts for label in labels]
         self.classes = read_meta(meta) if meta.is_file() else list(type(self).classes)
 
-    @property
-    def class_to_idx(self) -> dict[str, int]:
-        return {name: i for i, name in enumerate(self.classes)}
-
-    def __len__(self) -> int:
-        return len(self.data)
-
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         index = sample_index(self, index)
-        img, target = image_of(self.data[index]), int(self.targets[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return self._transformed(image_of(self.data[index]), int(self.targets[index]))
 
     def get_batch(self, indices: np.ndarray) -> Any:
         targets = np.fromiter((self.targets[i] for i in indices), np.int64, len(indices))

@@ -176,21 +176,10 @@ class MNIST(VisionDataset):
         """`root/<class name>/raw`, where torchvision keeps (and downloads) the files."""
         return None if self.root is None else str(Path(self.root) / type(self).__name__ / "raw")
 
-    @property
-    def class_to_idx(self) -> dict[str, int]:
-        return {name: i for i, name in enumerate(self.classes)}
-
-    def __len__(self) -> int:
-        return len(self.data)
-
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         index = sample_index(self, index)
-        img, target = image_of(self.data.array[index]), int(self.targets.array[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return self._transformed(image_of(self.data.array[index]),
+                                 int(self.targets.array[index]))
 
     def get_batch(self, indices: np.ndarray) -> Any:
         return batch_of_images(self, self.data.array[indices], self.targets.array[indices])

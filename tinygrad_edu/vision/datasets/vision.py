@@ -17,13 +17,29 @@ from .utils import PathLike
 
 class VisionDataset(Dataset):
     """Base class of the image datasets: `root` (a folder, `~` expanded), `transform` (applied
-    to the image) and `target_transform` (applied to the label)."""
+    to the image) and `target_transform` (applied to the label). Subclasses keep their
+    samples in `data` and their class names in `classes`."""
 
     def __init__(self, root: PathLike | None, transform: Callable[[Any], Any] | None = None,
                  target_transform: Callable[[Any], Any] | None = None) -> None:
         self.root = None if root is None else os.path.expanduser(os.fspath(root))
         self.transform = transform
         self.target_transform = target_transform
+
+    @property
+    def class_to_idx(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.classes)}
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def _transformed(self, image: Any, target: int) -> tuple[Any, Any]:
+        """(transform(image), target_transform(target)), each where it is set."""
+        if self.transform is not None:
+            image = self.transform(image)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return image, target
 
     def extra_repr(self) -> str:
         return ""

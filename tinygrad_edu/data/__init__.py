@@ -4,31 +4,8 @@
     from tinygrad_edu.utils.data import DataLoader, TensorDataset, random_split
 """
 
-from ..utils.data import (
-    BatchSampler,
-    ChainDataset,
-    ConcatDataset,
-    DataLoader,
-    Dataset,
-    IterableDataset,
-    RandomSampler,
-    Sampler,
-    SequentialSampler,
-    Subset,
-    SubsetRandomSampler,
-    TensorDataset,
-    WeightedRandomSampler,
-    WorkerInfo,
-    default_collate,
-    default_convert,
-    get_worker_info,
-    random_split,
-)
+from ..utils import data as _utils_data
+from ..utils.data import *  # noqa: F403 - the same objects, one list of names
 from . import transforms
 
-__all__ = [
-    "BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset",
-    "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler",
-    "TensorDataset", "WeightedRandomSampler", "WorkerInfo", "default_collate",
-    "default_convert", "get_worker_info", "random_split", "transforms",
-]
+__all__ = [*_utils_data.__all__, "transforms"]

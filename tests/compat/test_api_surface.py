@@ -12,17 +12,10 @@ import warnings
 
 import numpy as np
 import pytest
+from libraries import LIBRARIES, each_library, torch  # tests/compat/libraries.py
 
 import tinygrad_edu as tg
 from tinygrad_edu import nn
-
-try:
-    import torch
-except ImportError:  # PyTorch is an optional reference
-    torch = None
-
-LIBRARIES = [tg] + ([torch] if torch is not None else [])
-lib_param = pytest.mark.parametrize("lib", LIBRARIES, ids=lambda m: m.__name__)
 
 
 def dtype_name(t) -> str:
@@ -32,7 +25,7 @@ def dtype_name(t) -> str:
 # ---------------------------------------------------------------------------------------------
 # rand_like, randn_like, randint_like
 # ---------------------------------------------------------------------------------------------
-@lib_param
+@each_library
 def test_random_like_factories(lib) -> None:
     x = lib.zeros(200, 3, dtype=lib.float64)
     r = lib.rand_like(x)
@@ -74,7 +67,7 @@ def test_random_like_factories_keep_the_device_and_the_seed(device: str) -> None
 # ---------------------------------------------------------------------------------------------
 # tg.add / sub / mul / div / matmul
 # ---------------------------------------------------------------------------------------------
-@lib_param
+@each_library
 def test_arithmetic_functions(lib) -> None:
     x = lib.tensor([[1.0, 2.0], [3.0, 4.0]])
     y = lib.tensor([[0.5, -1.0], [2.0, 0.25]])
@@ -94,7 +87,7 @@ def test_arithmetic_functions(lib) -> None:
         lib.add(lib.tensor([1, 2]), 1, alpha=2.5)
 
 
-@lib_param
+@each_library
 def test_div_rounding_modes(lib) -> None:
     ints = lib.tensor([5, -5, 7, -7])
     trunc = lib.div(ints, 2, rounding_mode="trunc")
@@ -134,7 +127,7 @@ def test_out_is_an_in_place_write(device: str) -> None:
     assert out.tolist()[0] == [2.0, 3.0]
 
 
-@lib_param
+@each_library
 def test_out_refusals(lib) -> None:
     x = lib.ones(2, 2)
     ints = lib.zeros(2, 2, dtype=lib.int64)
@@ -160,7 +153,7 @@ def test_out_refusals(lib) -> None:
     assert out.tolist() == [[2.0, 2.0], [2.0, 2.0]] and not out.requires_grad
 
 
-@lib_param
+@each_library
 def test_out_of_another_shape_is_resized(lib) -> None:
     x = lib.ones(2, 3)
     empty = lib.zeros(0)
@@ -185,7 +178,7 @@ def restore_defaults():
         lib.set_default_device(None)
 
 
-@lib_param
+@each_library
 def test_default_dtype(lib, restore_defaults) -> None:
     assert lib.get_default_dtype() == lib.float32
     lib.set_default_dtype(lib.float64)
@@ -234,7 +227,7 @@ def test_default_device(device: str, restore_defaults) -> None:
 REDUCTIONS = ["sum", "mean", "amax", "amin", "prod", "std", "var", "logsumexp", "any", "all"]
 
 
-@lib_param
+@each_library
 def test_axis_and_keepdims_are_aliases(lib) -> None:
     x = lib.tensor([[1.0, 5.0, 2.0], [4.0, 3.0, 6.0]])
     for name in REDUCTIONS:

@@ -12,17 +12,10 @@ import re
 
 import numpy as np
 import pytest
+from libraries import each_library, torch  # tests/compat/libraries.py
 
 import tinygrad_edu as tg
 from tinygrad_edu.autograd import gradcheck, gradgradcheck
-
-try:
-    import torch
-except ImportError:  # PyTorch is an optional reference
-    torch = None
-
-LIBRARIES = [tg] + ([torch] if torch is not None else [])
-lib_param = pytest.mark.parametrize("lib", LIBRARIES, ids=lambda m: m.__name__)
 
 
 def to_list(t):
@@ -183,7 +176,7 @@ def functions(lib):  # noqa: ANN001
     return MulAdd, ExpSavingOutput, Cube, DoubleWithArgmax, ScaleSplit
 
 
-@lib_param
+@each_library
 def test_several_inputs_and_outputs_and_a_number(lib):
     MulAdd, *_ = functions(lib)
     x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
@@ -200,7 +193,7 @@ def test_several_inputs_and_outputs_and_a_number(lib):
     assert to_list(y.grad) == [1.0 + 6, 2.0 + 6, 3.0 + 6]
 
 
-@lib_param
+@each_library
 def test_only_one_output_used_gets_zeros_for_the_other(lib):
     MulAdd, *_ = functions(lib)
     x = lib.tensor([1.0, 2.0], requires_grad=True)
@@ -220,7 +213,7 @@ def test_outputs_of_several_output_function_index_in_next_functions():
         ("MulAddBackward", 1), ("MulAddBackward", 0)]
 
 
-@lib_param
+@each_library
 def test_mark_non_differentiable_and_materialized_gradients(lib):
     *_, DoubleWithArgmax, _ = functions(lib)
     x = lib.tensor([3.0, 1.0, 2.0], requires_grad=True)
@@ -253,7 +246,7 @@ def test_set_materialize_grads_false_gives_none():
     assert ctx.received[1] is None and to_list(x.grad) == [2.0]
 
 
-@lib_param
+@each_library
 def test_forward_runs_without_grad_and_outputs_join_the_graph(lib):
     seen = {}
 
@@ -278,7 +271,7 @@ def test_forward_runs_without_grad_and_outputs_join_the_graph(lib):
         assert Probe.apply(x).grad_fn is None
 
 
-@lib_param
+@each_library
 def test_setup_context_style(lib):
     *_, ScaleSplit = functions(lib)
     x = lib.tensor([1.0, 2.0], requires_grad=True)
@@ -300,7 +293,7 @@ def test_node_name_and_repr():
 # ---------------------------------------------------------------------------------------------
 # PyTorch's errors
 # ---------------------------------------------------------------------------------------------
-@lib_param
+@each_library
 def test_wrong_number_of_gradients(lib):
     class Bad(lib.autograd.Function):
         @staticmethod
@@ -319,7 +312,7 @@ def test_wrong_number_of_gradients(lib):
     assert x.grad is None and y.grad is None
 
 
-@lib_param
+@each_library
 def test_gradient_for_a_non_tensor_input(lib):
     class Scale(lib.autograd.Function):
         @staticmethod
@@ -337,7 +330,7 @@ def test_gradient_for_a_non_tensor_input(lib):
         Scale.apply(x, 3.0).sum().backward()
 
 
-@lib_param
+@each_library
 def test_extra_none_gradients_are_allowed(lib):
     class Scale(lib.autograd.Function):
         @staticmethod
@@ -353,7 +346,7 @@ def test_extra_none_gradients_are_allowed(lib):
     assert to_list(x.grad) == [3.0]
 
 
-@lib_param
+@each_library
 def test_saved_tensor_changed_in_place_raises(lib):
     *_, Cube, _, _ = functions(lib)
     x = lib.tensor([1.0, 2.0], requires_grad=True)
@@ -365,7 +358,7 @@ def test_saved_tensor_changed_in_place_raises(lib):
         y.sum().backward()
 
 
-@lib_param
+@each_library
 def test_saved_tensors_after_backward_raise(lib):
     *_, Cube, _, _ = functions(lib)
     y = Cube.apply(lib.tensor([1.0], requires_grad=True))
@@ -426,7 +419,7 @@ def test_gradcheck_finds_a_wrong_backward():
     assert not gradcheck(WrongCube.apply, (x,), raise_exception=False)
 
 
-@lib_param
+@each_library
 def test_create_graph_double_backward_through_a_custom_function(lib):
     _, ExpSavingOutput, Cube, _, _ = functions(lib)
     x = lib.tensor([0.5, -1.0, 2.0], dtype=lib.float64, requires_grad=True)
@@ -481,7 +474,7 @@ def test_graph_is_freed_after_backward():
         gc.enable()
 
 
-@lib_param
+@each_library
 def test_retain_grad_and_hooks_on_the_outputs_of_a_several_output_function(lib):
     MulAdd, *_ = functions(lib)
     x = lib.tensor([1.0, 2.0], requires_grad=True)

@@ -7,15 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from libraries import LIBRARIES, each_library  # tests/compat/libraries.py
 
 import tinygrad_edu as tg
-
-try:
-    import torch
-except ImportError:  # PyTorch is an optional reference
-    torch = None
-
-LIBRARIES = [tg] + ([torch] if torch is not None else [])
 
 
 def to_list(t):
@@ -32,7 +26,7 @@ def test_data_is_a_detached_tensor_sharing_memory(device):
     assert w.array is d.array  # the backend array, shared
 
 
-@pytest.mark.parametrize("lib", LIBRARIES, ids=lambda m: m.__name__)
+@each_library
 def test_init_through_data_and_a_manual_sgd_step(lib):
     """`w.data.normal_()`, `w.data.fill_()`, `x.data -= lr * x.grad.data`,
     `w.grad.data.zero_()`: the tutorials' manual training loop."""
@@ -59,7 +53,7 @@ def test_init_through_data_and_a_manual_sgd_step(lib):
     assert w.is_leaf and w.requires_grad
 
 
-@pytest.mark.parametrize("lib", LIBRARIES, ids=lambda m: m.__name__)
+@each_library
 def test_max_of_outputs_data_and_running_loss(lib):
     outputs = lib.tensor([[0.1, 2.0, -1.0], [3.0, 0.0, 1.0]], requires_grad=True)
     values, predicted = lib.max(outputs.data, 1)
@@ -73,7 +67,7 @@ def test_max_of_outputs_data_and_running_loss(lib):
     assert running_loss.item() == pytest.approx(3 * loss.item())
 
 
-@pytest.mark.parametrize("lib", LIBRARIES, ids=lambda m: m.__name__)
+@each_library
 def test_assigning_data_replaces_the_values(lib):
     x = lib.zeros(2, 2, requires_grad=True)
     x.data = lib.ones(3)  # shape may change, as in PyTorch

@@ -13,17 +13,9 @@ from collections import namedtuple
 
 import numpy as np
 import pytest
+from libraries import each_library, torch  # tests/compat/libraries.py
 
 import tinygrad_edu as tg
-
-try:
-    import torch
-    import torch.utils.data  # noqa: F401 - torch.utils.data as an attribute
-except ImportError:  # PyTorch is an optional reference
-    torch = None
-
-LIBRARIES = [tg] + ([torch] if torch is not None else [])
-by_name = pytest.mark.parametrize("lib", LIBRARIES, ids=lambda m: m.__name__)
 
 
 def dtype_name(dtype) -> str:
@@ -80,7 +72,7 @@ def custom_image_dataset(lib):
     return CustomImageDataset(200)
 
 
-@by_name
+@each_library
 def test_tutorial_custom_dataset_and_dataloader(lib):
     from_the_tutorial = lib.utils.data.DataLoader
     training_data = custom_image_dataset(lib)
@@ -104,7 +96,7 @@ def test_tutorial_custom_dataset_and_dataloader(lib):
     assert sorted(labels) == sorted(training_data.img_labels.tolist())
 
 
-@by_name
+@each_library
 def test_tensor_dataset_batches_are_lists(lib):
     data = lib.utils.data
     x = lib.tensor(np.arange(20, dtype=np.float32).reshape(10, 2))
@@ -118,7 +110,7 @@ def test_tensor_dataset_batches_are_lists(lib):
 # ---------------------------------------------------------------------------------------------
 # random_split
 # ---------------------------------------------------------------------------------------------
-@by_name
+@each_library
 def test_random_split(lib):
     data = lib.utils.data
     dataset = custom_image_dataset(lib)
@@ -138,7 +130,7 @@ def test_random_split(lib):
 # ---------------------------------------------------------------------------------------------
 # Samplers
 # ---------------------------------------------------------------------------------------------
-@by_name
+@each_library
 def test_batch_sampler_documented_example(lib):
     data = lib.utils.data
     seq = data.SequentialSampler(range(10))
@@ -148,7 +140,7 @@ def test_batch_sampler_documented_example(lib):
         [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
 
 
-@by_name
+@each_library
 def test_weighted_random_sampler_balances_classes(lib):
     """The course's cure for an imbalanced data set (90 healthy, 10 sick)."""
     data = lib.utils.data
@@ -165,7 +157,7 @@ def test_weighted_random_sampler_balances_classes(lib):
     assert 0.3 < drawn.mean() < 0.7  # about half sick, not 10%
 
 
-@by_name
+@each_library
 def test_subset_random_sampler_train_validation_split(lib):
     data = lib.utils.data
     indices = list(range(50))
@@ -181,7 +173,7 @@ def test_subset_random_sampler_train_validation_split(lib):
     assert sorted(v for (batch,) in valid_loader for v in batch.tolist()) == sorted(valid_idx)
 
 
-@by_name
+@each_library
 def test_bad_combinations_raise_pytorchs_errors(lib):
     data = lib.utils.data
     dataset = data.TensorDataset(lib.tensor(np.arange(6)))
@@ -231,14 +223,14 @@ COLLATE_CASES = {
 }
 
 
-@by_name
+@each_library
 @pytest.mark.parametrize("case", list(COLLATE_CASES))
 def test_default_collate_as_pytorch(lib, case):
     samples, expected = COLLATE_CASES[case]
     assert describe(lib, lib.utils.data.default_collate(samples(lib))) == expected
 
 
-@by_name
+@each_library
 def test_default_collate_errors_as_pytorch(lib):
     collate = lib.utils.data.default_collate
     with pytest.raises(RuntimeError, match="equal size"):
@@ -252,7 +244,7 @@ def test_default_collate_errors_as_pytorch(lib):
 # ---------------------------------------------------------------------------------------------
 # Workers
 # ---------------------------------------------------------------------------------------------
-@by_name
+@each_library
 def test_two_workers_give_the_same_batches_as_none(lib):
     dataset = custom_image_dataset(lib)
     epochs = []
@@ -293,7 +285,7 @@ def my_iterable_dataset(lib, shard_in_iter: bool):
     return MyIterableDataset(start=3, end=7)
 
 
-@by_name
+@each_library
 @pytest.mark.parametrize("workers", [0, 2, 12])
 def test_iterable_dataset_documented_sharding(lib, workers):
     if lib is torch and workers == 12:
@@ -305,7 +297,7 @@ def test_iterable_dataset_documented_sharding(lib, workers):
     assert str(list(lib.utils.data.DataLoader(ds, num_workers=workers))) == expected
 
 
-@by_name
+@each_library
 def test_iterable_dataset_documented_worker_init_fn(lib):
     ds = my_iterable_dataset(lib, shard_in_iter=False)
     data = lib.utils.data

@@ -18,7 +18,9 @@
 from __future__ import annotations
 
 import functools
+import heapq
 import inspect
+import itertools
 import sys
 import threading
 import traceback
@@ -60,14 +62,15 @@ class Overrides:
     `fast` registers array-level versions of some ops and optimizers here; the reference
     code (ops/, nn/, optim/) knows nothing of them. `Function.apply` looks up `forward`, the
     backward engine `backward` (only while no graph of the backward pass is recorded) and
-    `Optimizer.step` `step`, each by the class it replaces. With `on` False
+    `Optimizer.step` `step`, each by the class it replaces; the op tables then give, per
+    device kind ("cpu", "cuda"), the list of overrides to try in order. With `on` False
     (`tg.fast.off()`) everything runs the reference. An override may return
     NotImplemented for a case it does not handle: then the reference runs."""
 
     def __init__(self) -> None:
         self.on = True
-        self.forward: dict[type, Callable[..., Any]] = {}
-        self.backward: dict[type, Callable[..., Any]] = {}
+        self.forward: dict[type, dict[str, list[Callable[..., Any]]]] = {}
+        self.backward: dict[type, dict[str, list[Callable[..., Any]]]] = {}
         self.step: dict[type, Callable[..., Any]] = {}
 
 
@@ -159,13 +162,14 @@ class Function:
     The Function object is the node of the graph that the output's `grad_fn` points to.
     """
 
-    inputs: tuple | None
+    inputs: tuple | None = None  # (None also once backward has freed the node)
     needs_input_grad: tuple
     # Whether backward reads the inputs' values. If one of them is then changed in place
     # before backward runs, backward raises instead of using the new values (PyTorch's
     # version-counter check). Ops that only move the gradient (add, reshape, ...) say False.
     saves_inputs = True
     _ran_at: int | None = None  # the in-place clock when the op ran (if saves_inputs)
+    _number = 0  # when the node was made (see _node_numbers); 0 once backward freed it
     _output_version = 0  # the output's version when the op ran (not 0 after an in-place op)
     # A view op (its output shares the input's memory) sets this in forward to how the view
     # is taken again from an array: ("getitem", index), ("reshape", shape), ("transpose", axes).
@@ -202,44 +206,18 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Any, **options: Any) -> Any:
+        """Run the op on Tensors: forward on their arrays, and, where a graph is recorded, make
+        this Function object the node of the output (its `grad_fn`)."""
         if cls._ctx_style:
             return _apply_ctx_style(cls, inputs, options)
-        if len(inputs) > 1:
-            _check_same_device(cls.__name__, inputs)
         fn = cls()
-        try:
-            if backend.several_gpus_in_use:  # (CuPy computes on its current GPU)
-                data = _forward_on_the_inputs_gpu(fn, inputs, options)
-            elif _state.observers:
-                data = _observed_forward(fn, inputs, options)
-            else:
-                data = _run_forward(fn, [t.array for t in inputs], options)
-        except ValueError as exc:  # name the op and the shapes instead of NumPy's wording
-            if len(inputs) < 2 or "broadcast" not in str(exc) or str(exc).startswith(
-                    cls.__name__.lower()):
-                raise
-            shapes = [tuple(t.shape) for t in inputs]
-            listed = ", ".join(str(s) for s in shapes[:-1]) + f" and {shapes[-1]}"
-            raise ValueError(f"{cls.__name__.lower()}: shapes {listed} cannot be broadcast "
-                             "together") from None
-        needs = [t._requires_grad for t in inputs] if _state.grad_enabled else ()
-        if True not in needs:  # no graph to record
-            out = Tensor._make(data)
+        data = _forward(fn, inputs, options)
+        if _state.grad_enabled and any([t._requires_grad for t in inputs]):
+            out = _record(fn, inputs, data)
         else:
-            fn.inputs = inputs
-            # the inputs' nodes now: an in-place op may later give an input a new grad_fn
-            fn._parents = tuple([t.grad_fn for t in inputs])
-            fn.needs_input_grad = tuple(needs)
-            if fn.saves_inputs:
-                fn._ran_at = _inplace_clock[0]
-            out = Tensor._make(data, fn)
-            fn._output_ref = weakref.ref(out)
-            if _state.anomaly:
-                fn._trace = traceback.extract_stack()[:-2]
+            out = Tensor._make(data)
         if fn.view_step is not None:
             _mark_view(out, inputs[0], fn.view_step)
-        if _state.anomaly and not _state.in_backward:
-            _check_finite(cls.__name__, "forward", data, getattr(fn, "_trace", None))
         return out
 
     def output(self) -> Tensor:
@@ -344,24 +322,94 @@ def _check_same_device(op: str, inputs: Sequence[Tensor]) -> None:
                            f"but found at least two devices, {names}")
 
 
+def _forward(fn: Function, inputs: Sequence[Tensor], options: dict) -> Any:
+    """fn.forward (or its fast override) on the inputs' arrays. While a GPU, the profiler or
+    anomaly mode is in use, `_watched_forward` also checks the devices, times the op, or
+    looks for NaN."""
+    if _state.anomaly or _state.observers or backend.gpu_in_use:
+        return _watched_forward(fn, inputs, options)
+    try:
+        return _run_forward(fn, [t.array for t in inputs], options)
+    except ValueError as exc:
+        raise _shapes_error(type(fn), inputs, exc) from None
+
+
+def _shapes_error(cls: type, inputs: Sequence[Tensor], exc: ValueError) -> ValueError:
+    """NumPy's broadcasting error, reworded to name the op and the shapes."""
+    if len(inputs) < 2 or "broadcast" not in str(exc) or str(exc).startswith(cls.__name__.lower()):
+        return exc
+    shapes = [tuple(t.shape) for t in inputs]
+    listed = ", ".join(str(s) for s in shapes[:-1]) + f" and {shapes[-1]}"
+    return ValueError(f"{cls.__name__.lower()}: shapes {listed} cannot be broadcast together")
+
+
+def _watched_forward(fn: Function, inputs: Sequence[Tensor], options: dict) -> Any:
+    """The forward with what a GPU, the profiler or anomaly mode need around it."""
+    name = type(fn).__name__
+    if len(inputs) > 1:
+        _check_same_device(name, inputs)
+    try:
+        if backend.several_gpus_in_use:  # (CuPy computes on its current GPU)
+            data = _forward_on_the_inputs_gpu(fn, inputs, options)
+        elif _state.observers:
+            data = _observed_forward(fn, inputs, options)
+        else:
+            data = _run_forward(fn, [t.array for t in inputs], options)
+    except ValueError as exc:
+        raise _shapes_error(type(fn), inputs, exc) from None
+    if _state.anomaly and not _state.in_backward:
+        _check_finite(name, "forward", data, traceback.extract_stack())
+    return data
+
+
+# Every node gets the next number of this counter when it is made. A node's inputs were made
+# before it, so running the nodes from the highest number down is an order in which each node
+# runs after every node that consumes its output (what the backward engine needs).
+_node_numbers = itertools.count(1)
+
+
+def _record(fn: Function, inputs: Sequence[Tensor], data: Any) -> Tensor:
+    """Make `fn` the node of a new output Tensor holding `data`: its edges to the inputs and
+    what the engine needs to run it later."""
+    fn.inputs = inputs
+    fn._parents = tuple([t.grad_fn for t in inputs])  # (an in-place op may change t.grad_fn)
+    fn.needs_input_grad = tuple([t._requires_grad for t in inputs])
+    fn._number = next(_node_numbers)
+    if fn.saves_inputs:
+        fn._ran_at = _inplace_clock[0]
+    out = Tensor._make(data, fn)
+    fn._output_ref = weakref.ref(out)
+    if _state.anomaly:
+        fn._trace = traceback.extract_stack()[:-3]
+    return out
+
+
 def _run_forward(fn: Function, arrays: list, options: dict) -> Any:
-    """fn.forward, or the override tinygrad_edu.fast registered for its class."""
-    fast = overrides.forward.get(type(fn)) if overrides.on else None
-    if fast is not None:
-        data = fast(fn, *arrays, **options)
-        if data is not NotImplemented:
-            return data
+    """fn.forward, or the first override tinygrad_edu.fast registered for its class and the
+    kind of device its arrays are on that handles them (see `Overrides`)."""
+    table = overrides.forward.get(type(fn)) if overrides.on else None
+    if table is not None:
+        for fast in table[_device_kind(arrays[0] if arrays else None)]:
+            data = fast(fn, *arrays, **options)
+            if data is not NotImplemented:
+                return data
     return fn.forward(*arrays, **options)
 
 
 def _run_backward(fn: Function, grad: Any) -> Any:
     """fn.backward, or (while no graph of the backward is recorded) its fast override."""
-    fast = overrides.backward.get(type(fn)) if overrides.on and not _state.grad_enabled else None
-    if fast is not None:
-        in_grads = fast(fn, grad)
-        if in_grads is not NotImplemented:
-            return in_grads
+    table = overrides.backward.get(type(fn)) if overrides.on and not _state.grad_enabled else None
+    if table is not None:
+        for fast in table[_device_kind(grad.array if type(grad) is not list else None)]:
+            in_grads = fast(fn, grad)
+            if in_grads is not NotImplemented:
+                return in_grads
     return fn.backward(grad)
+
+
+def _device_kind(array: Any) -> str:
+    """ "cpu" for a NumPy array (or nothing), else "cuda": the key of the override tables."""
+    return "cpu" if array is None or isinstance(array, np.ndarray) else "cuda"
 
 
 def _forward_on_the_inputs_gpu(fn: Function, inputs: Sequence[Tensor], options: dict) -> Any:
@@ -474,7 +522,10 @@ def _node_name(fn: Function) -> str:
     if not cls.__module__.startswith("tinygrad_edu."):  # your own Function: "CubeBackward"
         return f"{cls.__name__}Backward"
     name = _PYTORCH_NAMES.get(cls.__name__, f"{cls.__name__}Backward0")
-    return name if isinstance(name, str) else name(fn)
+    if isinstance(name, str):
+        return name
+    # named by what the op did: unknown once backward freed the node without naming it
+    return name(fn) if fn.inputs is not None else f"{cls.__name__}Backward0"
 
 
 class AccumulateGrad:
@@ -724,6 +775,7 @@ def _apply_ctx_style(cls: type[Function], args: tuple, kwargs: dict) -> Any:
         return output
     ctx.inputs = args
     ctx._parents = tuple(a.grad_fn if isinstance(a, Tensor) else None for a in args)
+    ctx._number = next(_node_numbers)
     if _state.anomaly:
         ctx._trace = traceback.extract_stack()[:-2]
     outputs, refs, metas, output_of_raw = [], [], [], {}
@@ -813,35 +865,6 @@ _FREED = ("Trying to backward through the graph a second time (or to use its res
           "autograd.grad() call if you need to go through the graph again.")
 
 
-def _topological_order(roots: Iterable[Function]) -> tuple[list[Function], dict]:
-    """Functions reachable from `roots`, each after every function that consumes its output.
-    Also returns {id(fn): output tensor}: the engine holds each output until its node has run,
-    because releasing a consumer drops the consumer's reference to it, and backward passes such
-    as exp's or tanh's read their own output (`Function.output()`)."""
-    order: list[Function] = []
-    seen: set[int] = set()
-    outputs: dict[int, Tensor] = {}
-    stack = [(fn, False) for fn in roots]
-    while stack:
-        fn, expanded = stack.pop()
-        if expanded:
-            order.append(fn)
-            continue
-        if id(fn) in seen:
-            continue
-        seen.add(id(fn))
-        if getattr(fn, "inputs", None) is None:
-            raise RuntimeError(_FREED)
-        stack.append((fn, True))
-        for t, parent in zip(fn.inputs, fn._parents):
-            if parent is not None:
-                outputs[id(parent)] = t
-                if id(parent) not in seen:
-                    stack.append((parent, False))
-    order.reverse()
-    return order, outputs
-
-
 def _run_hooks(t: Tensor, grad: Tensor) -> Tensor:
     for hook in list(t._hooks.values()):
         new = hook(grad)
@@ -865,15 +888,15 @@ def _owned(grad: Tensor) -> bool:
 
 
 @backend.on_device_of_args  # (on the leaf's GPU)
-def _accumulate_leaf(leaf: Tensor, pending: list, create_graph: bool) -> None:
-    """Add the gradient summed for `leaf` (the one item of `pending`) into `leaf.grad`.
+def _accumulate_leaf(entry: list, create_graph: bool) -> None:
+    """Add the gradient summed for a leaf into its `.grad` (`entry` is [leaf, gradient]).
 
     The first gradient a leaf gets becomes its `.grad`: the array itself where the engine
     made it and nothing else refers to it (`_owned`), else a copy, so that no gradient handed
     out is an array that something else writes into. Later gradients are added in place (as
     PyTorch does: `x.grad` stays the same tensor), or out of place with create_graph."""
-    grad = pending.pop()
-    if grad.dtype != leaf.dtype:
+    leaf, grad = entry[0], entry.pop()  # (then only `grad` refers to it: see _owned)
+    if grad.array.dtype != leaf.array.dtype:
         grad = grad.to(leaf.dtype)
     if leaf._hooks:
         grad = _run_hooks(leaf, grad)
@@ -920,104 +943,88 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
     ({id(tensor): tensor}), nothing's `.grad` changes; the gradients of those tensors are
     returned as {id(tensor): grad}.
 
-    Every gradient reaching a node or a leaf from several places is summed out of place
-    first: a node then runs once on the sum, and at the end each leaf gets its sum in one
-    step (its hooks run once).
+    A node runs once, on the sum of every gradient sent to its output: nodes run from the
+    newest down (see `_node_numbers`), so all its consumers have run before it. Each leaf
+    gets its summed gradient at the end, in one step (its hooks run once).
     """
     if before_first_backward is not None and overrides.on:
         _prepare_the_process()
-    grads: dict[int, Tensor] = {}  # id(fn) -> gradient of that fn's output
-    leaf_grads: dict[int, tuple[Tensor, list]] = {}  # id(leaf) -> (leaf, [gradient so far])
+    pending: dict[int, list] = {}  # id(node) or id(leaf) -> [its tensor, gradient so far]
+    queue: list[tuple] = []  # (-number, key, node) for nodes, (0, key, None) for leaves
     captured: dict[int, Tensor] = {}
 
     def send(t: Tensor, fn: Function | None, g: Tensor) -> None:
         """Add `g` to the gradient of `t`, the output of node `fn` (None for a leaf)."""
-        if capture is not None and id(t) in capture:
-            key = id(t)
-            captured[key] = g if key not in captured else captured[key] + g
-        if fn is None:
-            if capture is None and t._requires_grad:
-                entry = leaf_grads.get(id(t))
-                if entry is None:
-                    leaf_grads[id(t)] = (t, [g])
-                else:
-                    entry[1][0] = entry[1][0] + g
-        elif fn._several_outputs:  # one gradient per output, in a list
-            slots = grads.get(id(fn))
-            if slots is None:
-                slots = grads[id(fn)] = [None] * len(fn._output_refs)
-            i = fn._output_index(t)
-            slots[i] = g if slots[i] is None else slots[i] + g
+        if capture is not None:
+            if id(t) in capture:
+                captured[id(t)] = captured[id(t)] + g if id(t) in captured else g
+            if fn is None:  # autograd.grad: no leaf's .grad changes
+                return
+        if fn is None and not t._requires_grad:
+            return
+        if fn is not None and fn._several_outputs:
+            return _send_to_one_output(pending, queue, t, fn, g)
+        key = id(t) if fn is None else id(fn)
+        entry = pending.get(key)
+        if entry is None:
+            pending[key] = [t, g]
+            heapq.heappush(queue, (0, key, None) if fn is None else (-fn._number, key, fn))
         else:
-            k = id(fn)
-            prev = grads.get(k)
-            grads[k] = g if prev is None else prev + g
+            entry[1] = entry[1] + g
 
-    with set_grad_enabled(create_graph):
-        root_fns = []
+    grad_mode, _state.grad_enabled = _state.grad_enabled, create_graph  # (a graph of the
+    try:                                                                # backward, if asked)
         for t, g in zip(roots, root_grads):
-            if t.grad_fn is not None:
-                root_fns.append(t.grad_fn)
             send(t, t.grad_fn, g)
-        order, outputs = _topological_order(root_fns)
-        for t in roots:
-            if t.grad_fn is not None:
-                outputs[id(t.grad_fn)] = t
-        for fn in order:
-            out = outputs.pop(id(fn), None)  # held only while this node runs
-            grad = grads.pop(id(fn), None)
-            if grad is not None:  # (None: nothing flows into this node)
-                _backward_node(fn, out, grad, create_graph, send)
-            if not retain_graph:
-                _release(fn)
-        while leaf_grads:  # the leaves' summed gradients, one at a time (popped: see _owned)
-            _, (leaf, pending) = leaf_grads.popitem()
-            _accumulate_leaf(leaf, pending, create_graph)
+        while queue:
+            _, key, fn = heapq.heappop(queue)
+            if fn is None:
+                _accumulate_leaf(pending.pop(key), create_graph)
+            else:  # (the output and its gradient are held only while the node runs)
+                _backward_node(fn, *pending.pop(key), create_graph, send)
+                if not retain_graph:
+                    _release(fn)
+    finally:
+        _state.grad_enabled = grad_mode
     return captured
 
 
-def _backward_node(fn: Function, out: Tensor | None, grad: Tensor, create_graph: bool,
+def _send_to_one_output(pending: dict, queue: list, t: Tensor, fn: Function, g: Tensor) -> None:
+    """`send` for a node with several outputs: one gradient slot per output."""
+    entry = pending.get(id(fn))
+    if entry is None:
+        entry = pending[id(fn)] = [t, [None] * len(fn._output_refs)]
+        heapq.heappush(queue, (-fn._number, id(fn), fn))
+    slots, i = entry[1], fn._output_index(t)
+    slots[i] = g if slots[i] is None else slots[i] + g
+
+
+def _backward_node(fn: Function, out: Tensor, grad: Tensor, create_graph: bool,
                    send: Callable[[Tensor, Function | None, Tensor], None]) -> None:
     """Run one node's backward on the gradient of its output and send each input its part."""
+    if fn.inputs is None:
+        raise RuntimeError(_FREED)
     if type(grad) is list:  # the gradients of a node's several outputs
         grad = [g if g is None else _output_grad(ref(), fn, g, create_graph)
                 for ref, g in zip(fn._output_refs, grad)]
-    elif out is not None and out.grad_fn is fn:  # (not an older node of a tensor changed in place)
-        if out._hooks:
-            grad = _run_hooks(out, grad)
-        if out._retains_grad:
-            _retain(out, grad, create_graph)
+    elif out._hooks or out._retains_grad:
+        grad = _output_grad(out, fn, grad, create_graph)
     if fn._ran_at is not None and fn._ran_at != _inplace_clock[0]:
-        fn.check_saved_versions()
-    _state.in_backward += 1
-    try:
-        if backend.several_gpus_in_use:  # run the node on its gradient's GPU
-            on = grad if type(grad) is not list else next(g for g in grad if g is not None)
-            with backend.device_scope(on.array):
-                in_grads = _node_backward(fn, grad)
-        elif _state.observers:
-            in_grads = _observed_backward(fn, grad)
-        else:
-            in_grads = _run_backward(fn, grad)
-    finally:
-        _state.in_backward -= 1
+        fn.check_saved_versions()  # (something changed in place since the op ran)
+    if _state.anomaly or _state.observers or backend.several_gpus_in_use:
+        in_grads = _watched_backward(fn, grad)
+    else:
+        in_grads = _run_backward(fn, grad)
     if type(in_grads) is not tuple:
         in_grads = (in_grads,)
-    if _state.anomaly:
-        for g in in_grads:
-            if g is not None:
-                _check_finite(type(fn).__name__, "backward", g.array,
-                              getattr(fn, "_trace", None))
     for t, parent, g, needed in zip(fn.inputs, fn._parents, in_grads, fn.needs_input_grad):
-        if g is None or not needed:
-            continue
-        if g.array.shape != t.array.shape:
-            g = sum_to(g, t.shape)
-        send(t, parent, g)
+        if g is not None and needed:
+            send(t, parent, g if g.array.shape == t.array.shape else sum_to(g, t.shape))
 
 
 def _output_grad(out: Tensor | None, fn: Function, grad: Tensor, create_graph: bool) -> Tensor:
-    """Run the hooks of one of a node's outputs and keep its retained grad."""
+    """Run the hooks of one of a node's outputs and keep its retained grad (unless the output
+    was changed in place since: then they belong to its newer node)."""
     if out is not None and out.grad_fn is fn:
         if out._hooks:
             grad = _run_hooks(out, grad)
@@ -1026,8 +1033,25 @@ def _output_grad(out: Tensor | None, fn: Function, grad: Tensor, create_graph: b
     return grad
 
 
-def _node_backward(fn: Function, grad: Tensor) -> Any:
-    return _observed_backward(fn, grad) if _state.observers else _run_backward(fn, grad)
+def _watched_backward(fn: Function, grad: Tensor | list) -> Any:
+    """The node's backward with what several GPUs, the profiler or anomaly mode need around
+    it: its gradient's GPU as the current one, timing, a check for NaN."""
+    _state.in_backward += 1
+    try:
+        on = grad if type(grad) is not list else next(g for g in grad if g is not None)
+        with backend.device_scope(on.array):
+            if _state.observers:
+                in_grads = _observed_backward(fn, grad)
+            else:
+                in_grads = _run_backward(fn, grad)
+    finally:
+        _state.in_backward -= 1
+    if _state.anomaly:
+        for g in in_grads if type(in_grads) is tuple else (in_grads,):
+            if g is not None:
+                _check_finite(type(fn).__name__, "backward", g.array,
+                              getattr(fn, "_trace", None))
+    return in_grads
 
 
 def _observed_backward(fn: Function, grad: Tensor) -> Any:
@@ -1045,22 +1069,17 @@ def _observed_backward(fn: Function, grad: Tensor) -> Any:
 
 def _release(fn: Function) -> None:
     """Drop everything a node holds (its inputs and saved arrays); mark it as used. Its name
-    stays (worked out now if it depends on what the op did), and its `next_functions` if they
-    were looked at."""
+    stays (worked out now if it depends on what the op did and its output is alive), and its
+    `next_functions` if they were looked at."""
     if fn._ctx_node:
-        fn._free()
-        return
-    kept = fn.__dict__
-    name = kept.get("_name")
-    if name is None and type(fn).__name__ in _NAMED_BY_WHAT_IT_DID:
-        name = fn.name()
-    shown = kept.get("_shown_next")
-    kept.clear()
-    fn.inputs = None
-    if name is not None:
-        fn._name = name
-    if shown is not None:
-        fn._shown_next = shown
+        return fn._free()
+    state = fn.__dict__
+    kept = {"_name": state.get("_name"), "_shown_next": state.get("_shown_next")}
+    if kept["_name"] is None and type(fn).__name__ in _NAMED_BY_WHAT_IT_DID and (
+            fn._output_ref() is not None):  # (its output can still be asked for its grad_fn)
+        kept["_name"] = _node_name(fn)
+    state.clear()  # (inputs is None again: the class default)
+    state.update(kept)
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
@@ -1099,15 +1118,16 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     return tuple(result)
 
 
-def _root_grad(out: Tensor, gradient: Tensor | None, where: str) -> Tensor:
+def _root_grad(out: Tensor, gradient: Any, where: str, create_graph: bool = True) -> Tensor:
+    """The gradient backward starts from: ones for a scalar output, else `gradient` (checked;
+    detached unless create_graph)."""
     if gradient is None:
-        if out.numel() != 1:
+        if out.array.size != 1:
             raise RuntimeError(f"{where}: grad can be implicitly created only for scalar "
                                f"outputs; this output has shape {tuple(out.shape)}, pass a "
                                "`gradient` of that shape")
-        xp = backend.get_array_module(out.array)
         with backend.device_scope(out.array):
-            return Tensor._make(xp.ones(out.shape, dtype=out.dtype))
+            return Tensor._make(backend.get_array_module(out.array).ones_like(out.array))
     if not isinstance(gradient, Tensor):
         gradient = Tensor(gradient, dtype=out.dtype, device=out.device)
     if gradient.shape != out.shape:
@@ -1116,21 +1136,18 @@ def _root_grad(out: Tensor, gradient: Tensor | None, where: str) -> Tensor:
     if gradient.device != out.device:
         raise RuntimeError(f"{where}: gradient is on {gradient.device} but the output is on "
                            f"{out.device}")
-    return gradient
+    return gradient if create_graph else gradient.detach()
 
 
 def backward(tensor: Tensor, gradient: Tensor | None = None, retain_graph: bool | None = None,
              create_graph: bool = False) -> None:
     """Accumulate d(tensor)/d(leaf) into every leaf's .grad (what `Tensor.backward` calls)."""
-    if not tensor.requires_grad:
+    if not tensor._requires_grad:
         raise RuntimeError("backward: this tensor does not require grad and has no grad_fn "
                            "(did you compute it under no_grad, or forget requires_grad=True?)")
-    root = _root_grad(tensor, gradient, "backward")
-    if gradient is not None and not create_graph:
-        root = root.detach()
-    if retain_graph is None:
-        retain_graph = create_graph
-    run_backward([tensor], [root], retain_graph, create_graph)
+    root = _root_grad(tensor, gradient, "backward", create_graph)
+    keep = create_graph if retain_graph is None else retain_graph  # (PyTorch's default)
+    run_backward([tensor], [root], keep, create_graph)
 
 
 # ---------------------------------------------------------------------------------------------

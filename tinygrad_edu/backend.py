@@ -150,10 +150,17 @@ def _import_cupy() -> tuple[Any, str]:
     return cupy, ""
 
 
+# Whether this process has used CuPy for arrays (every way in calls cupy_or_raise). Until then
+# every array is a NumPy array on the CPU, and Function.apply skips its device checks.
+gpu_in_use = False
+
+
 def cupy_or_raise() -> Any:
+    global gpu_in_use
     cupy, reason = _import_cupy()
     if cupy is None:
         raise RuntimeError(f"device 'cuda' is not available: {reason}")
+    gpu_in_use = True
     return cupy
 
 

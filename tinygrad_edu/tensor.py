@@ -133,15 +133,10 @@ class Tensor:
         """Wrap a backend array without copying or checking (the fast internal path)."""
         if isinstance(data, np.generic):  # NumPy ops on 0-d arrays return scalars, not arrays
             data = np.asarray(data)
-        t = object.__new__(cls)
-        t.array = data
-        t._requires_grad = grad_fn is not None
-        t.grad = None
-        t.grad_fn = grad_fn
-        t._retains_grad = False
-        t._hooks = {}
-        t._version_counter = [0, 0]
-        t._view_of = None
+        t = object.__new__(cls)  # (every slot set, as __init__ does, in three lines)
+        t.array, t.grad_fn, t._requires_grad = data, grad_fn, grad_fn is not None
+        t.grad = t._view_of = None
+        t._retains_grad, t._hooks, t._version_counter = False, {}, [0, 0]
         return t
 
     # -----------------------------------------------------------------------------------------
@@ -221,7 +216,10 @@ class Tensor:
     @property
     def mT(self) -> Tensor:
         """The last two dims swapped (a batch of transposed matrices)."""
-        return self.transpose(-2, -1)
+        n = self.ndim
+        if n < 2:
+            return self.transpose(-2, -1)  # (raises, as PyTorch)
+        return shape_ops.Permute.apply(self, axes=(*range(n - 2), n - 1, n - 2))
 
     def size(self, dim: int | None = None) -> Any:
         """The shape as a tg.Size, or the length of dim `dim` as an int."""
@@ -826,7 +824,7 @@ class Tensor:
     # -----------------------------------------------------------------------------------------
     def _float(self) -> Tensor:
         """Integer tensors are promoted to the default float dtype for float functions."""
-        return self if self.is_floating_point() else self.to(backend.default_float_dtype)
+        return self if self.array.dtype.kind == "f" else self.to(backend.default_float_dtype)
 
     def exp(self) -> Tensor:
         return ew.Exp.apply(self._float())
@@ -901,10 +899,10 @@ class Tensor:
     # -----------------------------------------------------------------------------------------
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
         x = self if dtype is None else self.to(dtype)
-        if x.dtype.kind in "bu" or x.dtype == backend.int32:
+        if x.array.dtype.kind in "bu" or x.array.dtype == np.int32:
             x = x.to(backend.int64)  # as PyTorch: integer sums are int64
-        return reduce.Sum.apply(x, axes=reduce.normalize_dims(dim, x.ndim, "sum"),
-                                keepdim=keepdim)
+        axes = reduce.normalize_dims(dim, x.ndim, "sum")
+        return reduce.Sum.apply(x, axes=axes, keepdim=keepdim)
 
     def mean(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
         x = self if dtype is None else self.to(dtype)
@@ -1038,14 +1036,9 @@ class Tensor:
     # -----------------------------------------------------------------------------------------
     def reshape(self, *shape: Any) -> Tensor:
         new = _shape_arg(shape)
-        known = [n for n in new if n != -1]
-        size = self.numel()
-        if new.count(-1) > 1 or any(n < -1 for n in new) or (
-                (math.prod(known) != size) if -1 not in new
-                else (math.prod(known) == 0 or size % math.prod(known))):
-            raise RuntimeError(f"reshape: shape {list(new)} is invalid for a tensor of shape "
-                               f"{self.shape} ({size} elements)")
-        if new == self.shape:
+        if min(new, default=0) < 0 or math.prod(new) != self.array.size:
+            new = _inferred_shape(new, self)  # a -1 worked out, or a RuntimeError
+        if new == self.array.shape:
             return self
         return shape_ops.Reshape.apply(self, shape=new)
 
@@ -1691,10 +1684,25 @@ def _no_grad_result(array: Any) -> Tensor:
     return Tensor._make(get_array_module(array).asarray(array))
 
 
+def _inferred_shape(new: tuple[int, ...], x: Tensor) -> tuple[int, ...]:
+    """The shape `new` for x's elements with its one -1 worked out; RuntimeError (PyTorch's)
+    if no such shape exists."""
+    known = [n for n in new if n != -1]
+    size = x.numel()
+    if new.count(-1) > 1 or any(n < -1 for n in new) or (
+            (math.prod(known) != size) if -1 not in new
+            else (math.prod(known) == 0 or size % math.prod(known))):
+        raise RuntimeError(f"reshape: shape {list(new)} is invalid for a tensor of shape "
+                           f"{x.shape} ({size} elements)")
+    return tuple(size // math.prod(known) if n == -1 else n for n in new)
+
+
 def _shape_arg(shape: tuple, op: str | None = None) -> tuple[int, ...]:
     """Accept f(2, 3), f((2, 3)) and f([2, 3]) alike: ints (or anything with __index__, such
     as a NumPy int or a 0-d integer tensor), never a float, a string or a bool (PyTorch's
     TypeError)."""
+    if all(type(n) is int for n in shape):  # f(2, 3): the common case
+        return shape
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     elif len(shape) == 1 and isinstance(shape[0], Tensor) and shape[0].ndim == 1:
@@ -1786,11 +1794,12 @@ def as_tensor_pair(a: Any, b: Any, op: str, device: Any = None,
     a dimensioned tensor of its category); `true_div` makes integer division float."""
     # fast paths first: they are taken by almost every op in a training step
     a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
+    same = a_is and b_is and a.array.dtype == b.array.dtype
+    if same and (not true_div or a.array.dtype.kind == "f"):
+        return a, b
+    if same:  # integer / integer: float
+        return a.to(backend.default_float_dtype), b.to(backend.default_float_dtype)
     if a_is and b_is:
-        if a.array.dtype == b.array.dtype:
-            if true_div and a.array.dtype.kind != "f":
-                return a.to(backend.default_float_dtype), b.to(backend.default_float_dtype)
-            return a, b
         dtype = result_type(a, b)
     elif a_is and type(b) in _PY_NUMBERS and a.array.dtype.kind == "f":
         return a, _scalar_tensor(b, a)
@@ -2034,11 +2043,11 @@ def _normalize_index(index: Any, t: Tensor, op: str = "getitem") -> tuple:
 # functions of several tensors
 # ---------------------------------------------------------------------------------------------
 def ew_softmax(x: Tensor, dim: int, op: type) -> Tensor:
-    (axis,) = reduce.normalize_dims(dim, x.ndim, op.__name__.lower()) if x.ndim else (0,)
-    x = x._float()
     if x.ndim == 0:
-        return op.apply(x.reshape(1), dim=0).reshape(())
-    return op.apply(x, dim=axis)
+        reduce.normalize_dims(dim, 0, op.__name__.lower())  # (checks dim)
+        return op.apply(x._float().reshape(1), dim=0).reshape(())
+    (axis,) = reduce.normalize_dims(dim, x.ndim, op.__name__.lower())
+    return op.apply(x._float(), dim=axis)
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
@@ -2666,12 +2675,13 @@ def _numpy_keywords(function: Callable) -> Callable:
     does (`x.sum(axis=0, keepdims=True)`, `tg.cat(xs, axis=1)`)."""
     @functools.wraps(function)
     def with_aliases(*args: Any, **kwargs: Any) -> Any:
-        for alias, name in (("axis", "dim"), ("keepdims", "keepdim")):
-            if alias in kwargs:
-                if name in kwargs:
-                    raise TypeError(f"{function.__name__}() got both {name}= and its alias "
-                                    f"{alias}=")
-                kwargs[name] = kwargs.pop(alias)
+        if kwargs:
+            for alias, name in (("axis", "dim"), ("keepdims", "keepdim")):
+                if alias in kwargs:
+                    if name in kwargs:
+                        raise TypeError(f"{function.__name__}() got both {name}= and its "
+                                        f"alias {alias}=")
+                    kwargs[name] = kwargs.pop(alias)
         return function(*args, **kwargs)
     return with_aliases
 

@@ -104,15 +104,15 @@ def test_a_gradient_a_hook_keeps_is_not_changed_by_the_next_backward(device: str
 
 def test_leaves_keep_a_fresh_gradient_without_a_copy_but_copy_a_shared_one() -> None:
     fresh = tg.Tensor._make(np.ones(3))
-    pending = [fresh]
-    del fresh
     leaf = T([1.0, 2.0, 3.0], "cpu", grad=True)
-    array = weakref.ref(pending[0].array)  # (a weak reference: it does not count)
-    autograd._accumulate_leaf(leaf, pending, False)
+    entry = [leaf, fresh]  # what the engine hands over: [leaf, summed gradient]
+    del fresh
+    array = weakref.ref(entry[1].array)  # (a weak reference: it does not count)
+    autograd._accumulate_leaf(entry, False)
     assert leaf.grad.array is array()  # nothing else held it: kept as it is
     shared = tg.Tensor._make(np.ones(3))
     other = T([1.0, 2.0, 3.0], "cpu", grad=True)
-    autograd._accumulate_leaf(other, [shared], False)
+    autograd._accumulate_leaf([other, shared], False)
     assert other.grad is not shared and not np.shares_memory(other.grad.array, shared.array)
 
 

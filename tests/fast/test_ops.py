@@ -21,7 +21,13 @@ FLOAT32_ULPS = 4
 
 
 def override_id(override: fast.Override) -> str:
-    return f"{override.kind}-{override.target.__name__}"
+    only = "" if len(override.devices) > 1 else f"-{override.devices[0]}"
+    return f"{override.kind}-{override.target.__name__}{only}"
+
+
+def skip_unless_for(override: fast.Override, device: str) -> None:
+    if device.split(":")[0] not in override.devices:
+        pytest.skip(f"{override_id(override)} applies only to {override.devices}")
 
 
 def run_op(op, arrays, options, device, dtype, upstream_seed=0):
@@ -49,14 +55,16 @@ def assert_agree(fast_values, reference_values, dtype):
 
 def test_ops_registers_its_overrides():
     names = {override_id(o) for o in OPS_OVERRIDES}
-    assert {"backward-Exp", "forward-Tanh", "backward-Tanh", "forward-Sigmoid",
-            "backward-Sigmoid", "backward-Relu", "forward-MaxPool2d",
-            "backward-MaxPool2d"} <= names
+    assert {"backward-Exp", "forward-Tanh-cuda", "backward-Tanh", "backward-Tanh-cuda",
+            "forward-Sigmoid-cuda", "backward-Sigmoid", "backward-Sigmoid-cuda",
+            "backward-Relu", "backward-Relu-cuda", "forward-MaxPool2d-cpu",
+            "forward-MaxPool2d-cuda", "backward-MaxPool2d", "backward-MaxPool2d-cuda"} <= names
 
 
 @pytest.mark.parametrize("dtype", [tg.float64, tg.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("override", OPS_OVERRIDES, ids=override_id)
 def test_override_agrees_with_the_reference(override, dtype, device):
+    skip_unless_for(override, device)
     arrays, options = override.sample(np.random.default_rng(0))
     with fast.on():
         fast_values = run_op(override.target, arrays, options, device, dtype)

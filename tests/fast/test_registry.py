@@ -17,15 +17,17 @@ OVERRIDES = fast.registry()
 
 
 def override_id(override: fast.Override) -> str:
-    return f"{override.kind}-{override.target.__name__}"
+    only = "" if len(override.devices) > 1 else f"-{override.devices[0]}"
+    return f"{override.kind}-{override.target.__name__}{only}"
 
 
 def test_every_override_declares_its_sample_and_what_it_buys():
     for override in OVERRIDES:
         assert callable(override.sample), override
         assert override.why.strip(), f"{override_id(override)} says nothing of what it buys"
-    kinds = [(o.kind, o.target) for o in OVERRIDES]
+    kinds = [(o.kind, o.target, o.devices) for o in OVERRIDES]
     assert len(kinds) == len(set(kinds))
+    assert all(set(o.devices) <= set(fast.DEVICE_KINDS) for o in OVERRIDES)
 
 
 def to_tensors(arrays, device):
@@ -52,6 +54,8 @@ def assert_close(a, b, what):
 @pytest.mark.parametrize("override", [o for o in OVERRIDES if o.kind != "step"],
                          ids=override_id)
 def test_op_override_agrees_with_the_reference(override, device):
+    if device.split(":")[0] not in override.devices:
+        pytest.skip(f"{override_id(override)} applies only to {override.devices}")
     arrays, options = override.sample(np.random.default_rng(0))
     with fast.on():
         out_fast, grads_fast = run_op(override.target, arrays, options, device)

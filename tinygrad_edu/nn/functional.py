@@ -762,15 +762,13 @@ def _reduce_rows(loss: Any, reduction: str, targets: _ClassTargets) -> Any:
 
 
 def _row_coefficient(g: Tensor, reduction: str, targets: _ClassTargets) -> Tensor:
-    """d(reduced loss)/d(row loss) as a Tensor broadcastable to (M, 1)."""
+    """d(reduced loss)/d(row loss), broadcastable to (M, 1): g per row ('none'), g ('sum'),
+    g / sum_i w[t_i] ('mean'; when every target is ignored the sum is 0 and no row has a
+    gradient: 1 is used instead)."""
     if reduction == "none":
         return g.reshape(-1, 1)
-    if reduction == "sum":
-        return g
-    # every target ignored (divisor 0): the loss is nan but no row has a gradient; use 1
-    divisor = targets.mean_divisor()
-    xp = get_array_module(divisor)
-    return g / _const(g, xp.where(divisor == 0, xp.ones((), dtype=divisor.dtype), divisor))
+    divisor = targets.mean_divisor() if reduction == "mean" else None
+    return g if divisor is None else g / _const(g, divisor + (divisor == 0))
 
 
 class CrossEntropy(Function):
@@ -809,24 +807,22 @@ class CrossEntropy(Function):
         return _reduce_rows(loss.astype(x.dtype, copy=False), reduction, t)
 
     def backward(self, g: Tensor) -> Tensor:
-        x = self.inputs[0]
-        p_scale, offset = self.gradient_terms()
+        a, b = self.gradient_terms()
         coef = _row_coefficient(g, self.reduction, self.targets)
-        return (x.softmax(1) * _const(g, p_scale[:, None]) - _const(g, offset)) * coef
+        return (self.inputs[0].softmax(1) * _const(g, a) - _const(g, b)) * coef
 
     def gradient_terms(self) -> tuple[Any, Any]:
         """dloss_i/dx_ic = p_ic * a_i - b_ic:  a_i = (1 - eps) w[t_i] + eps W / C,
-        b_ic = (1 - eps) w[t_i] [c == t_i] + eps w_c / C  (rows of ignored targets are 0)."""
-        t, eps = self.targets, self.eps
+        b_ic = (1 - eps) w[t_i] [c == t_i] + eps w_c / C  (rows of ignored targets are 0).
+        Returns a as an (M, 1) column and b (M, C)."""
+        t, eps, c = self.targets, self.eps, self.inputs[0].shape[1]
         xp = get_array_module(t.row_weight)
-        c = self.inputs[0].shape[1]
-        dtype = t.row_weight.dtype
-        valid = t.valid.astype(dtype)
-        w = xp.ones(c, dtype=dtype) if t.weight is None else t.weight
-        p_scale = (1.0 - eps) * t.row_weight + (eps / c) * w.sum() * valid
-        offset = (eps / c) * (valid[:, None] * w)
-        offset[t.rows, t.index] += (1.0 - eps) * t.row_weight
-        return p_scale.astype(dtype, copy=False), offset.astype(dtype, copy=False)
+        valid = t.valid.astype(t.row_weight.dtype)
+        w = xp.ones(c, dtype=valid.dtype) if t.weight is None else t.weight
+        a = (1.0 - eps) * t.row_weight + (eps / c) * w.sum() * valid
+        b = (eps / c) * (valid[:, None] * w)
+        b[t.rows, t.index] += (1.0 - eps) * t.row_weight
+        return a[:, None], b
 
 
 class NllLoss(Function):

@@ -21,6 +21,8 @@ def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
     """Return the reduced axes as a sorted tuple of non-negative ints (all axes for None)."""
     if dim is None:
         return tuple(range(ndim))
+    if type(dim) is int and -ndim <= dim < ndim:  # the common case: one dim, in range
+        return (dim % ndim,)
     try:
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
     except TypeError:

@@ -91,10 +91,6 @@ def _cross_entropy_sample(rng: np.random.Generator) -> tuple:
 @register_backward(CrossEntropy, sample=_cross_entropy_sample,
                    why="softmax - onehot from the forward's softmax, in place")
 def cross_entropy_backward(fn: CrossEntropy, g: Tensor) -> Tensor:
-    if hasattr(fn, "array_backward"):  # a fused kernel left by the forward
-        grad = fn.array_backward(fn, g)
-        if grad is not NotImplemented:
-            return grad
     t = fn.targets
     if fn.reduction == "none":
         coef = g.array.reshape(-1, 1)
@@ -109,5 +105,5 @@ def cross_entropy_backward(fn: CrossEntropy, g: Tensor) -> Tensor:
         grad = fn.probs * row
         grad[t.rows, t.index] -= row[:, 0]
         return _tensor(g, grad)
-    p_scale, offset = fn.gradient_terms()
-    return _tensor(g, (fn.probs * p_scale[:, None] - offset) * coef)
+    a, b = fn.gradient_terms()
+    return _tensor(g, (fn.probs * a - b) * coef)

@@ -3,7 +3,8 @@
 While no graph of the backward pass is recorded (the usual `loss.backward()`), the derivative
 need not be differentiable: each of these computes its op's formula straight on the arrays,
 one expression instead of several Tensor ops (and no graph nodes). They work on any `xp`
-array; fast/cuda/ops.py uses them where no fused kernel applies."""
+array, so they are registered for "cpu" and "cuda" (on a GPU, after the fused kernels of
+fast/cuda/ops.py, where none applies); the max-pooling forward is NumPy's alone."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import numpy as np
 
 from ...backend import get_array_module
 from ...ops.conv import _col2im_slices, _pool_geometry
-from ...ops.elementwise import Exp
-from .. import register_backward
+from ...ops.conv import MaxPool2d
+from ...ops.elementwise import Exp, Relu, Sigmoid, Tanh
+from .. import register_backward, register_forward
 
 
 def _const(like: Any, array: Any) -> Any:
@@ -35,18 +37,24 @@ def exp_backward(fn: Exp, g: Any) -> Any:
     return _const(g, g.array * fn.output().array)
 
 
+@register_backward(Tanh, sample=activation_sample,
+                   why="dL/dx = g (1 - y^2) on the arrays: no graph nodes")
 def tanh_backward(fn: Any, g: Any) -> Any:
     """dL/dx = g (1 - y^2) on the arrays."""
     y = fn.output().array
     return _const(g, g.array * (1 - y * y))
 
 
+@register_backward(Sigmoid, sample=activation_sample,
+                   why="dL/dx = g y (1 - y) on the arrays: no graph nodes")
 def sigmoid_backward(fn: Any, g: Any) -> Any:
     """dL/dx = g y (1 - y) on the arrays."""
     y = fn.output().array
     return _const(g, g.array * y * (1 - y))
 
 
+@register_backward(Relu, sample=activation_sample,
+                   why="g masked on the arrays: no graph nodes, no float mask")
 def relu_backward(fn: Any, g: Any) -> Any:
     """dL/dx = g where x > 0 (or NaN), else 0, on the arrays."""
     x = fn.inputs[0].array
@@ -67,11 +75,12 @@ def max_pool_sample(rng: np.random.Generator) -> tuple:
     return [x], {"geo": geo}
 
 
+@register_forward(MaxPool2d, devices=("cpu",), sample=max_pool_sample,
+                  why="an arithmetic select per offset (much faster than where()) and an "
+                      "int8 index")
 def max_pool2d_forward(fn: Any, x: Any, *, geo: Any) -> Any:
     """MaxPool2d.forward with NumPy: an arithmetic select per offset (much faster than
     where()) and an int8 index; the NaN-aware reference only where the output holds a NaN."""
-    if type(x) is not np.ndarray:  # (the NaN check below would wait for a GPU)
-        return NotImplemented
     win = geo.padded_windows(x, -np.inf)
     offsets = geo.kernel[0] * geo.kernel[1]
     out = win[:, :, 0, 0].copy()
@@ -97,6 +106,8 @@ def windows_overlap(geo: Any) -> bool:
     return any(s < (k - 1) * d + 1 for s, k, d in zip(geo.stride, geo.kernel, geo.dilation))
 
 
+@register_backward(MaxPool2d, sample=max_pool_sample,
+                   why="no node, no zeroing where windows tile")
 def max_pool2d_backward(fn: Any, g: Any) -> Any:
     """dL/dx of MaxPool2d on the arrays (MaxPool2dBackward's scatter without its node), not
     zeroing what the windows write and, where windows do not overlap, writing each offset's

@@ -2,7 +2,8 @@
 backend.ElementwiseKernel): fewer launches per step, which is what bounds a small model on
 the GPU. Each forward returns NotImplemented (the reference runs) unless its arrays are
 CuPy arrays of a float type the kernels take. It leaves on the node what the reference
-forward leaves there, and a kernel for the backward on arrays (fast/cpu/nn.py) to use.
+forward leaves there. The cross-entropy backward kernel is registered for "cuda" alone, so
+it is tried before the array-level backward of fast/cpu/nn.py.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from ... import backend
 from ...backend import ElementwiseKernel, get_array_module
 from ...nn.functional import BatchNorm, CrossEntropy, _ClassTargets, _reduce_rows
 from ...tensor import Tensor
-from .. import register_forward, runtime
+from .. import register_backward, register_forward, runtime
 from ..cpu.nn import _batch_norm_sample
 
 # batch norm, in the order of the reference's operations; T is the input's float type
@@ -29,7 +30,7 @@ _BATCH_NORM_GRAD = ElementwiseKernel(
     "tinygrad_edu_batch_norm_grad")
 
 
-@register_forward(BatchNorm, sample=_batch_norm_sample,
+@register_forward(BatchNorm, devices=("cuda",), sample=_batch_norm_sample,
                   why="GPU: 1/std, xhat and y in 2 kernels; dL/dx in 1 in the backward")
 def batch_norm_forward(fn: BatchNorm, x: Any, *affine: Any, mean: Any, var: Any, eps: float,
                        training: bool, has_weight: bool, has_bias: bool) -> Any:
@@ -92,7 +93,7 @@ def _cross_entropy_sample(rng: Any) -> tuple:
         ignore_index=-100, reduction="mean", label_smoothing=0.0)
 
 
-@register_forward(CrossEntropy, sample=_cross_entropy_sample,
+@register_forward(CrossEntropy, devices=("cuda",), sample=_cross_entropy_sample,
                   why="GPU: 5 launches before the reduction instead of 9; gradient in 1")
 def cross_entropy_forward(fn: CrossEntropy, x: Any, *, target: Any, weight: Any,
                           ignore_index: int, reduction: str, label_smoothing: float) -> Any:
@@ -110,12 +111,15 @@ def cross_entropy_forward(fn: CrossEntropy, x: Any, *, target: Any, weight: Any,
     fn.probs = None  # softmax(x) = exps / sums, computed by the backward kernel
     picked = xp.take_along_axis(x, t.index[:, None], axis=1)
     loss = _ROW_LOSS(fn.sums, picked, row_max, t.row_weight[:, None])
-    fn.array_backward = _cross_entropy_backward
     return _reduce_rows(loss[:, 0], reduction, t)
 
 
-def _cross_entropy_backward(fn: CrossEntropy, g: Tensor) -> Any:
+@register_backward(CrossEntropy, devices=("cuda",), sample=_cross_entropy_sample,
+                   why="the gradient in 1 launch, from the fused forward's exps and sums")
+def cross_entropy_backward(fn: CrossEntropy, g: Tensor) -> Any:
     """w[t] (p - onehot) * g / divisor in one kernel, p = exps / sums."""
+    if getattr(fn, "exps", None) is None:  # the fused forward did not run
+        return NotImplemented
     if not runtime.use_kernels(fn.exps, g.array):
         fn.probs = fn.exps / fn.sums  # for the backward on arrays
         return NotImplemented

@@ -49,45 +49,44 @@ _RELU_GRAD = ElementwiseKernel("T g, T x", "T grad", "grad = x <= 0 ? 0 : g",
                                "tinygrad_edu_relu_grad")  # (NaN passes g, as PyTorch)
 
 
-@register_forward(Tanh, sample=cpu_ops.activation_sample,
+@register_forward(Tanh, devices=("cuda",), sample=cpu_ops.activation_sample,
                   why="one kernel, cheaper to launch than cupy.tanh (W3 on an H100: 52 -> 42 "
                       "us per op)")
 def tanh_forward(fn: Tanh, x: Any) -> Any:
     return _TANH(x) if fused(x) else NotImplemented
 
 
-@register_forward(Sigmoid, sample=cpu_ops.activation_sample,
+@register_forward(Sigmoid, devices=("cuda",), sample=cpu_ops.activation_sample,
                   why="one kernel instead of five array ops")
 def sigmoid_forward(fn: Sigmoid, x: Any) -> Any:
     return _SIGMOID(x) if fused(x) else NotImplemented
 
 
-@register_backward(Tanh, sample=cpu_ops.activation_sample,
-                   why="g (1 - y^2) in one kernel (GPU) or on the arrays: no graph nodes")
+@register_backward(Tanh, devices=("cuda",), sample=cpu_ops.activation_sample,
+                   why="g (1 - y^2) in one kernel")
 def tanh_backward(fn: Tanh, g: Any) -> Any:
     y = fn.output().array
     if fused(y, g.array):
         return _const(g, _TANH_GRAD(g.array, y))
-    return cpu_ops.tanh_backward(fn, g)
+    return NotImplemented
 
 
-@register_backward(Sigmoid, sample=cpu_ops.activation_sample,
-                   why="g y (1 - y) in one kernel (GPU) or on the arrays: no graph nodes")
+@register_backward(Sigmoid, devices=("cuda",), sample=cpu_ops.activation_sample,
+                   why="g y (1 - y) in one kernel")
 def sigmoid_backward(fn: Sigmoid, g: Any) -> Any:
     y = fn.output().array
     if fused(y, g.array):
         return _const(g, _SIGMOID_GRAD(g.array, y))
-    return cpu_ops.sigmoid_backward(fn, g)
+    return NotImplemented
 
 
-@register_backward(Relu, sample=cpu_ops.activation_sample,
-                   why="g masked in one kernel (GPU) or on the arrays: no graph nodes, no "
-                       "float mask")
+@register_backward(Relu, devices=("cuda",), sample=cpu_ops.activation_sample,
+                   why="g masked in one kernel: no float mask")
 def relu_backward(fn: Relu, g: Any) -> Any:
     x = fn.inputs[0].array
     if fused(x, g.array):
         return _const(g, _RELU_GRAD(g.array, x))
-    return cpu_ops.relu_backward(fn, g)
+    return NotImplemented
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,12 +125,12 @@ _MAX_POOL_ADD_BACK = ElementwiseKernel(
     "tinygrad_edu_max_pool_add_back")
 
 
-@register_forward(MaxPool2d, sample=cpu_ops.max_pool_sample,
-                  why="GPU: one kernel for the whole window (up to 4x4) instead of 4 ops per "
-                      "offset; CPU: an arithmetic select per offset and an int8 index")
+@register_forward(MaxPool2d, devices=("cuda",), sample=cpu_ops.max_pool_sample,
+                  why="one kernel for the whole window (up to 4x4) instead of 4 ops per "
+                      "offset")
 def max_pool2d_forward(fn: MaxPool2d, x: Any, *, geo: Any) -> Any:
     if not fused(x):
-        return cpu_ops.max_pool2d_forward(fn, x, geo=geo)
+        return NotImplemented
     xp = get_array_module(x)
     win = geo.padded_windows(x, -np.inf)
     k_w = geo.kernel[1]
@@ -155,14 +154,13 @@ def _window_offsets(k_h: int, k_w: int) -> np.ndarray:
     return np.arange(k_h * k_w).reshape(1, 1, 1, k_h, 1, k_w)
 
 
-@register_backward(MaxPool2d, sample=cpu_ops.max_pool_sample,
-                   why="GPU: one kernel for windows that tile the input, else one per offset; "
-                       "CPU: no node, no zeroing where windows tile")
+@register_backward(MaxPool2d, devices=("cuda",), sample=cpu_ops.max_pool_sample,
+                   why="one kernel for windows that tile the input, else one per offset")
 def max_pool2d_backward(fn: MaxPool2d, g: Any) -> Any:
     geo, index, in_shape = fn.geo, fn.index, fn.in_shape
     g_array = g.array
     if not fused(g_array) or index.dtype != np.int64:
-        return cpu_ops.max_pool2d_backward(fn, g)
+        return NotImplemented
     xp = get_array_module(g_array)
     overlap = cpu_ops.windows_overlap(geo)
     if cpu_ops.windows_tile(geo, in_shape):  # each input pixel in one window: one kernel

@@ -302,11 +302,8 @@ def _mark_view(view: Tensor, source: Tensor, step: tuple) -> None:
     if not xp.may_share_memory(view.array, source.array):  # e.g. a reshape that had to copy
         return
     view._version_counter = source._version_counter
-    if source._view_of is None:
-        view._view_of = (source, (step,))
-    else:
-        root, steps = source._view_of
-        view._view_of = (root, steps + (step,))
+    root, steps = source._view_of or (source, ())
+    view._view_of = (root, steps + (step,))
 
 
 def _check_same_device(op: str, inputs: Sequence[Tensor]) -> None:
@@ -387,9 +384,8 @@ def _record(fn: Function, inputs: Sequence[Tensor], data: Any) -> Tensor:
 def _run_forward(fn: Function, arrays: list, options: dict) -> Any:
     """fn.forward, or the first override tinygrad_edu.fast registered for its class and the
     kind of device its arrays are on that handles them (see `Overrides`)."""
-    table = overrides.forward.get(type(fn)) if overrides.on else None
-    if table is not None:
-        for fast in table[_device_kind(arrays[0] if arrays else None)]:
+    if overrides.on and type(fn) in overrides.forward:
+        for fast in overrides.forward[type(fn)][_device_kind(arrays[0] if arrays else None)]:
             data = fast(fn, *arrays, **options)
             if data is not NotImplemented:
                 return data
@@ -398,9 +394,9 @@ def _run_forward(fn: Function, arrays: list, options: dict) -> Any:
 
 def _run_backward(fn: Function, grad: Any) -> Any:
     """fn.backward, or (while no graph of the backward is recorded) its fast override."""
-    table = overrides.backward.get(type(fn)) if overrides.on and not _state.grad_enabled else None
-    if table is not None:
-        for fast in table[_device_kind(grad.array if type(grad) is not list else None)]:
+    if overrides.on and not _state.grad_enabled and type(fn) in overrides.backward:
+        array = grad.array if type(grad) is not list else None
+        for fast in overrides.backward[type(fn)][_device_kind(array)]:
             in_grads = fast(fn, grad)
             if in_grads is not NotImplemented:
                 return in_grads

@@ -1687,14 +1687,11 @@ def _no_grad_result(array: Any) -> Tensor:
 def _inferred_shape(new: tuple[int, ...], x: Tensor) -> tuple[int, ...]:
     """The shape `new` for x's elements with its one -1 worked out; RuntimeError (PyTorch's)
     if no such shape exists."""
-    known = [n for n in new if n != -1]
-    size = x.numel()
-    if new.count(-1) > 1 or any(n < -1 for n in new) or (
-            (math.prod(known) != size) if -1 not in new
-            else (math.prod(known) == 0 or size % math.prod(known))):
-        raise RuntimeError(f"reshape: shape {list(new)} is invalid for a tensor of shape "
-                           f"{x.shape} ({size} elements)")
-    return tuple(size // math.prod(known) if n == -1 else n for n in new)
+    known = math.prod(n for n in new if n != -1)
+    if new.count(-1) == 1 and min(new) == -1 and known and x.array.size % known == 0:
+        return tuple(x.array.size // known if n == -1 else n for n in new)
+    raise RuntimeError(f"reshape: shape {list(new)} is invalid for a tensor of shape "
+                       f"{x.shape} ({x.numel()} elements)")
 
 
 def _shape_arg(shape: tuple, op: str | None = None) -> tuple[int, ...]:

@@ -78,9 +78,10 @@ class Linear(Function):
         x, w = self.inputs[0], self.inputs[1]
         need = self.needs_input_grad
         gx = g @ w if need[0] else None
-        g2 = g.reshape(-1, w.shape[0])
-        gw = g2.mT @ x.reshape(-1, w.shape[1]) if need[1] else None
-        gb = g2.sum(0) if self.has_bias and need[2] else None
+        if x.ndim != 2:  # one vector, or batch dims: the same on the rows of 2-D views
+            g, x = g.reshape(-1, w.shape[0]), x.reshape(-1, w.shape[1])
+        gw = g.mT @ x if need[1] else None
+        gb = g.sum(0) if self.has_bias and need[2] else None
         return (gx, gw, gb) if self.has_bias else (gx, gw)
 
 

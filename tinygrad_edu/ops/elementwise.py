@@ -285,7 +285,7 @@ class Relu(Function):
     def backward(self, g: Any) -> Any:
         x = self.inputs[0].array
         slope = ~(x <= 0)  # x > 0, or NaN
-        return g * _const(g, slope.astype(g.dtype))
+        return g * _const(g, slope.astype(x.dtype))
 
 
 class LeakyRelu(Function):

@@ -25,16 +25,11 @@ import sys
 import threading
 import traceback
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from . import backend
-
-if TYPE_CHECKING:
-    from .tensor import Tensor
-else:
-    Tensor = None  # the Tensor class; tensor.py (which imports this module) fills it in
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1320,3 +1315,10 @@ def Variable(data: Tensor, requires_grad: bool = False, volatile: bool = False) 
     if not isinstance(data, Tensor):
         raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
     return data.detach().requires_grad_(requires_grad)
+
+
+# The one import of the library that runs upward (DESIGN.md, "Layers"): the engine makes
+# Tensors, and tensor.py, which builds on this module, defines them. tinygrad_edu/__init__.py
+# imports this module before anything else that needs tensor.py, so when this line runs every
+# name above exists, and tensor.py (with the ops it imports) can import them from here.
+from .tensor import Tensor  # noqa: E402

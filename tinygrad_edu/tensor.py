@@ -2691,5 +2691,4 @@ for _name in ("sum", "mean", "var", "std", "amax", "amin", "max", "min", "argmax
 cat = concatenate = _numpy_keywords(cat)
 stack = _numpy_keywords(stack)
 
-autograd.Tensor = Tensor  # the engine builds Tensors; it is imported before this class exists
 

@@ -79,6 +79,34 @@ def test_batch_norm(device, dtype, training, affine, shape):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("which", ["both", "mean only", "var only"])
+def test_batch_norm_running_statistics(device, dtype, which):
+    """Training updates the running mean and variance in place: the GPU's kernel (fast on)
+    and update_running_stats (fast off) give the same values, over three steps."""
+    rng = np.random.default_rng(0)
+    batches = [rng.standard_normal((6, 3, 2, 2)) * 2 + 1 for _ in range(3)]
+
+    def three_steps():
+        mean = None if which == "var only" else tg.zeros(3, dtype=dtype, device=device)
+        var = None if which == "mean only" else tg.ones(3, dtype=dtype, device=device)
+        for b in batches:
+            F.batch_norm(tg.tensor(b.astype(dtype), device=device), mean, var,
+                         training=True, momentum=0.3)
+        return [None if t is None else tg.backend.to_numpy(t.array) for t in (mean, var)]
+
+    with fast.on():
+        got = three_steps()
+    with fast.off():
+        expected = three_steps()
+    for a, b in zip(got, expected):
+        if b is None:
+            assert a is None
+        else:
+            np.testing.assert_allclose(a, b, rtol=TOLERANCE[dtype], atol=0)
+            assert not np.allclose(b, np.ones(3)) and not np.allclose(b, np.zeros(3))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.2])

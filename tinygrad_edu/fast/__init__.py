@@ -34,8 +34,8 @@ from typing import Any
 
 from ..autograd import overrides
 
-__all__ = ["DEVICE_KINDS", "enabled", "enable", "disable", "off", "on", "registry", "register_forward",
-           "register_backward", "register_step", "Override"]
+__all__ = ["DEVICE_KINDS", "enabled", "enable", "disable", "off", "on", "registry",
+           "register_forward", "register_backward", "register_step", "Override"]
 
 overrides.on = os.environ.get("TINYGRAD_EDU_FAST", "1") != "0"
 

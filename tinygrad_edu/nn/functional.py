@@ -380,16 +380,31 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return _maybe_inplace(input, inplace, "dropout_", lambda x: x * _const(x, mask))
 
 
+def update_running_stats(mean: Any, var: Any, running_mean: Any, running_var: Any,
+                         momentum: float, unbiased: float) -> None:
+    """running = (1 - momentum) * running + momentum * statistic, in place, the variance made
+    unbiased (times n / (n - 1)) as PyTorch does; either running array may be None."""
+    if running_mean is not None:
+        running_mean *= 1.0 - momentum
+        running_mean += momentum * mean
+    if running_var is not None:
+        running_var *= 1.0 - momentum
+        running_var += (momentum * unbiased) * var
+
+
 class BatchNorm(Function):
     """y = xhat * w + b per channel (dim 1), xhat = (x - mean) / sqrt(var + eps), with the
-    statistics passed in (the batch's in training, the running ones in eval).  With
+    statistics passed in (the batch's in training, the running ones in eval; in training
+    `running` = (running_mean, running_var, momentum, n / (n - 1)) are updated here).  With
     g_hat = g * w and the means over all dims but 1:
       training:  dL/dx = (g_hat - mean(g_hat) - xhat * mean(g_hat * xhat)) / sqrt(var + eps)
       eval:      dL/dx = g_hat / sqrt(var + eps)
       dL/dw = sum(g * xhat),  dL/db = sum(g)   (sums over all dims but 1)."""
 
     def forward(self, x: Any, *affine: Any, mean: Any, var: Any, eps: float, training: bool,
-                has_weight: bool, has_bias: bool) -> Any:
+                has_weight: bool, has_bias: bool, running: tuple | None = None) -> Any:
+        if running is not None:
+            update_running_stats(mean, var, *running)
         xp = get_array_module(x)
         shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         self.axes = (0,) + tuple(range(2, x.ndim))
@@ -467,22 +482,20 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                              f"input of shape {tuple(input.shape)}")
         mean = data.mean(axis=axes)
         var = data.var(axis=axes)
-        unbiased = count / (count - 1)
-        if running_mean is not None:
-            running_mean.array *= 1.0 - momentum
-            running_mean.array += momentum * mean
-        if running_var is not None:
-            running_var.array *= 1.0 - momentum
-            running_var.array += (momentum * unbiased) * var
+        running = (None if running_mean is None else running_mean.array,
+                   None if running_var is None else running_var.array, momentum,
+                   count / (count - 1))  # (updated by BatchNorm.forward)
     else:
         if running_mean is None or running_var is None:
             raise ValueError(f"{op}: running_mean and running_var are needed when "
                              "training=False")
         mean = running_mean.array.astype(input.dtype, copy=False)
         var = running_var.array.astype(input.dtype, copy=False)
+        running = None
     affine = [t for t in (weight, bias) if t is not None]
     return BatchNorm.apply(input, *affine, mean=mean, var=var, eps=eps, training=training,
-                           has_weight=weight is not None, has_bias=bias is not None)
+                           has_weight=weight is not None, has_bias=bias is not None,
+                           running=running)
 
 
 def _empty_batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:

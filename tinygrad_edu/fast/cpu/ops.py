@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 
 from ...backend import get_array_module
-from ...ops.conv import _col2im_slices, _pool_geometry
-from ...ops.conv import MaxPool2d
+from ...ops.conv import MaxPool2d, _col2im_slices, _pool_geometry
 from ...ops.elementwise import Exp, Relu, Sigmoid, Tanh
 from .. import register_backward, register_forward
 

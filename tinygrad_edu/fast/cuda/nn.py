@@ -8,12 +8,19 @@ it is tried before the array-level backward of fast/cpu/nn.py.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 from ... import backend
 from ...backend import ElementwiseKernel, get_array_module
-from ...nn.functional import BatchNorm, CrossEntropy, _ClassTargets, _reduce_rows
+from ...nn.functional import (
+    BatchNorm,
+    CrossEntropy,
+    _ClassTargets,
+    _reduce_rows,
+    update_running_stats,
+)
 from ...tensor import Tensor
 from .. import register_backward, register_forward, runtime
 from ..cpu.nn import _batch_norm_sample
@@ -24,6 +31,11 @@ _INVERSE_STD = ElementwiseKernel("T var, T eps", "T invstd", "invstd = 1 / sqrt(
 _BATCH_NORM = ElementwiseKernel(
     "T x, T mean, T invstd, T w, T b", "T xhat, T y",
     "xhat = (x - mean) * invstd; y = xhat * w + b", "tinygrad_edu_batch_norm")
+_RUNNING_STATS = ElementwiseKernel(  # update_running_stats in one kernel
+    "T mean, T var, U momentum, U unbiased", "U running_mean, U running_var",
+    "running_mean = running_mean * (1 - momentum) + momentum * mean;"
+    "running_var = running_var * (1 - momentum) + momentum * unbiased * var",
+    "tinygrad_edu_running_stats")
 _BATCH_NORM_GRAD = ElementwiseKernel(
     "T g, T xhat, T sum_g, T sum_gx, T scale, T inverse_count", "T dx",
     "dx = (g - sum_g * inverse_count - xhat * (sum_gx * inverse_count)) * scale",
@@ -31,11 +43,21 @@ _BATCH_NORM_GRAD = ElementwiseKernel(
 
 
 @register_forward(BatchNorm, devices=("cuda",), sample=_batch_norm_sample,
-                  why="GPU: 1/std, xhat and y in 2 kernels; dL/dx in 1 in the backward")
+                  why="the running statistics, 1/std, xhat and y in 3 kernels; dL/dx in 1 in "
+                      "the backward")
 def batch_norm_forward(fn: BatchNorm, x: Any, *affine: Any, mean: Any, var: Any, eps: float,
-                       training: bool, has_weight: bool, has_bias: bool) -> Any:
+                       training: bool, has_weight: bool, has_bias: bool,
+                       running: tuple | None = None) -> Any:
     if not runtime.use_kernels(x, *affine):
         return NotImplemented
+    if running is not None:
+        running_mean, running_var = running[:2]
+        if (running_mean is not None and running_var is not None
+                and runtime.use_kernels(mean, var) and runtime.use_kernels(running_mean,
+                                                                           running_var)):
+            _RUNNING_STATS(mean, var, *running[2:], running_mean, running_var)
+        else:
+            update_running_stats(mean, var, *running)
     xp = get_array_module(x)
     shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
     fn.axes = (0,) + tuple(range(2, x.ndim))
@@ -70,17 +92,35 @@ _CROSS_ENTROPY_GRAD = ElementwiseKernel(  # i: the element's flat index
     "tinygrad_edu_cross_entropy_grad")  # divisor 0: every target ignored, every w[t] 0
 
 
+class _KernelTargets(_ClassTargets):
+    """_ClassTargets whose index and row weights one kernel made; what the fused forward and
+    backward do not use (`valid`, `rows`) is computed only if something asks for it, and the
+    mean's divisor once (forward and backward both divide by it)."""
+
+    @functools.cached_property
+    def valid(self) -> Any:
+        return self.counted != 0  # NaN != 0: an out-of-range row counts, as NaN
+
+    @functools.cached_property
+    def rows(self) -> Any:
+        return get_array_module(self.index).arange(self.index.shape[0])
+
+    def mean_divisor(self) -> Any:
+        if self.divisor is None:
+            self.divisor = self.row_weight.sum()
+        return self.divisor
+
+
 def _class_targets(target: Any, num_classes: int, weight: Any, ignore_index: int,
                    dtype: Any) -> _ClassTargets:
     """_ClassTargets from one kernel (index and 1 / 0 / NaN per row) instead of five."""
     xp = get_array_module(target)
-    targets = _ClassTargets.__new__(_ClassTargets)
-    targets.weight = weight
+    targets = _KernelTargets.__new__(_KernelTargets)
+    targets.weight, targets.divisor = weight, None
     targets.index, counted = xp.empty_like(target), xp.empty(target.shape, dtype=dtype)
     _CLASS_TARGETS(target, ignore_index, num_classes, dtype.type(math.nan), targets.index,
                    counted)
-    targets.valid = counted != 0  # NaN != 0: an out-of-range row counts, as NaN
-    targets.rows = xp.arange(target.shape[0])
+    targets.counted = counted
     targets.row_weight = counted if weight is None else weight[targets.index] * counted
     return targets
 

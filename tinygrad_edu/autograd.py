@@ -498,6 +498,7 @@ _PYTORCH_NAMES: dict[str, str | Callable[[Function], str]] = {
     "MaxPool2dBackward": "MaxPool2DWithIndicesBackwardBackward0",
     "AvgPool2d": "AvgPool2DBackward0",
     "AvgPool2dBackward": "AvgPool2DBackwardBackward0",
+    "AdaptiveAvgPool2d": "AdaptiveAvgPool2DBackward0",
     "BatchNorm": "NativeBatchNormBackward0",
     "CrossEntropy": "NllLossBackward0",  # nll_loss(log_softmax(x)), fused here
     "NllLoss": "NllLossBackward0",

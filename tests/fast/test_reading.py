@@ -51,7 +51,11 @@ def mlp_loss():
 MAX_BACKWARD_LINES = 180
 
 
-def test_backward_of_an_mlp_step_runs_few_lines_with_fast_off():
+def test_backward_of_an_mlp_step_runs_few_lines_with_fast_off(monkeypatch):
+    # What a learner on a CPU steps through: once a process has used a GPU (as other tests
+    # do on the emulator), ops take the watched path that checks devices (autograd._forward).
+    monkeypatch.setattr(tg.backend, "gpu_in_use", False)
+    monkeypatch.setattr(tg.backend, "several_gpus_in_use", False)
     model, loss_of = mlp_loss()
     with tg.fast.off():
         loss_of().backward()  # warm: first-call work is not what a learner steps through

@@ -162,7 +162,8 @@ def test_erf_on_device_arrays(device: str) -> None:
     xs = np.concatenate([np.linspace(-7, 7, 401), [0.0, 1e-300, 0.5, 4.0, 30.0, np.inf]])
     for dtype, atol in ((np.float64, 1e-16), (np.float32, 3e-7)):
         data = tg.tensor(xs.astype(dtype), device=device).array
-        got = F.erf_array(data)
+        with tg.backend.device_scope(data):  # (as an op's forward runs: on its inputs' GPU)
+            got = F.erf_array(data)
         assert type(got) is type(data) and got.dtype == dtype
         np.testing.assert_allclose(tg.backend.to_numpy(got), [math.erf(v) for v in xs],
                                    rtol=1e-15, atol=atol)

@@ -26,7 +26,7 @@ from .. import autograd, backend
 from ..autograd import Function
 from ..backend import get_array_module
 from ..ops.conv import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d
-from ..tensor import Tensor, where
+from ..tensor import Tensor, arange, rand, where
 from ..tensor import pad as _tensor_pad
 
 __all__ = [
@@ -144,7 +144,6 @@ def _rational(y: Any, num: Sequence[float], den: Sequence[float], lead: float) -
     return (top + num[-1]) / (bottom + den[-1])
 
 
-@backend.on_device_of_args
 def erf_array(x: Any) -> Any:
     """erf(x) on a NumPy/CuPy array (same dtype), vectorised Cody approximation."""
     xp = get_array_module(x)
@@ -359,7 +358,6 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
 # ---------------------------------------------------------------------------------------------
 # dropout and normalisation
 # ---------------------------------------------------------------------------------------------
-@backend.on_device_of_args
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Inverted dropout: in training, zero each element with probability p and scale the
     rest by 1 / (1 - p), so the expected value is unchanged; the identity otherwise.
@@ -371,13 +369,11 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     _check_float(input, "input", "dropout")
     if p == 1.0:
         return _maybe_inplace(input, inplace, "dropout_", lambda x: x * 0.0)
-    gen = backend.generator(input.device)
     rand_dtype = input.dtype if input.dtype in (backend.float32, backend.float64) \
         else backend.float32
-    keep = gen.random(input.shape, dtype=rand_dtype) >= p
-    mask = keep.astype(input.dtype)
-    mask *= 1.0 / (1.0 - p)
-    return _maybe_inplace(input, inplace, "dropout_", lambda x: x * _const(x, mask))
+    keep = rand(input.shape, dtype=rand_dtype, device=input.device) >= p
+    mask = keep.to(input.dtype) * (1.0 / (1.0 - p))
+    return _maybe_inplace(input, inplace, "dropout_", lambda x: x * mask)
 
 
 def update_running_stats(mean: Any, var: Any, running_mean: Any, running_var: Any,
@@ -394,23 +390,26 @@ def update_running_stats(mean: Any, var: Any, running_mean: Any, running_var: An
 
 class BatchNorm(Function):
     """y = xhat * w + b per channel (dim 1), xhat = (x - mean) / sqrt(var + eps), with the
-    statistics passed in (the batch's in training, the running ones in eval; in training
-    `running` = (running_mean, running_var, momentum, n / (n - 1)) are updated here).  With
-    g_hat = g * w and the means over all dims but 1:
+    running statistics passed in as `mean` and `var` (eval), or with None for them the
+    batch's mean and biased variance (training; `running` = (running_mean, running_var,
+    momentum, n / (n - 1)) are then updated here). With g_hat = g * w and the means over all
+    dims but 1:
       training:  dL/dx = (g_hat - mean(g_hat) - xhat * mean(g_hat * xhat)) / sqrt(var + eps)
       eval:      dL/dx = g_hat / sqrt(var + eps)
       dL/dw = sum(g * xhat),  dL/db = sum(g)   (sums over all dims but 1)."""
 
     def forward(self, x: Any, *affine: Any, mean: Any, var: Any, eps: float, training: bool,
                 has_weight: bool, has_bias: bool, running: tuple | None = None) -> Any:
+        self.axes = (0,) + tuple(range(2, x.ndim))
+        if mean is None:  # training: the batch's statistics
+            mean, var = x.mean(axis=self.axes), x.var(axis=self.axes)
         if running is not None:
             update_running_stats(mean, var, *running)
         xp = get_array_module(x)
         shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-        self.axes = (0,) + tuple(range(2, x.ndim))
         self.shape, self.eps, self.training = shape, eps, training
         self.has_weight, self.has_bias = has_weight, has_bias
-        self.mean = xp.asarray(mean).reshape(shape)
+        self.mean = xp.asarray(mean).astype(x.dtype, copy=False).reshape(shape)
         self.invstd = (1.0 / xp.sqrt(xp.asarray(var) + eps)).astype(x.dtype, copy=False
                                                                    ).reshape(shape)
         self.xhat = (x - self.mean) * self.invstd
@@ -445,7 +444,6 @@ class BatchNorm(Function):
         return tuple(grads)
 
 
-@backend.on_device_of_args
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None,
                training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
@@ -471,8 +469,6 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if t is not None and t.dtype != input.dtype:
             raise TypeError(f"{op}: input is {input.dtype} but {name} is {t.dtype}; they must "
                             "have the same dtype")
-    axes = (0,) + tuple(range(2, input.ndim))
-    data = input.array
     if training and input.numel() == 0:  # an empty batch: nothing to normalise or to learn
         return _empty_batch_norm(input, weight, bias)  # from (as PyTorch); running stats kept
     if training:
@@ -480,8 +476,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if count == 1:
             raise ValueError(f"{op}: expected more than 1 value per channel when training, got "
                              f"input of shape {tuple(input.shape)}")
-        mean = data.mean(axis=axes)
-        var = data.var(axis=axes)
+        mean = var = None  # (the batch's: BatchNorm.forward computes them)
         running = (None if running_mean is None else running_mean.array,
                    None if running_var is None else running_var.array, momentum,
                    count / (count - 1))  # (updated by BatchNorm.forward)
@@ -489,9 +484,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if running_mean is None or running_var is None:
             raise ValueError(f"{op}: running_mean and running_var are needed when "
                              "training=False")
-        mean = running_mean.array.astype(input.dtype, copy=False)
-        var = running_var.array.astype(input.dtype, copy=False)
-        running = None
+        mean, var, running = running_mean.array, running_var.array, None
     affine = [t for t in (weight, bias) if t is not None]
     return BatchNorm.apply(input, *affine, mean=mean, var=var, eps=eps, training=training,
                            has_weight=weight is not None, has_bias=bias is not None,
@@ -541,7 +534,6 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
 # ---------------------------------------------------------------------------------------------
 # utilities
 # ---------------------------------------------------------------------------------------------
-@backend.on_device_of_args
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """(*) integer class indices -> (*, num_classes) int64 tensor with a 1 at each index.
     num_classes=-1 takes the largest index + 1, which reads it back from the GPU (as PyTorch);
@@ -549,25 +541,24 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     _check_tensor(tensor, "tensor", "one_hot")
     if tensor.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expects an integer (index) tensor, got {tensor.dtype}")
-    data = tensor.array
-    xp = get_array_module(data)
+    size = tensor.numel()
     if num_classes == -1:
-        if data.size == 0:
+        if size == 0:
             raise ValueError("one_hot: can not infer the number of classes from an empty tensor")
-        num_classes = int(data.max()) + 1
-    if num_classes < 1 and data.size:
+        num_classes = int(tensor.max()) + 1
+    if num_classes < 1 and size:
         raise ValueError(f"one_hot: num_classes must be positive, got {num_classes}")
     # the range check reads the values: on the GPU only under detect_anomaly (unchecked, an
     # out-of-range class gives a row of zeros)
-    if data.size and autograd.checks_values(data):
-        low, high = int(data.min()), int(data.max())
+    if size and autograd.checks_values(tensor.array):
+        low, high = int(tensor.min()), int(tensor.max())
         if low < 0:
             raise ValueError(f"one_hot: class values must be non-negative, got {low}")
         if high >= num_classes:
             raise ValueError(f"one_hot: class value {high} is out of range for "
                              f"num_classes={num_classes}")
-    classes = xp.arange(num_classes, dtype=data.dtype)
-    return _const(tensor, (data[..., None] == classes).astype(backend.int64))
+    classes = arange(num_classes, dtype=tensor.dtype, device=tensor.device)
+    return (tensor.unsqueeze(-1) == classes).long()
 
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
@@ -751,11 +742,11 @@ class _ClassTargets:
         return self.row_weight.sum()
 
 
-def _check_class_range(target: Any, ignore_index: int, num_classes: int, op: str) -> None:
+def _check_class_range(target: Tensor, ignore_index: int, num_classes: int, op: str) -> None:
     """Raise ValueError naming the first counted target outside [0, C), where
     `autograd.checks_values` allows reading the values (always on the CPU; on the GPU only
     inside detect_anomaly, elsewhere such a target gives a NaN loss)."""
-    if not target.size or not autograd.checks_values(target):
+    if not target.numel() or not autograd.checks_values(target.array):
         return
     bad = (target != ignore_index) & ((target < 0) | (target >= num_classes))
     if bool(bad.any()):
@@ -861,9 +852,9 @@ class NllLoss(Function):
 
 
 def _class_inputs(input: Tensor, target: Tensor, weight: Tensor | None, op: str
-                  ) -> tuple[Tensor, Any, Any, tuple]:
+                  ) -> tuple[Tensor, Tensor, Any, tuple]:
     """Flatten input (N, C, d1, ...) to (M, C) and integer targets (N, d1, ...) to (M,).
-    Returns (input2d, target array, weight array or None, shape of reduction='none')."""
+    Returns (input2d, int64 targets, weight array or None, shape of reduction='none')."""
     _check_float(input, "input", op)
     _check_tensor(target, "target", op)
     if input.ndim == 0:
@@ -892,7 +883,7 @@ def _class_inputs(input: Tensor, target: Tensor, weight: Tensor | None, op: str
         if weight.device != input.device:
             raise RuntimeError(f"{op}: input is on {input.device} but weight is on "
                                f"{weight.device}")
-        w = weight.array.astype(input.dtype, copy=False)
+        w = weight.to(input.dtype).array
     if input.ndim == 1:
         flat = input.reshape(1, c)
     elif input.ndim == 2:
@@ -900,7 +891,7 @@ def _class_inputs(input: Tensor, target: Tensor, weight: Tensor | None, op: str
     else:
         axes = (0,) + tuple(range(2, input.ndim)) + (1,)
         flat = input.permute(*axes).reshape(-1, c)
-    return flat, target.array.reshape(-1).astype(backend.int64, copy=False), w, expected
+    return flat, target.reshape(-1).long(), w, expected
 
 
 def _probability_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None,
@@ -932,7 +923,6 @@ def _probability_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | N
     return -terms.sum() / (rows if rows else float("nan"))
 
 
-@backend.on_device_of_args
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average: bool | None = None, ignore_index: int = -100,
                   reduce: bool | None = None, reduction: str = "mean",
@@ -957,12 +947,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         return _probability_cross_entropy(input, target, weight, reduction, label_smoothing, op)
     flat, labels, w, out_shape = _class_inputs(input, target, weight, op)
     _check_class_range(labels, ignore_index, flat.shape[1], op)
-    loss = CrossEntropy.apply(flat, target=labels, weight=w, ignore_index=ignore_index,
+    loss = CrossEntropy.apply(flat, target=labels.array, weight=w, ignore_index=ignore_index,
                               reduction=reduction, label_smoothing=float(label_smoothing))
     return loss.reshape(out_shape) if reduction == "none" else loss
 
 
-@backend.on_device_of_args
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
              size_average: bool | None = None, ignore_index: int = -100,
              reduce: bool | None = None, reduction: str = "mean") -> Tensor:
@@ -973,7 +962,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     reduction = _reduction(size_average, reduce, reduction, op)
     flat, labels, w, out_shape = _class_inputs(input, target, weight, op)
     _check_class_range(labels, ignore_index, flat.shape[1], op)
-    loss = NllLoss.apply(flat, target=labels, weight=w, ignore_index=ignore_index,
+    loss = NllLoss.apply(flat, target=labels.array, weight=w, ignore_index=ignore_index,
                          reduction=reduction)
     return loss.reshape(out_shape) if reduction == "none" else loss
 
@@ -1017,7 +1006,6 @@ class BinaryCrossEntropy(Function):
         return gx, gy
 
 
-@backend.on_device_of_args
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          size_average: bool | None = None, reduce: bool | None = None,
                          reduction: str = "mean") -> Tensor:
@@ -1026,11 +1014,10 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     op = "binary_cross_entropy"
     reduction = _reduction(size_average, reduce, reduction, op)
     target = _binary_pair(input, target, op)
-    data = input.array
     # reading the values stalls the GPU: checked there only under detect_anomaly; unchecked,
     # an input outside [0, 1] gives NaN (the log of a negative number)
-    if data.size and autograd.checks_values(data) and not bool(((data >= 0)
-                                                                & (data <= 1)).all()):
+    if input.numel() and autograd.checks_values(input.array) and not bool(
+            ((input >= 0) & (input <= 1)).all()):
         raise ValueError(f"{op}: all elements of input should be between 0 and 1 (apply "
                          "sigmoid first, or use binary_cross_entropy_with_logits)")
     if weight is None:  # the reduction inside the one node, as PyTorch's graph shows

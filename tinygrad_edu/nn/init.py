@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import backend
 from ..autograd import no_grad
-from ..backend import get_array_module
-from ..tensor import Tensor
+from ..tensor import Tensor, eye, randn
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
@@ -89,20 +90,15 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
         return tensor.uniform_(a, b)
 
 
-@backend.on_device_of_args
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
     """Fill with samples of N(mean, std^2)."""
     _check_tensor(tensor, "normal_")
     if std < 0:
         raise ValueError(f"init.normal_: expects std >= 0, got {std}")
-    # drawn here rather than with Tensor.normal_: CuPy's Generator has standard_normal but no
-    # normal(mean, std), so this form works on both backends
-    values = backend.generator(tensor.device).standard_normal(tensor.shape) * std + mean
     with no_grad():
-        return tensor.copy_(values)
+        return tensor.normal_(mean, std)
 
 
-@backend.on_device_of_args
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0) -> Tensor:
     """Fill with samples of N(mean, std^2) restricted to [a, b] (values outside are drawn
@@ -113,20 +109,19 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
         raise ValueError(f"init.trunc_normal_: expects a < b, got a={a}, b={b}")
     if std < 0:
         raise ValueError(f"init.trunc_normal_: expects std >= 0, got {std}")
-    gen = backend.generator(tensor.device)
-    xp = get_array_module(tensor.array)
-    values = gen.standard_normal(tensor.shape) * std + mean
-    for _ in range(1000):
-        bad = (values < a) | (values > b)
-        count = int(bad.sum())
-        if count == 0:
-            break
-        values[bad] = gen.standard_normal(count) * std + mean
-    else:
-        raise ValueError(f"init.trunc_normal_: [a, b] = [{a}, {b}] is too far from the mass of "
-                         f"N({mean}, {std}^2) to sample from")
-    tensor.array[...] = xp.asarray(values, dtype=tensor.dtype)  # raw write: fine on Parameters
-    return tensor
+    device = tensor.device
+    with no_grad():
+        values = randn(tensor.shape, dtype=backend.float64, device=device) * std + mean
+        for _ in range(1000):
+            bad = (values < a) | (values > b)
+            count = int(bad.sum())
+            if count == 0:
+                break
+            values[bad] = randn(count, dtype=backend.float64, device=device) * std + mean
+        else:
+            raise ValueError(f"init.trunc_normal_: [a, b] = [{a}, {b}] is too far from the mass "
+                             f"of N({mean}, {std}^2) to sample from")
+        return tensor.copy_(values)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -146,16 +141,14 @@ def zeros_(tensor: Tensor) -> Tensor:
     return constant_(tensor, 0.0)
 
 
-@backend.on_device_of_args
 def eye_(tensor: Tensor) -> Tensor:
     """Fill a 2-D tensor with the identity matrix (ones on the diagonal)."""
     _check_tensor(tensor, "eye_")
     if tensor.ndim != 2:
         raise ValueError(f"init.eye_: only tensors with 2 dimensions are supported, got shape "
                          f"{tuple(tensor.shape)}")
-    xp = get_array_module(tensor.array)
-    tensor.array[...] = xp.eye(*tensor.shape, dtype=tensor.dtype)
-    return tensor
+    with no_grad():
+        return tensor.copy_(eye(*tensor.shape, dtype=tensor.dtype, device=tensor.device))
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
@@ -203,11 +196,11 @@ def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
 
 
-@backend.on_device_of_args
 def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """Fill with a (semi-)orthogonal matrix (the Q of the QR decomposition of a Gaussian
     matrix, signs fixed so it is uniformly distributed), times `gain`; dims after the
-    first are flattened."""
+    first are flattened. The Gaussian matrix is drawn on the tensor's device and decomposed
+    on the host (NumPy's QR): fine for an initialiser, which runs once."""
     _check_tensor(tensor, "orthogonal_")
     if tensor.ndim < 2:
         raise ValueError(f"init.orthogonal_: only tensors with 2 or more dimensions are "
@@ -215,13 +208,12 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     if tensor.numel() == 0:
         return tensor
     rows, cols = tensor.shape[0], tensor.numel() // tensor.shape[0]
-    xp = get_array_module(tensor.array)
-    flat = backend.generator(tensor.device).standard_normal((rows, cols))
+    flat = randn(rows, cols, dtype=backend.float64, device=tensor.device).cpu().numpy()
     if rows < cols:
         flat = flat.T
-    q, r = xp.linalg.qr(flat)
-    q = q * xp.sign(xp.diag(r))
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
     if rows < cols:
         q = q.T
-    tensor.array[...] = (gain * q).reshape(tensor.shape).astype(tensor.dtype)
-    return tensor
+    with no_grad():
+        return tensor.copy_((gain * q).reshape(tensor.shape))

@@ -360,7 +360,7 @@ class _BatchNorm(Module):
             if self.momentum is None:  # cumulative moving average: factor 1 / batches seen,
                 # kept as a 0-d array on the device (reading the count back would stall the GPU)
                 stats = self.running_mean if self.running_mean is not None else input
-                factor = (1.0 / self.num_batches_tracked.array).astype(stats.dtype)
+                factor = (1.0 / self.num_batches_tracked).to(stats.dtype).array
         # batch statistics in training, or when there are no running estimates to use
         use_batch_stats = self.training or (self.running_mean is None
                                             and self.running_var is None)
@@ -510,7 +510,7 @@ class Embedding(Module):
                                f"{self.weight.device}")
         checked = checks_values(input.array)
         if checked and input.numel():  # reads the values back: on the GPU only when asked
-            low, high = int(input.array.min()), int(input.array.max())
+            low, high = int(input.min()), int(input.max())
             if low < 0 or high >= self.num_embeddings:
                 bad = low if low < 0 else high
                 raise IndexError(f"Embedding: index {bad} is out of range for "

@@ -120,7 +120,6 @@ class Module:
     # -----------------------------------------------------------------------------------------
     # calling: forward pre-hooks, forward, forward hooks
     # -----------------------------------------------------------------------------------------
-    @backend.on_device_of_args  # (layers that make arrays make them on the input's GPU)
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         for hook in list(self._forward_pre_hooks.values()):
             result = hook(self, args)

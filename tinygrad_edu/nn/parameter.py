@@ -47,12 +47,11 @@ class Parameter(Tensor):
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
-    @backend.on_device_of_args  # (an array's copy() is made on the current GPU)
     def __deepcopy__(self, memo: dict) -> Parameter:
         if id(self) in memo:
             return memo[id(self)]
-        result = Parameter(Tensor._make(self.array.copy()), requires_grad=self.requires_grad)
+        result = Parameter(self.detach().clone(), requires_grad=self.requires_grad)
         if self.grad is not None:
-            result.grad = Tensor._make(self.grad.array.copy())
+            result.grad = self.grad.detach().clone()
         memo[id(self)] = result
         return result

@@ -9,8 +9,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
-from ..backend import get_array_module
-from ..tensor import Tensor, cat
+from ..tensor import Tensor, cat, stack, zeros
 from .module import Module
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
@@ -49,28 +48,24 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
         return Tensor._make(np.zeros((), dtype=backend.default_float_dtype))
     device = grads[0].device
     dtype = np.result_type(*[g.dtype for g in grads])
-    xp = get_array_module(grads[0].array)
-
-    def norm(g: Tensor) -> Any:
-        gx = get_array_module(g.array)
-        with backend.device_scope(g.array):
-            value = (gx.linalg.norm(g.array.reshape(-1).astype(dtype, copy=False), ord=norm_type)
-                     if g.numel() else gx.zeros((), dtype=dtype))
-        return backend.to_device(value, device)
-
-    # the norm of each gradient, then the norm of those norms (= the norm of everything)
-    norms = [norm(g) for g in grads]
-    with backend.device_scope(device):
-        total = xp.linalg.norm(xp.stack(norms), ord=norm_type).astype(dtype)
-        if error_if_nonfinite and not bool(xp.isfinite(total)):
+    with no_grad():
+        # the norm of each gradient, then the norm of those norms (= the norm of everything)
+        norms = [_vector_norm(g, norm_type, dtype).to(device) for g in grads]
+        total = stack(norms).norm(norm_type)
+        if error_if_nonfinite and not bool(total.isfinite()):
             raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
                                f"gradients is non-finite ({float(total)}), so it cannot be "
                                f"clipped; pass error_if_nonfinite=False to clip anyway")
-        coef = xp.minimum(float(max_norm) / (total + 1e-6), 1.0)  # nan when the norm is nan
-    for g in grads:
-        with backend.device_scope(g.array):
-            g.array *= backend.to_device(coef, g.device).astype(g.dtype, copy=False)
-    return Tensor._make(total)
+        coef = (float(max_norm) / (total + 1e-6)).minimum(1.0)  # nan when the norm is nan
+        for g in grads:
+            g.mul_(coef.to(device=g.device, dtype=g.dtype))
+    return total
+
+
+def _vector_norm(g: Tensor, norm_type: float, dtype: Any) -> Tensor:
+    """The norm_type-norm of all of `g`'s elements, in `dtype` (0 for no elements)."""
+    flat = g.reshape(-1).to(dtype)
+    return flat.norm(norm_type) if flat.numel() else zeros((), dtype=dtype, device=g.device)
 
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
@@ -80,11 +75,10 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
     clip_value = float(clip_value)
     if clip_value < 0:
         raise ValueError(f"clip_grad_value_: clip_value must be non-negative, got {clip_value}")
-    for p in params:
-        if p.grad is not None:
-            xp = get_array_module(p.grad.array)
-            with backend.device_scope(p.grad.array):
-                xp.clip(p.grad.array, -clip_value, clip_value, out=p.grad.array)
+    with no_grad():
+        for p in params:
+            if p.grad is not None:
+                p.grad.clamp_(-clip_value, clip_value)
 
 
 def _check_same_device(params: list[Tensor], fn: str) -> None:
@@ -122,7 +116,7 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     with no_grad():
         for p in params:
             n = p.numel()
-            p.copy_(vec.array[offset:offset + n].reshape(p.shape))
+            p.copy_(vec[offset:offset + n].reshape(p.shape))
             offset += n
 
 

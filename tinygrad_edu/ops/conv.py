@@ -38,6 +38,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Function
 from ..backend import get_array_module
+from .shape import Pad
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -123,19 +124,14 @@ def _windows(x_pad: Any, kernel: tuple[int, int], stride: tuple[int, int],
     return xp.lib.stride_tricks.as_strided(x_pad, shape=shape, strides=strides)
 
 
-@backend.on_device_of_args
-def im2col(x: Any, geo: ConvGeometry, one_matrix: bool = False) -> Any:
-    """cols (N, groups, C_in/groups * kH * kW, H_out * W_out) of the zero-padded input; with
-    `one_matrix` (groups 1) the same numbers as one (C_in * kH * kW, N * H_out * W_out) matrix."""
+def im2col(x: Any, geo: ConvGeometry) -> Any:
+    """cols (N, groups, C_in/groups * kH * kW, H_out * W_out) of the zero-padded input."""
     n, c = x.shape[:2]
     ph, pw = geo.padding
     win = _windows(_pad_array(x, ph, ph, pw, pw), geo.kernel, geo.stride, geo.dilation,
                    geo.out_hw)
-    xp = get_array_module(x)
     k = (c // geo.groups) * geo.kernel[0] * geo.kernel[1]
-    if one_matrix:  # (C, kH, kW) rows, (N, H_out, W_out) columns: still one copy
-        return xp.ascontiguousarray(win.transpose(1, 2, 3, 0, 4, 5)).reshape(k, -1)
-    cols = xp.ascontiguousarray(win)  # the one copy of im2col
+    cols = get_array_module(x).ascontiguousarray(win)  # the one copy of im2col
     return cols.reshape(n, geo.groups, k, geo.out_hw[0] * geo.out_hw[1])
 
 
@@ -170,7 +166,6 @@ def _col2im_slices(in_hw: tuple[int, int], out_hw: tuple[int, int], kernel: tupl
             yield kh, kw, target, source
 
 
-@backend.on_device_of_args
 def col2im(cols: Any, in_shape: tuple, kernel: tuple[int, int], stride: tuple[int, int],
            padding: tuple[int, int], dilation: tuple[int, int]) -> Any:
     """The adjoint of im2col: cols (N, C, kH, kW, H_out, W_out) summed back into an array of
@@ -190,8 +185,8 @@ def col2im(cols: Any, in_shape: tuple, kernel: tuple[int, int], stride: tuple[in
 # ---------------------------------------------------------------------------------------------
 class Conv2d(Function):
     """y[n, o] = sum_{c in group(o), kh, kw} W[o, c, kh, kw] x_pad[n, c, i*s + kh*d, j*s + kw*d]
-    + b[o], computed as y = W @ im2col(x): one matrix product (batched over the groups, and on
-    the CPU over the samples).
+    + b[o], computed as y = W @ im2col(x): one matrix product, batched over the samples and
+    the groups.
 
     dL/dx = Conv2dInputGrad(g, W) = col2im(W^T @ g);  dL/dW = Conv2dWeightGrad(x, g) =
     sum_n g[n] @ cols[n]^T;  dL/db = sum of g over (N, H_out, W_out).
@@ -214,45 +209,16 @@ class Conv2d(Function):
         return gx, gw, gb
 
 
-def _one_gemm(x: Any, geo: ConvGeometry) -> bool:
-    """Whether conv2d is one plain matrix product over the whole batch: on a GPU, groups 1.
-    CuPy's batched matmul (a product per sample) costs two to three times as much to launch
-    as a plain one; the CPU keeps it, since it needs no transposed copies of g and y."""
-    return geo.groups == 1 and type(x) is not np.ndarray
-
-
 def _conv_arrays(x: Any, w: Any, geo: ConvGeometry, b: Any = None) -> tuple[Any, Any]:
     """(conv2d of the arrays x, w and b, x's im2col): one gather, one product."""
     xp = get_array_module(x)
     n, c_out = x.shape[0], w.shape[0]
-    positions = geo.out_hw[0] * geo.out_hw[1]  # (sizes spelled out: n may be 0, an empty batch)
-    if _one_gemm(x, geo):
-        cols = im2col(x, geo, one_matrix=True)
-        out = (w.reshape(c_out, -1) @ cols).reshape(c_out, n, positions).transpose(1, 0, 2)
-        # to (N, C_out, L) in one pass, adding the bias on the way
-        out = xp.ascontiguousarray(out) if b is None else xp.add(out, b.reshape(1, -1, 1))
-    else:
-        cols = im2col(x, geo)
-        out = xp.matmul(w.reshape(geo.groups, c_out // geo.groups, -1), cols)
-        out = out.reshape(n, c_out, positions)
-        if b is not None:
-            out += b.reshape(1, -1, 1)
+    cols = im2col(x, geo)
+    out = xp.matmul(w.reshape(geo.groups, c_out // geo.groups, -1), cols)
+    out = out.reshape(n, c_out, geo.out_hw[0] * geo.out_hw[1])  # (n may be 0: sizes spelled out)
+    if b is not None:
+        out += b.reshape(1, -1, 1)
     return out.reshape(n, c_out, geo.out_hw[0], geo.out_hw[1]), cols
-
-
-def _stride1_input_grad(g: Any, w: Any, geo: ConvGeometry) -> Any:
-    """With stride 1 the transposed convolution is a convolution too: of g padded by
-    (k - 1) * d - p, with the kernel flipped and, in each group, its input and output channels
-    swapped. One gather and one product, where col2im adds one slice per kernel offset: on
-    a GPU, fewer launches. (Not on the CPU: where channels grow, as they do, it gathers a
-    larger matrix than col2im scatters, and a CPU pays for the bytes, not the launches.)"""
-    groups, (k_h, k_w) = geo.groups, geo.kernel
-    c_out, c_in = w.shape[0], w.shape[1] * groups
-    flipped = w.reshape(groups, c_out // groups, c_in // groups, k_h, k_w)[..., ::-1, ::-1]
-    flipped = flipped.transpose(0, 2, 1, 3, 4).reshape(c_in, c_out // groups, k_h, k_w)
-    padding = tuple((k - 1) * d - p for k, d, p in zip(geo.kernel, geo.dilation, geo.padding))
-    return _conv_arrays(g, flipped, ConvGeometry(geo.kernel, (1, 1), padding, geo.dilation,
-                                                 groups, geo.out_hw, geo.in_hw))[0]
 
 
 class Conv2dInputGrad(Function):
@@ -262,9 +228,6 @@ class Conv2dInputGrad(Function):
 
     def forward(self, g: Any, w: Any, *, geo: ConvGeometry) -> Any:
         self.geo, self.kernel_shape = geo, w.shape
-        if type(g) is not np.ndarray and geo.stride == (1, 1) and all(
-                (k - 1) * d >= p for k, d, p in zip(geo.kernel, geo.dilation, geo.padding)):
-            return _stride1_input_grad(g, w, geo)
         xp = get_array_module(g)
         n, c_out = g.shape[:2]
         groups = geo.groups
@@ -296,11 +259,6 @@ class Conv2dWeightGrad(Function):
         self.geo = geo
         n, c_out = g.shape[:2]
         positions = geo.out_hw[0] * geo.out_hw[1]
-        if _one_gemm(x, geo):  # (C_out, N * L) @ (N * L, K): the batch summed by the product
-            if cols is None:
-                cols = im2col(x, geo, one_matrix=True)
-            g_rows = xp.ascontiguousarray(g.reshape(n, c_out, positions).transpose(1, 0, 2))
-            return (g_rows.reshape(c_out, -1) @ cols.T).reshape(kernel_shape)
         if cols is None:
             cols = im2col(x, geo)
         groups = geo.groups
@@ -368,9 +326,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
                                  f"convolutions (stride={stride})")
             (top, bottom), (left, right) = _same_padding(kernel, dilation)
             if (top, left) != (bottom, right):  # even kernel: the extra row/column goes after
-                from ..tensor import pad as tensor_pad  # noqa: PLC0415 - avoids a cycle
-
-                input = tensor_pad(input, (0, right - left, 0, bottom - top))
+                widths = ((0, 0), (0, 0), (0, bottom - top), (0, right - left))
+                input = Pad.apply(input, widths=widths)
                 h, w = input.shape[2:]
             padding = (top, left)
         else:
@@ -462,11 +419,19 @@ class MaxPool2d(Function):
     def backward(self, g: Tensor) -> Tensor:
         return MaxPool2dBackward.apply(g, geo=self.geo, index=self.index, in_shape=self.in_shape)
 
-    def flat_indices(self) -> Any:
-        """PyTorch's return_indices: the position h * W + w of each maximum in its plane."""
-        geo = self.geo
-        xp = get_array_module(self.index)
-        index = self.index.astype(np.int64)
+
+class MaxPool2dIndices(Function):
+    """PyTorch's return_indices: the position h * W + w, in its plane, of each window's first
+    maximum (int64), from `index`, the kernel offset kh * kW + kw of each maximum that a
+    MaxPool2d node kept (found again when none was kept). Not differentiable."""
+
+    def forward(self, x: Any, *, geo: PoolGeometry, index: Any = None) -> Any:
+        if index is None:  # no graph was recorded: find the maxima again
+            pool = MaxPool2d()
+            pool.forward(x, geo=geo)
+            index = pool.index
+        xp = get_array_module(x)
+        index = index.astype(np.int64)
         kh, kw = index // geo.kernel[1], index % geo.kernel[1]
         i = xp.arange(geo.out_hw[0]).reshape(-1, 1)
         j = xp.arange(geo.out_hw[1]).reshape(1, -1)
@@ -523,25 +488,30 @@ def _avg_counts(geo: PoolGeometry, count_include_pad: bool) -> np.ndarray:
     return np.outer(counts[0], counts[1])
 
 
-def _avg_divisor(geo: PoolGeometry, count_include_pad: bool, divisor_override: int | None,
-                 like: Any) -> Any:
-    """The number each window sum is divided by: kH*kW, or (PyTorch's rules) the window's size
-    clipped to the padded input (count_include_pad) or to the input itself; a (H_out, W_out)
-    array on the device and of the dtype of `like` when it varies, else a Python number."""
+def avg_divisor(geo: PoolGeometry, count_include_pad: bool,
+                divisor_override: int | None) -> int | np.ndarray:
+    """The number each window sum is divided by: divisor_override, else kH*kW, or (PyTorch's
+    rules) the window's size clipped to the padded input (count_include_pad) or to the input
+    itself: a (H_out, W_out) host array where that varies."""
     if divisor_override is not None:
         return divisor_override
-    divisor = _avg_counts(geo, count_include_pad)  # small, on the host: no device data read
-    if (divisor == geo.kernel[0] * geo.kernel[1]).all():
+    counts = _avg_counts(geo, count_include_pad)
+    if (counts == geo.kernel[0] * geo.kernel[1]).all():
         return geo.kernel[0] * geo.kernel[1]
-    return backend.device_constant(_avg_counts, (geo, count_include_pad), like.dtype,
-                                   backend.device_of(like))
+    return counts
 
 
 class AvgPool2d(Function):
-    """y[n, c, i, j] = (sum over the window of (i, j) of x padded with 0) / divisor.
+    """y[n, c, i, j] = (sum over the window of (i, j) of x padded with 0) / divisor (see
+    `avg_divisor`; given as `divisor`, a number or an (H_out, W_out) array, it is used as is).
     dL/dx = col2im(g / divisor) spread over each window (AvgPool2dBackward)."""
 
-    def forward(self, x: Any, *, geo: PoolGeometry, divisor: Any) -> Any:
+    def forward(self, x: Any, *, geo: PoolGeometry, count_include_pad: bool = True,
+                divisor_override: int | None = None, divisor: Any = None) -> Any:
+        if divisor is None:
+            divisor = avg_divisor(geo, count_include_pad, divisor_override)
+            if isinstance(divisor, np.ndarray):  # onto x's device, in x's dtype
+                divisor = get_array_module(x).asarray(divisor, dtype=x.dtype)
         win = geo.padded_windows(x, 0.0)
         out = win[:, :, 0, 0].copy()
         for kh in range(geo.kernel[0]):
@@ -580,7 +550,6 @@ def _unbatched(fn: Any, x: Tensor, *args: Any, **kwargs: Any) -> Any:
     return out.squeeze(0)
 
 
-@backend.on_device_of_args
 def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
                dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """Max over kH x kW windows (stride defaults to kernel_size; padding counts as -inf).
@@ -592,15 +561,10 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     out = MaxPool2d.apply(input, geo=geo)
     if not return_indices:
         return out
-    from ..tensor import Tensor as _Tensor  # noqa: PLC0415 - avoids an import cycle
-
-    fn = out.grad_fn if out.grad_fn is not None else MaxPool2d()
-    if out.grad_fn is None:  # no graph was recorded: recompute the argmax positions
-        fn.forward(input.array, geo=geo)
-    return out, _Tensor._make(fn.flat_indices())
+    kept = None if out.grad_fn is None else out.grad_fn.index
+    return out, MaxPool2dIndices.apply(input.detach(), geo=geo, index=kept)
 
 
-@backend.on_device_of_args
 def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
                ceil_mode: bool = False, count_include_pad: bool = True,
                divisor_override: int | None = None) -> Tensor:
@@ -614,8 +578,8 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
                                          or divisor_override == 0):
         raise ValueError(f"avg_pool2d: divisor_override must be a non-zero int, got "
                          f"{divisor_override!r}")
-    divisor = _avg_divisor(geo, count_include_pad, divisor_override, input.array)
-    return AvgPool2d.apply(input, geo=geo, divisor=divisor)
+    return AvgPool2d.apply(input, geo=geo, count_include_pad=count_include_pad,
+                           divisor_override=divisor_override)
 
 
 def _adaptive_matrix(size: int, out: int) -> np.ndarray:
@@ -628,12 +592,28 @@ def _adaptive_matrix(size: int, out: int) -> np.ndarray:
     return m
 
 
-@backend.on_device_of_args
+class AdaptiveAvgPool2d(Function):
+    """y = A_h @ x @ A_w^T: each output is the mean of its bin, with A_h (H_out, H) and
+    A_w (W_out, W) the averaging matrices of `_adaptive_matrix`. Linear in x:
+    dL/dx = A_h^T @ g @ A_w."""
+
+    def forward(self, x: Any, *, out_hw: tuple[int, int]) -> Any:
+        xp = get_array_module(x)
+        (h, w), (out_h, out_w) = x.shape[2:], out_hw
+        self.a_h = xp.asarray(_adaptive_matrix(h, out_h), dtype=x.dtype)
+        self.a_w = xp.asarray(_adaptive_matrix(w, out_w), dtype=x.dtype)
+        return self.a_h @ x @ self.a_w.T
+
+    def backward(self, g: Tensor) -> Tensor:
+        a_h, a_w = type(g)._make(self.a_h), type(g)._make(self.a_w)
+        return a_h.mT @ g @ a_w
+
+
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """Average pooling to a fixed output size (H_out, W_out) (an int, a pair, or None entries
     meaning 'keep that size'), with PyTorch's bins start = floor(i*H/H_out),
     end = ceil((i+1)*H/H_out). Divisible sizes use avg_pool2d; other sizes are a product of
-    two averaging matrices, y = A_h @ x @ A_w^T, which is exact and differentiable."""
+    two averaging matrices, y = A_h @ x @ A_w^T (AdaptiveAvgPool2d)."""
     op = "adaptive_avg_pool2d"
     if input.ndim == 3:
         return _unbatched(adaptive_avg_pool2d, input, output_size)
@@ -651,18 +631,12 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     if h % out_h == 0 and w % out_w == 0:
         kernel = (h // out_h, w // out_w)
         return avg_pool2d(input, kernel, kernel)
-    from ..tensor import Tensor as _Tensor  # noqa: PLC0415 - avoids an import cycle
-
-    device = backend.device_of(input.array)  # the matrices are made once per size and device
-    a_h = _Tensor._make(backend.device_constant(_adaptive_matrix, (h, out_h), input.dtype,
-                                                device))
-    a_w = _Tensor._make(backend.device_constant(_adaptive_matrix, (w, out_w), input.dtype,
-                                                device).T)
-    return a_h @ input @ a_w
+    return AdaptiveAvgPool2d.apply(input, out_hw=(out_h, out_w))
 
 
 __all__ = [
-    "Conv2d", "Conv2dInputGrad", "Conv2dWeightGrad", "MaxPool2d", "MaxPool2dBackward",
-    "MaxPool2dGather", "AvgPool2d", "AvgPool2dBackward", "conv2d", "max_pool2d", "avg_pool2d",
+    "Conv2d", "Conv2dInputGrad", "Conv2dWeightGrad", "MaxPool2d", "MaxPool2dIndices",
+    "MaxPool2dBackward", "MaxPool2dGather", "AvgPool2d", "AvgPool2dBackward",
+    "AdaptiveAvgPool2d", "conv2d", "max_pool2d", "avg_pool2d",
     "adaptive_avg_pool2d", "im2col", "col2im", "conv_output_size",
 ]

@@ -4,20 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from ..autograd import Function
-
-
-def matmul_arrays(a: Any, b: Any) -> Any:
-    """a @ b on backend arrays."""
-    if (type(a) is np.ndarray and a.ndim == 2 and a.size >= 65536 and a.flags.f_contiguous
-            and not a.flags.c_contiguous):
-        # a transposed view on the left (e.g. g^T in a weight gradient): OpenBLAS is about
-        # a quarter slower on it than on a row-major copy, and the copy costs far less.
-        # (cuBLAS takes transposed operands as they are: no copy on the GPU.)
-        a = np.ascontiguousarray(a)
-    return a @ b
 
 
 class Matmul(Function):
@@ -37,7 +24,7 @@ class Matmul(Function):
                              "matmul: both arguments need at least 1 dimension, got shapes "
                              f"{tuple(a.shape)} and {tuple(b.shape)}")
         try:
-            return matmul_arrays(a, b)
+            return a @ b
         except ValueError:
             raise ValueError(f"matmul: batch dimensions of {tuple(a.shape)} and "
                              f"{tuple(b.shape)} cannot be broadcast together") from None

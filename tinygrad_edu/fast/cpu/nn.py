@@ -16,7 +16,6 @@ import numpy as np
 
 from ...backend import get_array_module
 from ...nn.functional import BatchNorm, CrossEntropy, Linear
-from ...ops.linalg import matmul_arrays
 from ...tensor import Tensor
 from .. import register_backward
 
@@ -31,13 +30,13 @@ def _linear_sample(rng: np.random.Generator) -> tuple:
 
 
 @register_backward(Linear, sample=_linear_sample,
-                   why="array matmuls, no Tensor wrappers; row-major g^T for OpenBLAS")
+                   why="array matmuls, no Tensor wrappers")
 def linear_backward(fn: Linear, g: Tensor) -> tuple:
     x, w = fn.inputs[0], fn.inputs[1]
     need = fn.needs_input_grad
     gd = g.array.reshape(-1, w.shape[0])
-    gx = _tensor(g, matmul_arrays(g.array, w.array)) if need[0] else None
-    gw = _tensor(g, matmul_arrays(gd.T, x.array.reshape(-1, w.shape[1]))) if need[1] else None
+    gx = _tensor(g, g.array @ w.array) if need[0] else None
+    gw = _tensor(g, gd.T @ x.array.reshape(-1, w.shape[1])) if need[1] else None
     gb = _tensor(g, gd.sum(0)) if fn.has_bias and need[2] else None
     return (gx, gw, gb) if fn.has_bias else (gx, gw)
 

@@ -50,6 +50,9 @@ def batch_norm_forward(fn: BatchNorm, x: Any, *affine: Any, mean: Any, var: Any,
                        running: tuple | None = None) -> Any:
     if not runtime.use_kernels(x, *affine):
         return NotImplemented
+    if mean is None:  # training: the batch's statistics, as the reference computes them
+        axes = (0,) + tuple(range(2, x.ndim))
+        mean, var = x.mean(axis=axes), x.var(axis=axes)
     if running is not None:
         running_mean, running_var = running[:2]
         if (running_mean is not None and running_var is not None

@@ -1,0 +1,58 @@
+"""Adadelta: step sizes from running averages of squared gradients and squared updates."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ..tensor import Tensor
+from .optimizer import Optimizer, StateKey
+
+__all__ = ["Adadelta"]
+
+
+class Adadelta(Optimizer):
+    r"""Adadelta (Zeiler), PyTorch's formulation.
+
+    For each parameter p with gradient g::
+
+        g = -g if maximize
+        g = g + weight_decay * p                       if weight_decay != 0
+        v = rho * v + (1 - rho) * g * g                "square_avg"
+        delta = sqrt(u + eps) / sqrt(v + eps) * g
+        u = rho * u + (1 - rho) * delta * delta        "acc_delta"
+        p = p - lr * delta
+
+    State per parameter: "step", "square_avg", "acc_delta".
+    """
+
+    _state_keys = {"step": StateKey("step"), "square_avg": StateKey(), "acc_delta": StateKey()}
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1.0,
+                 rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0, *,
+                 maximize: bool = False) -> None:
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _validate_group(self, group: dict[str, Any]) -> None:
+        super()._validate_group(group)
+        if not 0.0 <= group["rho"] <= 1.0:
+            raise ValueError(f"Adadelta: Invalid rho value: {group['rho']} (must be in [0, 1])")
+
+    def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        state["step"] = self._step_state()
+        state["square_avg"] = self._zeros_state(p)
+        state["acc_delta"] = self._zeros_state(p)
+
+    def update(self, p: Tensor, grad: Tensor, state: dict[str, Any],
+               group: dict[str, Any]) -> None:
+        """The formula of the class docstring, for one parameter."""
+        rho, eps = group["rho"], group["eps"]
+        g = -grad if group["maximize"] else grad
+        if group["weight_decay"] != 0:
+            g = g + group["weight_decay"] * p
+        state["step"] += 1
+        v, u = state["square_avg"], state["acc_delta"]
+        v.mul_(rho).add_(g * g, alpha=1 - rho)
+        delta = (u + eps).sqrt() / (v + eps).sqrt() * g
+        u.mul_(rho).add_(delta * delta, alpha=1 - rho)
+        p -= group["lr"] * delta

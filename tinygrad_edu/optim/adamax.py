@@ -1,0 +1,53 @@
+"""Adamax: Adam with the infinity norm in place of the second moment."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ..tensor import Tensor
+from .optimizer import Optimizer, StateKey
+
+__all__ = ["Adamax"]
+
+
+class Adamax(Optimizer):
+    r"""Adamax (Kingma & Ba), PyTorch's formulation.
+
+    For each parameter p with gradient g, at step t = 1, 2, ...::
+
+        g = -g if maximize
+        g = g + weight_decay * p                       if weight_decay != 0
+        m = beta1 * m + (1 - beta1) * g                "exp_avg"
+        u = max(beta2 * u, |g| + eps)                  "exp_inf"
+        p = p - lr / (1 - beta1**t) * m / u
+
+    State per parameter: "step", "exp_avg", "exp_inf".
+    """
+
+    _state_keys = {"step": StateKey("step"), "exp_avg": StateKey(), "exp_inf": StateKey()}
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 2e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, *, maximize: bool = False) -> None:
+        defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
+                        weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
+        state["step"] = self._step_state()
+        state["exp_avg"] = self._zeros_state(p)
+        state["exp_inf"] = self._zeros_state(p)
+
+    def update(self, p: Tensor, grad: Tensor, state: dict[str, Any],
+               group: dict[str, Any]) -> None:
+        """The formula of the class docstring, for one parameter."""
+        beta1, beta2 = group["betas"]
+        g = -grad if group["maximize"] else grad
+        if group["weight_decay"] != 0:
+            g = g + group["weight_decay"] * p
+        state["step"] += 1
+        t = state["step"].item()
+        m, u = state["exp_avg"], state["exp_inf"]
+        m.mul_(beta1).add_(g, alpha=1 - beta1)
+        u.copy_((u * beta2).maximum(g.abs() + group["eps"]))
+        p -= m / u * (group["lr"] / (1 - beta1 ** t))

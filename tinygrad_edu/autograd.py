@@ -42,6 +42,7 @@ class _State(threading.local):
 
     grad_enabled = True
     anomaly = False  # detect_anomaly() is active
+    inference = False  # inside inference_mode()
     in_backward = 0  # > 0 while a Function.backward runs: ops inside count as its work
     # The profiler's callables (fn, phase, start, end, out_data): one list for the whole
     # process (it is never assigned per thread, only appended to and removed from).
@@ -133,6 +134,39 @@ class enable_grad(_GradModeContext):
     """Record the graph again inside a `no_grad` block."""
 
     mode = True
+
+
+class inference_mode(_GradModeContext):
+    """`with tg.inference_mode():` (or `@tg.inference_mode()`): as `no_grad`, for code that only
+    evaluates a model; inside, `inference_mode(False)` records a graph again (even inside
+    `no_grad`, as in PyTorch). (PyTorch also marks the
+    tensors made inside as inference tensors, which then never enter a graph; here they are
+    plain tensors that do not require grad.)"""
+
+    def __init__(self, mode: bool = True) -> None:
+        self.inference = bool(mode)
+
+    def __enter__(self) -> None:
+        self.prev, self.prev_inference = _state.grad_enabled, _state.inference
+        # inference_mode(False) leaves inference mode and records again, as PyTorch
+        _state.grad_enabled, _state.inference = not self.inference, self.inference
+
+    def __exit__(self, *exc: object) -> None:
+        _state.grad_enabled, _state.inference = self.prev, self.prev_inference
+
+    def __call__(self, func: Callable) -> Callable:
+        inference = self.inference
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with inference_mode(inference):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+def is_inference_mode_enabled() -> bool:
+    return _state.inference
 
 
 # ---------------------------------------------------------------------------------------------

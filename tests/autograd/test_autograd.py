@@ -3,6 +3,7 @@ autograd.grad, grad modes, custom Functions, gradcheck itself, higher-order grad
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import weakref
 from typing import Any
@@ -586,3 +587,25 @@ def test_prod_gradient_with_zeros(device: str) -> None:
                   device=device, requires_grad=True)
     x.prod(1).sum().backward()
     np.testing.assert_allclose(values(x.grad), [[0, 6, 0], [0, 0, 0], [8, 4, 2]])
+
+
+@pytest.mark.parametrize("outer", ["none", "no_grad"])
+def test_inference_mode_as_pytorch(outer: str) -> None:
+    """inference_mode() records nothing and says so; inference_mode(False) records again (even
+    inside no_grad); both restore the modes on exit and work as decorators."""
+    x = tg.ones(2, requires_grad=True)
+    ctx = tg.no_grad() if outer == "no_grad" else contextlib.nullcontext()
+    with ctx:
+        before = tg.is_grad_enabled()
+        with tg.inference_mode():
+            assert not (x * 2).requires_grad and tg.is_inference_mode_enabled()
+            with tg.inference_mode(False):
+                assert (x * 2).requires_grad and not tg.is_inference_mode_enabled()
+            assert tg.is_inference_mode_enabled() and not tg.is_grad_enabled()
+        assert tg.is_grad_enabled() == before and not tg.is_inference_mode_enabled()
+
+    @tg.inference_mode()
+    def evaluate() -> bool:
+        return (x * 2).requires_grad
+
+    assert evaluate() is False and tg.is_grad_enabled()

@@ -6,7 +6,7 @@
     x.grad  # tensor([2., 4., 6.])
 """
 
-from . import autograd, backend, data, datasets, metrics, nn, optim, profiler, viz
+from . import autograd, backend, data, datasets, distributions, metrics, nn, optim, profiler, viz
 from .autograd import (
                        enable_grad,
                        inference_mode,

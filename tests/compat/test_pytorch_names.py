@@ -96,8 +96,7 @@ NOT_YET = {
     "nn.functional.kl_div", "nn.functional.gumbel_softmax", "nn.functional.affine_grid",
     "nn.functional.grid_sample", "nn.utils.parametrizations.weight_norm",
     "autograd.functional.jacobian", "autograd.functional.hessian", "autograd.functional.vjp",
-    "autograd.functional.jvp", "autograd.functional.hvp", "distributions.Normal",
-    "distributions.Categorical", "distributions.Bernoulli", "distributions.Uniform",
+    "autograd.functional.jvp", "autograd.functional.hvp",
 }
 
 

@@ -1,6 +1,6 @@
 """The package's layers, as the folders show them (issue 15): every import inside
 tinygrad_edu goes down the list below or stays in its layer, except the one documented seam
-(the end of autograd.py imports tensor.py: the engine makes Tensors). Read from the source
+(the end of autograd/__init__.py imports tensor.py: the engine makes Tensors). Read from the source
 with `ast`, so an import inside a function counts as much as one at the top (only imports
 under `if TYPE_CHECKING:`, for annotations, are left out). tests/fast/test_layering.py
 keeps kernels, environment reads and device scopes out of ops/, nn/ and optim/.
@@ -38,7 +38,7 @@ RANKS = {
     "fast": 10,
     "__init__": 11,
 }
-SEAM = ("autograd", "tensor")  # autograd.py's last line: `from .tensor import Tensor`
+SEAM = ("autograd", "tensor")  # the end of autograd/__init__.py: `from ..tensor import ...`
 
 
 def part_of(module: str) -> str:
@@ -104,12 +104,15 @@ def test_imports_go_down_the_layers(path):
     assert not upward, "\n".join(upward)
 
 
-def test_the_seam_is_the_last_statement_of_autograd():
-    """The one upward import is at the end of autograd.py, where every name that tensor.py
-    imports from autograd already exists."""
-    tree = ast.parse((PACKAGE / "autograd.py").read_text())
-    last = tree.body[-1]
-    assert isinstance(last, ast.ImportFrom) and last.module == "tensor" and last.level == 1
+def test_the_seam_comes_after_everything_the_engine_defines():
+    """The one upward import is at the end of autograd/__init__.py, after every function and
+    class of the engine, so that every name tensor.py imports from autograd exists by then;
+    only autograd's own modules built on it (functional, gradcheck) are imported after it."""
+    tree = ast.parse((PACKAGE / "autograd" / "__init__.py").read_text())
+    seam = next(i for i, node in enumerate(tree.body) if isinstance(node, ast.ImportFrom)
+                and node.module == "tensor" and node.level == 2)
+    after = tree.body[seam + 1:]
+    assert all(isinstance(node, ast.ImportFrom) and node.level == 1 for node in after), after
     upward = [t for p in SOURCES if part_of(module_name(p)) == "autograd"
               for t, _ in imports_of(p) if part_of(t) not in ("backend", "autograd")]
     assert upward == ["tinygrad_edu.tensor"], upward

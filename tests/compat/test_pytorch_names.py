@@ -95,8 +95,6 @@ NOT_YET = {
     "nn.functional.cosine_similarity", "nn.functional.pairwise_distance",
     "nn.functional.kl_div", "nn.functional.gumbel_softmax", "nn.functional.affine_grid",
     "nn.functional.grid_sample", "nn.utils.parametrizations.weight_norm",
-    "autograd.functional.jacobian", "autograd.functional.hessian", "autograd.functional.vjp",
-    "autograd.functional.jvp", "autograd.functional.hvp",
 }
 
 

@@ -103,12 +103,29 @@ globals().update(_export_methods([
     "mm", "diag", "diagonal", "trace", "sort", "argsort", "topk", "kthvalue", "median", "mode",
     "cumsum", "flip",
 ]))
-
+globals().update(_export_methods([  # issue 16: shapes, indexing, reductions, products
+    "repeat_interleave", "roll", "narrow", "index_select", "masked_select", "nonzero",
+    "take_along_dim", "movedim", "moveaxis", "swapaxes", "swapdims", "tril", "triu", "cumprod",
+    "logcumsumexp", "nansum", "nanmean", "count_nonzero", "aminmax", "bmm", "mv", "dot", "vdot",
+    "outer", "ger", "addmm", "baddbmm", "kron", "cross",
+]))
 from . import (  # noqa: E402 - tg.utils.data.DataLoader, tg.backends.mps
     accelerator,
     backends,
     fast,  # noqa: E402 - registers the overrides (tg.fast.off() runs the reference)
     utils,
+)
+from .tensor import (  # noqa: E402 - issue 16: functions without a method
+    column_stack,
+    dstack,
+    hstack,
+    logspace,
+    meshgrid,
+    row_stack,
+    std_mean,
+    tensordot,
+    var_mean,
+    vstack,
 )
 
 __version__ = "0.1.0"

@@ -1368,6 +1368,270 @@ class Tensor:
             values, indices = values.squeeze(axis), indices.squeeze(axis)
         return result(values, indices)
 
+    # --- issue 16: shapes, indexing, reductions and products, written as compositions of the
+    # ops above (their gradients are the gradients of the compositions) ---
+    def repeat(self, *sizes: Any) -> Tensor:
+        """The tensor tiled sizes[i] times along dim i (leading sizes add dims, as PyTorch)."""
+        reps = _shape_arg(sizes, "repeat")
+        if len(reps) < self.ndim:
+            raise RuntimeError(f"repeat: number of dimensions of repeat dims ({len(reps)}) can "
+                               f"not be smaller than number of dimensions of tensor ({self.ndim})")
+        x = self.reshape((1,) * (len(reps) - self.ndim) + tuple(self.shape))
+        # (n,) -> (1, n) -> (r, n) -> (r * n,): a new axis before each dim, expanded
+        spread = x.reshape(*[d for n in x.shape for d in (1, n)])
+        grown = spread.expand(*[d for r, n in zip(reps, x.shape) for d in (r, n)])
+        return grown.reshape(*[r * n for r, n in zip(reps, x.shape)])
+
+    @backend.on_device_of_args  # (makes index arrays: on this tensor's GPU)
+    def repeat_interleave(self, repeats: Any, dim: int | None = None, *,
+                          output_size: int | None = None) -> Tensor:
+        """Each element repeated `repeats` times (an int, or one count per element along dim)
+        in place: [a, b].repeat_interleave(2) = [a, a, b, b]."""
+        x = self.reshape(-1) if dim is None else self
+        axis = 0 if dim is None else x._along(dim, "repeat_interleave")[1]
+        xp = get_array_module(x.array)
+        counts = repeats.array if isinstance(repeats, Tensor) else xp.asarray(repeats)
+        index = xp.repeat(xp.arange(x.shape[axis]), counts)
+        return x.index_select(axis, Tensor._make(index))
+
+    @backend.on_device_of_args  # (makes index arrays: on this tensor's GPU)
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
+        """Elements shifted by `shifts` along `dims`, those past the end coming back first
+        (without dims: on the flattened tensor, shape kept)."""
+        if dims is None:
+            return self.reshape(-1).roll(shifts, 0).reshape(self.shape)
+        shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        if len(shifts) != len(dims):
+            raise RuntimeError(f"roll: shifts and dimensions must align. shifts: "
+                               f"{len(shifts)}, dims:{len(dims)}")
+        out = self
+        for shift, d in zip(shifts, dims):
+            (axis,) = reduce.normalize_dims(d, self.ndim, "roll")
+            n = self.shape[axis]
+            if n:
+                xp = get_array_module(self.array)
+                out = out.index_select(axis, Tensor._make((xp.arange(n) - shift) % n))
+        return out
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        """The view x[..., start:start + length, ...] along dim (start may be negative)."""
+        (axis,) = reduce.normalize_dims(dim, self.ndim, "narrow")
+        size = self.shape[axis]
+        begin = start + size if start < 0 else start
+        if not (0 <= begin <= size and 0 <= length and begin + length <= size):
+            raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dimension "
+                             f"size ({size}).")
+        return self[(slice(None),) * axis + (slice(begin, begin + length),)]
+
+    def index_select(self, dim: int, index: Tensor) -> Tensor:
+        """The slices at positions `index` (1-D integers) along dim."""
+        x, axis = self._along(dim, "index_select")
+        if not isinstance(index, Tensor) or index.ndim > 1 or index.dtype.kind not in "iu":
+            raise IndexError("index_select: index must be a 1-D integer tensor")
+        return x[(slice(None),) * axis + (index.reshape(-1),)]
+
+    def masked_select(self, mask: Tensor) -> Tensor:
+        """A 1-D tensor of the elements where the (broadcast) boolean mask is True."""
+        if not isinstance(mask, Tensor) or mask.dtype != backend.bool_:
+            raise RuntimeError("masked_select: expected mask to be a bool tensor")
+        shape = np.broadcast_shapes(tuple(self.shape), tuple(mask.shape))
+        return self.expand(*shape)[mask.expand(*shape)]
+
+    @backend.on_device_of_args  # (makes index arrays: on this tensor's GPU)
+    def nonzero(self, *, as_tuple: bool = False) -> Any:
+        """The indices of the non-zero elements: an (n, ndim) int64 tensor, or with as_tuple
+        one 1-D tensor per dim."""
+        xp = get_array_module(self.array)
+        found = xp.nonzero(self.array) if self.ndim else xp.nonzero(self.array.reshape(1))
+        if as_tuple:
+            return tuple(Tensor._make(i.astype(backend.int64)) for i in found)
+        return Tensor._make(xp.stack(found, axis=1).astype(backend.int64)
+                            if self.ndim else xp.zeros((len(found[0]), 0), dtype=backend.int64))
+
+    def take_along_dim(self, indices: Tensor, dim: int | None = None) -> Tensor:
+        """x.gather(dim, indices) with the two broadcast against each other (no dim: along
+        the flattened tensor)."""
+        if dim is None:
+            return self.reshape(-1).gather(0, indices.reshape(-1))
+        (axis,) = reduce.normalize_dims(dim, self.ndim, "take_along_dim")
+        shape_x, shape_i = list(self.shape), list(indices.shape)
+        shape_x[axis] = shape_i[axis] = 1
+        common = list(np.broadcast_shapes(tuple(shape_x), tuple(shape_i)))
+        x_shape, i_shape = list(common), list(common)
+        x_shape[axis], i_shape[axis] = self.shape[axis], indices.shape[axis]
+        return self.expand(*x_shape).gather(axis, indices.expand(*i_shape))
+
+    def movedim(self, source: Any, destination: Any) -> Tensor:
+        """The dims `source` moved to positions `destination`, the others in their order."""
+        src = reduce.normalize_dims(source, self.ndim, "movedim") if isinstance(source, int) \
+            else tuple(reduce.normalize_dims(s, self.ndim, "movedim")[0] for s in source)
+        dst = reduce.normalize_dims(destination, self.ndim, "movedim") if isinstance(
+            destination, int) else tuple(reduce.normalize_dims(d, self.ndim, "movedim")[0]
+                                         for d in destination)
+        if len(src) != len(dst):
+            raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)}"
+                               f" dims) should contain the same number of dims as destination "
+                               f"({list(dst)} dims)")
+        order = [d for d in range(self.ndim) if d not in src]
+        for d, s in sorted(zip(dst, src)):
+            order.insert(d, s)
+        return self.permute(*order)
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return self.transpose(axis0, axis1)
+
+    swapdims = swapaxes
+
+    def stride(self, dim: int | None = None) -> Any:
+        """The steps in elements between neighbours along each dim (the array's strides)."""
+        steps = tuple(s // self.array.itemsize for s in self.array.strides)
+        return steps if dim is None else steps[reduce.normalize_dims(dim, self.ndim, "stride")[0]]
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle of the last two dims (j <= i + diagonal), zeros above."""
+        return self._triangle(diagonal, lower=True)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle of the last two dims (j >= i + diagonal), zeros below."""
+        return self._triangle(diagonal, lower=False)
+
+    @backend.on_device_of_args  # (makes index arrays: on this tensor's GPU)
+    def _triangle(self, diagonal: int, lower: bool) -> Tensor:
+        if self.ndim < 2:
+            raise RuntimeError(f"{'tril' if lower else 'triu'}: input tensor must have at "
+                               f"least 2 dimensions")
+        xp = get_array_module(self.array)
+        rows, cols = self.shape[-2], self.shape[-1]
+        keep = (xp.tri(rows, cols, diagonal, dtype=bool) if lower
+                else ~xp.tri(rows, cols, diagonal - 1, dtype=bool))
+        return where(Tensor._make(keep), self, Tensor._make(xp.zeros((), self.array.dtype)))
+
+    def cumprod(self, dim: int, *, dtype: Any = None) -> Tensor:
+        """y_i = x_0 * x_1 * ... * x_i along dim: a running product of Tensor ops, so the
+        gradient is exact with zeros too (one op per element along dim)."""
+        x = self if dtype is None else self.to(dtype)
+        if x.dtype.kind in "biu" and dtype is None:
+            x = x.to(backend.int64)
+        x, axis = x._along(dim, "cumprod")
+        if x.shape[axis] == 0:
+            return x.clone()
+        pieces = [x.narrow(axis, 0, 1)]
+        for i in range(1, x.shape[axis]):
+            pieces.append(pieces[-1] * x.narrow(axis, i, 1))
+        out = cat(pieces, axis)
+        return out if self.ndim else out.reshape(())
+
+    def logcumsumexp(self, dim: int) -> Tensor:
+        """y_i = log(exp(x_0) + ... + exp(x_i)) along dim, as a running
+        y_i = max(y_{i-1}, x_i) + log(1 + exp(-|y_{i-1} - x_i|)) (no overflow)."""
+        x, axis = self._float()._along(dim, "logcumsumexp")
+        if x.shape[axis] == 0:
+            return x.clone()
+        pieces = [x.narrow(axis, 0, 1)]
+        for i in range(1, x.shape[axis]):
+            a, b = pieces[-1], x.narrow(axis, i, 1)
+            high = a.maximum(b)
+            low = a.minimum(b)
+            pieces.append(high + (1 + (low - high).exp()).log())
+        out = cat(pieces, axis)
+        return out if self.ndim else out.reshape(())
+
+    def nansum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        """The sum with NaNs counted as 0."""
+        return where(self.isnan(), 0.0, self).sum(dim, keepdim=keepdim, dtype=dtype)
+
+    def nanmean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        """The mean of the elements that are not NaN."""
+        if not self.is_floating_point():
+            raise RuntimeError(f"nanmean(): expected input to have floating point dtype but got "
+                               f"{self.dtype}")
+        count = (~self.isnan()).sum(dim, keepdim=keepdim)
+        return self.nansum(dim, keepdim=keepdim, dtype=dtype) / count
+
+    def count_nonzero(self, dim: Any = None) -> Tensor:
+        return (self != 0).sum(dim)
+
+    def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> Any:
+        """(min, max), named as torch.return_types.aminmax."""
+        return return_types.aminmax(self.amin(dim, keepdim), self.amax(dim, keepdim))
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        """Batched matrix product of (b, n, m) and (b, m, p) tensors."""
+        for name, t in (("batch1", self), ("batch2", mat2)):
+            if not isinstance(t, Tensor) or t.ndim != 3:
+                raise RuntimeError(f"bmm: {name} must be a 3D tensor")
+        if self.shape[0] != mat2.shape[0]:
+            raise RuntimeError(f"bmm: batch1 and batch2 must have the same batch size, got "
+                               f"{self.shape[0]} and {mat2.shape[0]}")
+        return self @ mat2
+
+    def mv(self, vec: Tensor) -> Tensor:
+        """Matrix (n, m) times vector (m,)."""
+        if self.ndim != 2 or not isinstance(vec, Tensor) or vec.ndim != 1:
+            raise RuntimeError("mv: expected a matrix and a vector")
+        return self @ vec
+
+    def dot(self, other: Tensor) -> Tensor:
+        """sum_i x_i y_i of two 1-D tensors of the same size and dtype."""
+        if self.ndim != 1 or not isinstance(other, Tensor) or other.ndim != 1:
+            raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and "
+                               f"{getattr(other, 'ndim', '?')}D tensors")
+        if self.shape[0] != other.shape[0]:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{self.shape[0]}] and"
+                               f" src [{other.shape[0]}] to have the same number of elements, "
+                               f"but got {self.shape[0]} and {other.shape[0]} elements "
+                               f"respectively")
+        return self @ other
+
+    vdot = dot  # (real tensors only here: conj() is the identity)
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        """x_i y_j: the (n, m) table of products of two 1-D tensors."""
+        if self.ndim != 1 or vec2.ndim != 1:
+            raise RuntimeError("outer: expected two 1-D tensors")
+        return self.reshape(-1, 1) * vec2.reshape(1, -1)
+
+    ger = outer
+
+    def addmm(self, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1) -> Tensor:
+        """beta * self + alpha * (mat1 @ mat2)."""
+        return _scaled_sum(self, beta, mat1.mm(mat2), alpha)
+
+    def baddbmm(self, batch1: Tensor, batch2: Tensor, *, beta: float = 1,
+                alpha: float = 1) -> Tensor:
+        """beta * self + alpha * (batch1 @ batch2), batched."""
+        return _scaled_sum(self, beta, batch1.bmm(batch2), alpha)
+
+    def kron(self, other: Tensor) -> Tensor:
+        """The Kronecker product: blocks self[i] * other, dims padded to the same count."""
+        n = max(self.ndim, other.ndim)
+        a = self.reshape((1,) * (n - self.ndim) + tuple(self.shape))
+        b = other.reshape((1,) * (n - other.ndim) + tuple(other.shape))
+        spread_a = a.reshape(*[d for s in a.shape for d in (s, 1)])
+        spread_b = b.reshape(*[d for s in b.shape for d in (1, s)])
+        return (spread_a * spread_b).reshape(*[p * q for p, q in zip(a.shape, b.shape)])
+
+    def cross(self, other: Tensor, dim: int | None = None) -> Tensor:
+        """The cross product of 3-vectors along dim (the first dim of size 3 if None, as
+        torch.cross does now)."""
+        shape = np.broadcast_shapes(tuple(self.shape), tuple(other.shape))
+        a, b = self.expand(*shape), other.expand(*shape)
+        if dim is None:
+            dim = next((i for i, n in enumerate(shape) if n == 3), None)
+            if dim is None:
+                raise RuntimeError("no dimension of size 3 in input")
+        (axis,) = reduce.normalize_dims(dim, len(shape), "cross")
+        if shape[axis] != 3:
+            raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                               f"{shape[axis]} and {shape[axis]}")
+        c = [a.narrow(axis, i, 1) for i in range(3)]
+        d = [b.narrow(axis, i, 1) for i in range(3)]
+        return cat([c[1] * d[2] - c[2] * d[1], c[2] * d[0] - c[0] * d[2],
+                    c[0] * d[1] - c[1] * d[0]], axis)
+
     # functions that are also methods
     def where(self, condition: Any, other: Any) -> Tensor:
         return where(condition, self, other)
@@ -1416,6 +1680,20 @@ class return_types:  # noqa: N801 - tg.return_types.max, as torch.return_types.m
 
     class mode(ValuesIndices):  # noqa: N801
         pass
+
+    class aminmax(tuple):  # noqa: N801
+        """(min, max), also as `.min` and `.max`."""
+
+        def __new__(cls, min: Tensor, max: Tensor) -> Any:  # noqa: A002
+            return super().__new__(cls, (min, max))
+
+        @property
+        def min(self) -> Tensor:
+            return self[0]
+
+        @property
+        def max(self) -> Tensor:
+            return self[1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -2658,6 +2936,117 @@ def _export(names: Iterable[str]) -> dict[str, Any]:
         fn.__doc__ = getattr(Tensor, name).__doc__
         return fn
     return {name: make(name) for name in names}
+
+
+# --- issue 16: shapes, reductions and products (functions without a method of their own) ---
+def _scaled_sum(x: Tensor, beta: float, product: Tensor, alpha: float) -> Tensor:
+    """beta * x + alpha * product, with beta = 0 ignoring x (even NaN in it), as PyTorch."""
+    scaled = product if alpha == 1 else product * alpha
+    if beta == 0:
+        return scaled + zeros_like(x)  # (x's shape still broadcasts)
+    return (x if beta == 1 else x * beta) + scaled
+
+
+def var_mean(input: Tensor, dim: Any = None, *, correction: int = 1,  # noqa: A002
+             keepdim: bool = False) -> tuple[Tensor, Tensor]:
+    """(var, mean) over dim."""
+    return input.var(dim, keepdim=keepdim, correction=correction), input.mean(dim, keepdim)
+
+
+def std_mean(input: Tensor, dim: Any = None, *, correction: int = 1,  # noqa: A002
+             keepdim: bool = False) -> tuple[Tensor, Tensor]:
+    """(std, mean) over dim."""
+    return input.std(dim, keepdim=keepdim, correction=correction), input.mean(dim, keepdim)
+
+
+def _at_least(tensors: Sequence[Tensor], ndim: int) -> list[Tensor]:
+    """0-d and 1-d tensors as rows (1, n) / (1, n, 1), as hstack/vstack/dstack see them."""
+    out = []
+    for t in tensors:
+        if ndim >= 1 and t.ndim == 0:
+            t = t.reshape(1)
+        if ndim >= 2 and t.ndim == 1:
+            t = t.reshape(1, -1)
+        if ndim >= 3 and t.ndim == 2:
+            t = t.unsqueeze(-1)
+        out.append(t)
+    return out
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """cat along dim 1 (dim 0 for 1-D tensors)."""
+    ts = _at_least(tensors, 1)
+    return cat(ts, 0 if ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """cat along dim 0, 1-D tensors as rows."""
+    return cat(_at_least(tensors, 2), 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors: Sequence[Tensor]) -> Tensor:
+    """cat along dim 2 (depth), 1-D tensors as (1, n, 1) and 2-D as (m, n, 1)."""
+    return cat(_at_least(tensors, 3), 2)
+
+
+def column_stack(tensors: Sequence[Tensor]) -> Tensor:
+    """The tensors as columns: 0-d and 1-d ones become (n, 1), then cat along dim 1."""
+    return cat([t.reshape(-1, 1) if t.ndim <= 1 else t for t in tensors], 1)
+
+
+def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
+    """Grids of coordinates from 1-D tensors: indexing "ij" (the default, as PyTorch) or "xy"."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    indexing = "ij" if indexing is None else indexing
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but "
+                         f"received: {indexing}")
+    ts = [t.reshape(-1) for t in tensors]
+    swap = indexing == "xy" and len(ts) >= 2
+    if swap:
+        ts[0], ts[1] = ts[1], ts[0]
+    shape = [t.shape[0] for t in ts]
+    grids = [t.reshape(*[-1 if i == k else 1 for i in range(len(ts))]).expand(*shape)
+             for k, t in enumerate(ts)]
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    """base ** linspace(start, end, steps)."""
+    exponents = linspace(start, end, steps, dtype=backend.float64, device=device)
+    out = (float(base) ** exponents).to(dtype or backend.default_float_dtype)
+    return out.requires_grad_(requires_grad)
+
+
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
+    """The sum over the last `dims` dims of a and the first `dims` of b (or over the pairs
+    of dims lists ([a dims], [b dims])): a permute, a reshape and one matrix product."""
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        dims_a, dims_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        dims_a, dims_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    dims_a = [d % a.ndim for d in dims_a]
+    dims_b = [d % b.ndim for d in dims_b]
+    for da, db in zip(dims_a, dims_b):
+        if a.shape[da] != b.shape[db]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size "
+                               f"{a.shape[da]} in dim {da} and second has size {b.shape[db]} "
+                               f"in dim {db}")
+    free_a = [d for d in range(a.ndim) if d not in dims_a]
+    free_b = [d for d in range(b.ndim) if d not in dims_b]
+    k = math.prod(a.shape[d] for d in dims_a)
+    left = a.permute(*free_a, *dims_a).reshape(-1, k)
+    right = b.permute(*dims_b, *free_b).reshape(k, -1)
+    return (left @ right).reshape(*[a.shape[d] for d in free_a], *[b.shape[d] for d in free_b])
 
 
 def _type_name(value: Any) -> str:

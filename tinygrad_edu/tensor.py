@@ -534,10 +534,10 @@ class Tensor:
         return _integer_division(other, self, "floor_divide")
 
     def __mod__(self, other: Any) -> Tensor:
-        return _integer_division(self, other, "remainder")
+        return _modulo(self, other, "remainder")  # (differentiable, see ew.Remainder)
 
     def __rmod__(self, other: Any) -> Tensor:
-        return _integer_division(other, self, "remainder")
+        return _modulo(other, self, "remainder")
 
     floor_divide = __floordiv__
     remainder = __mod__
@@ -893,6 +893,453 @@ class Tensor:
 
     def log_softmax(self, dim: int) -> Tensor:
         return ew_softmax(self, dim, reduce.LogSoftmax)
+
+    # --- issue 16: elementwise math ---
+    # Float functions of one tensor: integer and bool tensors give the default float dtype.
+    def log1p(self) -> Tensor:
+        """y = ln(1 + x), accurate for small x."""
+        return ew.Log1P.apply(self._float())
+
+    def expm1(self) -> Tensor:
+        """y = e^x - 1, accurate for small x."""
+        return ew.Expm1.apply(self._float())
+
+    def log2(self) -> Tensor:
+        return ew.Log2.apply(self._float())
+
+    def log10(self) -> Tensor:
+        return ew.Log10.apply(self._float())
+
+    def exp2(self) -> Tensor:
+        return ew.Exp2.apply(self._float())
+
+    def sinh(self) -> Tensor:
+        return ew.Sinh.apply(self._float())
+
+    def cosh(self) -> Tensor:
+        return ew.Cosh.apply(self._float())
+
+    def tan(self) -> Tensor:
+        return ew.Tan.apply(self._float())
+
+    def asin(self) -> Tensor:
+        return ew.Asin.apply(self._float())
+
+    def acos(self) -> Tensor:
+        return ew.Acos.apply(self._float())
+
+    def atan(self) -> Tensor:
+        return ew.Atan.apply(self._float())
+
+    def asinh(self) -> Tensor:
+        return ew.Asinh.apply(self._float())
+
+    def acosh(self) -> Tensor:
+        return ew.Acosh.apply(self._float())
+
+    def atanh(self) -> Tensor:
+        return ew.Atanh.apply(self._float())
+
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+    def erf(self) -> Tensor:
+        """The error function, 2/sqrt(pi) times the integral of e^(-t^2) from 0 to x."""
+        return ew.Erf.apply(self._float())
+
+    def erfc(self) -> Tensor:
+        """1 - erf(x), accurate also where it is tiny."""
+        return ew.Erfc.apply(self._float())
+
+    def erfinv(self) -> Tensor:
+        """The inverse of erf on (-1, 1) (+-inf at +-1, NaN outside)."""
+        return ew.Erfinv.apply(self._float())
+
+    def lgamma(self) -> Tensor:
+        """ln |Gamma(x)| (+inf at 0, -1, -2, ...)."""
+        return ew.Lgamma.apply(self._float())
+
+    def digamma(self) -> Tensor:
+        """psi(x) = d/dx ln Gamma(x)."""
+        return ew.Digamma.apply(self._float())
+
+    def reciprocal(self) -> Tensor:
+        """1 / x (float, also for integers)."""
+        return ew.Reciprocal.apply(self._float())
+
+    def neg(self) -> Tensor:
+        """-x."""
+        return ew.Neg.apply(self)
+
+    negative = neg
+
+    # rounding: results without a graph (the gradient would be 0 everywhere)
+    @backend.on_device_of_args
+    def _rounded(self, op: str, decimals: int = 0) -> Tensor:
+        kind = self.array.dtype.kind
+        if kind == "b" or (kind in "iu" and decimals):
+            raise NotImplementedError(f'"{op}" not implemented for '
+                                      f"'{_TORCH_NAMES[self.array.dtype.name]}'")
+        if kind in "iu":  # integers are whole already
+            return _no_grad_result(self.array.copy())
+        xp = get_array_module(self.array)
+        if decimals == 0:  # (rint: halves to even, as PyTorch's round)
+            ufunc = {"floor": xp.floor, "ceil": xp.ceil, "trunc": xp.trunc, "round": xp.rint}
+            return _no_grad_result(ufunc[op](self.array))
+        scale = 10.0 ** abs(decimals)  # as PyTorch: x * 10^d rounded, then / 10^d
+        if decimals > 0:
+            return _no_grad_result(xp.rint(self.array * scale) / scale)
+        return _no_grad_result(xp.rint(self.array / scale) * scale)
+
+    def floor(self) -> Tensor:
+        """The largest whole number <= x (integers stay integers; no gradient)."""
+        return self._rounded("floor")
+
+    def ceil(self) -> Tensor:
+        """The smallest whole number >= x (no gradient)."""
+        return self._rounded("ceil")
+
+    def trunc(self) -> Tensor:
+        """x rounded toward zero (no gradient)."""
+        return self._rounded("trunc")
+
+    fix = trunc
+
+    def round(self, *, decimals: int = 0) -> Tensor:
+        """x rounded to `decimals` decimal places, halves to even (no gradient)."""
+        return self._rounded("round", decimals)
+
+    def frac(self) -> Tensor:
+        """x - trunc(x), with x's sign (floats only)."""
+        if self.array.dtype.kind != "f":
+            raise NotImplementedError(f"\"frac\" not implemented for "
+                                      f"'{_TORCH_NAMES[self.array.dtype.name]}'")
+        return ew.Frac.apply(self)
+
+    # float functions of two tensors
+    def atan2(self, other: Tensor) -> Tensor:
+        """The angle of the point (other, self), in (-pi, pi]."""
+        _require_tensor("atan2", other)
+        return ew.Atan2.apply(*as_tensor_pair(self, other, "atan2", true_div=True))
+
+    arctan2 = atan2
+
+    def hypot(self, other: Tensor) -> Tensor:
+        """sqrt(self^2 + other^2), without overflow (floats only)."""
+        _require_tensor("hypot", other)
+        return ew.Hypot.apply(*_float_pair(self, other, "hypot"))
+
+    def logaddexp(self, other: Tensor) -> Tensor:
+        """ln(e^self + e^other), without overflow (floats only)."""
+        _require_tensor("logaddexp", other)
+        return ew.Logaddexp.apply(*_float_pair(self, other, "logaddexp"))
+
+    def xlogy(self, other: Any) -> Tensor:
+        """self * ln(other), and 0 where self is 0 (unless other is NaN)."""
+        return ew.Xlogy.apply(*as_tensor_pair(self, other, "xlogy", true_div=True))
+
+    def fmod(self, other: Any) -> Tensor:
+        """self - other * trunc(self / other): C's remainder, with the dividend's sign."""
+        return _modulo(self, other, "fmod")
+
+    def lerp(self, end: Tensor, weight: Any) -> Tensor:
+        """self + weight * (end - self), elementwise with broadcasting."""
+        return _lerp(self, end, weight)
+
+    def clamp_min(self, min: Any) -> Tensor:  # noqa: A002
+        """max(x, min) (see clamp)."""
+        if not isinstance(min, Tensor):
+            _refuse_bool(self, "clamp_min_scalar_cpu")
+        return self.clamp(min=min)
+
+    def clamp_max(self, max: Any) -> Tensor:  # noqa: A002
+        """min(x, max) (see clamp)."""
+        if not isinstance(max, Tensor):
+            _refuse_bool(self, "clamp_max_scalar_cpu")
+        return self.clamp(max=max)
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None,
+                   neginf: float | None = None) -> Tensor:
+        """NaN, +inf and -inf replaced by `nan`, `posinf` and `neginf` (by default 0 and the
+        dtype's largest and smallest finite values). Gradient 1 where x is finite, else 0."""
+        if self.array.dtype.kind != "f":  # nothing to replace
+            return self.clone()
+        return ew.NanToNum.apply(self, nan=nan, posinf=posinf, neginf=neginf)
+
+    # tests of values: bool tensors, no gradient
+    @backend.on_device_of_args
+    def isinf(self) -> Tensor:
+        return _no_grad_result(get_array_module(self.array).isinf(self.array))
+
+    @backend.on_device_of_args
+    def isposinf(self) -> Tensor:
+        return _no_grad_result(get_array_module(self.array).isposinf(self.array))
+
+    @backend.on_device_of_args
+    def isneginf(self) -> Tensor:
+        return _no_grad_result(get_array_module(self.array).isneginf(self.array))
+
+    @backend.on_device_of_args
+    def isclose(self, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+                equal_nan: bool = False) -> Tensor:
+        """|self - other| <= atol + rtol * |other| elementwise (inf equals inf of its sign;
+        NaN equals NaN only with equal_nan). Both tensors need the same dtype."""
+        _require_tensor("isclose", other)
+        if self.array.dtype != other.array.dtype:
+            raise RuntimeError(f"isclose: {_TORCH_NAMES[self.array.dtype.name]} did not match "
+                               f"{_TORCH_NAMES[other.array.dtype.name]} (shapes "
+                               f"{tuple(self.shape)} and {tuple(other.shape)})")
+        for name, value in (("rtol", rtol), ("atol", atol)):
+            if value < 0:
+                raise RuntimeError(f"isclose: {name} must be greater than or equal to zero, "
+                                   f"but got {value}")
+        a, b = _checked_pair(self, other, "isclose")
+        autograd._check_same_device("isclose", (a, b))
+        xp = get_array_module(a.array)
+        if a.array.dtype.kind == "b":
+            return _no_grad_result(a.array == b.array)
+        return _no_grad_result(xp.isclose(a.array, b.array, rtol=rtol, atol=atol,
+                                          equal_nan=equal_nan))
+
+    # logical and bitwise ops: no gradient
+    def logical_and(self, other: Tensor) -> Tensor:
+        _require_tensor("logical_and", other)
+        return self._compare(other, "logical_and")
+
+    def logical_or(self, other: Tensor) -> Tensor:
+        _require_tensor("logical_or", other)
+        return self._compare(other, "logical_or")
+
+    def logical_xor(self, other: Tensor) -> Tensor:
+        _require_tensor("logical_xor", other)
+        return self._compare(other, "logical_xor")
+
+    def bitwise_and(self, other: Any) -> Tensor:
+        """self & other, bit by bit (integers and bools only)."""
+        return _bitwise(self, other, "bitwise_and")
+
+    def bitwise_or(self, other: Any) -> Tensor:
+        return _bitwise(self, other, "bitwise_or")
+
+    def bitwise_xor(self, other: Any) -> Tensor:
+        return _bitwise(self, other, "bitwise_xor")
+
+    @backend.on_device_of_args
+    def bitwise_not(self) -> Tensor:
+        """~x: every bit flipped (integers), not x (bools)."""
+        if self.array.dtype.kind == "f":
+            raise NotImplementedError(f"\"bitwise_not\" not implemented for "
+                                      f"'{_TORCH_NAMES[self.array.dtype.name]}'")
+        return _no_grad_result(get_array_module(self.array).invert(self.array))
+
+    __xor__ = bitwise_xor  # (& and |, and ~, are defined with the comparisons above)
+
+    def __rand__(self, other: Any) -> Tensor:
+        return _bitwise(other, self, "bitwise_and")
+
+    def __ror__(self, other: Any) -> Tensor:
+        return _bitwise(other, self, "bitwise_or")
+
+    def __rxor__(self, other: Any) -> Tensor:
+        return _bitwise(other, self, "bitwise_xor")
+
+    # in-place forms: the out-of-place result written back through Tensor._update_
+    def _math_(self, op: str, method: Callable[..., Tensor], *args: Any,
+               reads_old: bool = True, **kwargs: Any) -> Tensor:
+        """self = method(self, *args, **kwargs), in place. The result must keep its category
+        when cast to this tensor's dtype (PyTorch's RuntimeError: an int tensor has no exp_).
+        A result without a graph (floor_, bitwise ops) leaves this tensor without one."""
+        recorded = []
+
+        def compute(old: Tensor) -> Tensor:
+            new = method(old, *args, **kwargs)
+            _check_cast(op, new.array.dtype, self)
+            recorded.append(new._requires_grad)
+            return new if new.array.dtype == self.array.dtype else new.to(self.dtype)
+
+        self._update_(op, compute, reads_old)
+        if self._requires_grad and not recorded[0] and autograd.is_grad_enabled():
+            self.grad_fn, self._requires_grad = None, False  # its values no longer depend on it
+        return self
+
+    def exp_(self) -> Tensor:
+        return self._math_("exp_", Tensor.exp, reads_old=False)
+
+    def log_(self) -> Tensor:
+        return self._math_("log_", Tensor.log)
+
+    def sqrt_(self) -> Tensor:
+        return self._math_("sqrt_", Tensor.sqrt, reads_old=False)
+
+    def rsqrt_(self) -> Tensor:
+        return self._math_("rsqrt_", Tensor.rsqrt, reads_old=False)
+
+    def abs_(self) -> Tensor:
+        return self._math_("abs_", Tensor.abs)
+
+    def neg_(self) -> Tensor:
+        return self._math_("neg_", Tensor.neg, reads_old=False)
+
+    negative_ = neg_
+
+    def sigmoid_(self) -> Tensor:
+        return self._math_("sigmoid_", Tensor.sigmoid, reads_old=False)
+
+    def tanh_(self) -> Tensor:
+        return self._math_("tanh_", Tensor.tanh, reads_old=False)
+
+    def sin_(self) -> Tensor:
+        return self._math_("sin_", Tensor.sin)
+
+    def cos_(self) -> Tensor:
+        return self._math_("cos_", Tensor.cos)
+
+    def sign_(self) -> Tensor:
+        return self._math_("sign_", Tensor.sign, reads_old=False)
+
+    def square_(self) -> Tensor:
+        return self._math_("square_", Tensor.square)
+
+    def log1p_(self) -> Tensor:
+        return self._math_("log1p_", Tensor.log1p)
+
+    def expm1_(self) -> Tensor:
+        return self._math_("expm1_", Tensor.expm1, reads_old=False)
+
+    def log2_(self) -> Tensor:
+        return self._math_("log2_", Tensor.log2)
+
+    def log10_(self) -> Tensor:
+        return self._math_("log10_", Tensor.log10)
+
+    def exp2_(self) -> Tensor:
+        return self._math_("exp2_", Tensor.exp2, reads_old=False)
+
+    def sinh_(self) -> Tensor:
+        return self._math_("sinh_", Tensor.sinh)
+
+    def cosh_(self) -> Tensor:
+        return self._math_("cosh_", Tensor.cosh)
+
+    def tan_(self) -> Tensor:
+        return self._math_("tan_", Tensor.tan, reads_old=False)
+
+    def asin_(self) -> Tensor:
+        return self._math_("asin_", Tensor.asin)
+
+    def acos_(self) -> Tensor:
+        return self._math_("acos_", Tensor.acos)
+
+    def atan_(self) -> Tensor:
+        return self._math_("atan_", Tensor.atan)
+
+    def asinh_(self) -> Tensor:
+        return self._math_("asinh_", Tensor.asinh)
+
+    def acosh_(self) -> Tensor:
+        return self._math_("acosh_", Tensor.acosh)
+
+    def atanh_(self) -> Tensor:
+        return self._math_("atanh_", Tensor.atanh)
+
+    arcsin_, arccos_, arctan_ = asin_, acos_, atan_
+    arcsinh_, arccosh_, arctanh_ = asinh_, acosh_, atanh_
+
+    def erf_(self) -> Tensor:
+        return self._math_("erf_", Tensor.erf)
+
+    def erfc_(self) -> Tensor:
+        return self._math_("erfc_", Tensor.erfc)
+
+    def erfinv_(self) -> Tensor:
+        return self._math_("erfinv_", Tensor.erfinv, reads_old=False)
+
+    def lgamma_(self) -> Tensor:
+        return self._math_("lgamma_", Tensor.lgamma)
+
+    def digamma_(self) -> Tensor:
+        return self._math_("digamma_", Tensor.digamma)
+
+    def reciprocal_(self) -> Tensor:
+        return self._math_("reciprocal_", Tensor.reciprocal, reads_old=False)
+
+    def floor_(self) -> Tensor:
+        return self._math_("floor_", Tensor.floor, reads_old=False)
+
+    def ceil_(self) -> Tensor:
+        return self._math_("ceil_", Tensor.ceil, reads_old=False)
+
+    def trunc_(self) -> Tensor:
+        return self._math_("trunc_", Tensor.trunc, reads_old=False)
+
+    fix_ = trunc_
+
+    def round_(self, *, decimals: int = 0) -> Tensor:
+        return self._math_("round_", Tensor.round, decimals=decimals, reads_old=False)
+
+    def frac_(self) -> Tensor:
+        return self._math_("frac_", Tensor.frac, reads_old=False)
+
+    def nan_to_num_(self, nan: float = 0.0, posinf: float | None = None,
+                    neginf: float | None = None) -> Tensor:
+        return self._math_("nan_to_num_", Tensor.nan_to_num, nan, posinf, neginf)
+
+    def atan2_(self, other: Tensor) -> Tensor:
+        return self._math_("atan2_", Tensor.atan2, other)
+
+    arctan2_ = atan2_
+
+    def hypot_(self, other: Tensor) -> Tensor:
+        return self._math_("hypot_", Tensor.hypot, other)
+
+    def xlogy_(self, other: Any) -> Tensor:
+        return self._math_("xlogy_", Tensor.xlogy, other)
+
+    def fmod_(self, other: Any) -> Tensor:
+        return self._math_("fmod_", Tensor.fmod, other)
+
+    def remainder_(self, other: Any) -> Tensor:
+        return self._math_("remainder_", Tensor.remainder, other)
+
+    def lerp_(self, end: Tensor, weight: Any) -> Tensor:
+        return self._math_("lerp_", Tensor.lerp, end, weight)
+
+    def clamp_min_(self, min: Any) -> Tensor:  # noqa: A002
+        return self._math_("clamp_min_", Tensor.clamp_min, min, reads_old=False)
+
+    def clamp_max_(self, max: Any) -> Tensor:  # noqa: A002
+        return self._math_("clamp_max_", Tensor.clamp_max, max, reads_old=False)
+
+    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
+        """`value` where `mask` is True, in place (the value converted to this dtype)."""
+        return self._update_("masked_fill_", lambda old: old.masked_fill(mask, value).to(
+            self.dtype))
+
+    def logical_not_(self) -> Tensor:
+        return self._math_("logical_not_", Tensor.logical_not, reads_old=False)
+
+    def logical_and_(self, other: Tensor) -> Tensor:
+        return self._math_("logical_and_", Tensor.logical_and, other, reads_old=False)
+
+    def logical_or_(self, other: Tensor) -> Tensor:
+        return self._math_("logical_or_", Tensor.logical_or, other, reads_old=False)
+
+    def logical_xor_(self, other: Tensor) -> Tensor:
+        return self._math_("logical_xor_", Tensor.logical_xor, other, reads_old=False)
+
+    def bitwise_and_(self, other: Any) -> Tensor:
+        return self._math_("bitwise_and_", Tensor.bitwise_and, other, reads_old=False)
+
+    def bitwise_or_(self, other: Any) -> Tensor:
+        return self._math_("bitwise_or_", Tensor.bitwise_or, other, reads_old=False)
+
+    def bitwise_xor_(self, other: Any) -> Tensor:
+        return self._math_("bitwise_xor_", Tensor.bitwise_xor, other, reads_old=False)
+
+    def bitwise_not_(self) -> Tensor:
+        return self._math_("bitwise_not_", Tensor.bitwise_not, reads_old=False)
+
+    __iand__, __ior__, __ixor__ = bitwise_and_, bitwise_or_, bitwise_xor_
+    __imod__ = remainder_
 
     # -----------------------------------------------------------------------------------------
     # reductions
@@ -3070,6 +3517,154 @@ def _numpy_keywords(function: Callable) -> Callable:
                     kwargs[name] = kwargs.pop(alias)
         return function(*args, **kwargs)
     return with_aliases
+
+
+# --- issue 16: elementwise math ---
+def _require_tensor(op: str, other: Any) -> None:
+    """Ops that PyTorch defines only between two tensors refuse a number (its TypeError)."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{op}(): argument 'other' (position 2) must be Tensor, not "
+                        f"{_type_name(other)}")
+
+
+def _refuse_bool(t: Tensor, op: str) -> None:
+    if t.array.dtype.kind == "b":
+        raise NotImplementedError(f"\"{op}\" not implemented for 'Bool' (shape "
+                                  f"{tuple(t.shape)})")
+
+
+def _float_pair(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
+    """as_tensor_pair for ops PyTorch implements for floating dtypes only (hypot,
+    logaddexp): integer and bool tensors are refused (NotImplementedError)."""
+    a, b = as_tensor_pair(a, b, op)
+    if a.array.dtype.kind != "f":
+        raise NotImplementedError(f"\"{op}\" not implemented for "
+                                  f"'{_TORCH_NAMES[a.array.dtype.name]}' (shapes "
+                                  f"{tuple(a.shape)} and {tuple(b.shape)})")
+    return a, b
+
+
+@backend.on_device_of_args
+def _check_integer_divisor(a: Tensor, b: Tensor, op: str) -> None:
+    """Integer division by zero raises, as on PyTorch's CPU (read where
+    `autograd.checks_values` allows: on the GPU only under detect_anomaly); bools are
+    refused."""
+    if a.array.dtype.kind == "b":
+        raise NotImplementedError(f"{op}: not implemented for bool tensors (shapes "
+                                  f"{tuple(a.shape)} and {tuple(b.shape)})")
+    if a.array.dtype.kind in "iu" and b.numel() and autograd.checks_values(b.array) and bool(
+            (b.array == 0).any()):
+        raise RuntimeError(f"{op}: ZeroDivisionError: integer division by zero (the divisor, "
+                           f"of shape {tuple(b.shape)} and dtype {b.dtype}, holds a 0)")
+
+
+def _modulo(a: Any, b: Any, op: str) -> Tensor:
+    """remainder (Python's %, the divisor's sign) or fmod (C's, the dividend's sign), with a
+    gradient for floats; integers stay integers."""
+    a, b = _checked_pair(a, b, op)
+    _check_integer_divisor(a, b, op)
+    return (ew.Remainder if op == "remainder" else ew.Fmod).apply(a, b)
+
+
+def _lerp(start: Tensor, end: Tensor, weight: Any) -> Tensor:
+    """start + weight * (end - start); start, end (and a weight tensor with dimensions) need
+    one floating dtype, as PyTorch."""
+    _require_tensor("lerp", end)
+    if start.array.dtype.kind != "f":
+        raise NotImplementedError(f"\"lerp_kernel_scalar\" not implemented for "
+                                  f"'{_TORCH_NAMES[start.array.dtype.name]}'")
+    for name, t in (("end", end), ("weight", weight)):
+        if (isinstance(t, Tensor) and t.array.dtype != start.array.dtype
+                and (name == "end" or t.ndim)):
+            raise RuntimeError(f"lerp: expected dtype {_C_NAMES[start.array.dtype.name]} for "
+                               f"`{name}` but got dtype {_C_NAMES[t.array.dtype.name]}")
+    if isinstance(weight, Tensor):
+        weight = weight.to(start.dtype)
+    else:
+        weight = _coerce(weight, start.array.dtype, start)
+    _check_broadcast("lerp", start.shape, end.shape, weight.shape)
+    return ew.Lerp.apply(start, end, weight)
+
+
+@backend.on_device_of_args
+def _bitwise(a: Any, b: Any, op: str) -> Tensor:
+    """bitwise_and / or / xor (no gradient): integers and bools only, as PyTorch."""
+    a, b = _checked_pair(a, b, op)
+    autograd._check_same_device(op, (a, b))  # no Function here to check it
+    if a.array.dtype.kind == "f":
+        raise NotImplementedError(f"\"{op}\" not implemented for "
+                                  f"'{_TORCH_NAMES[a.array.dtype.name]}'")
+    return _no_grad_result(getattr(get_array_module(a.array), op)(a.array, b.array))
+
+
+def _with_out(name: str) -> Callable[..., Tensor]:
+    """tg.<name>(input, *args, out=None, **kwargs): the method `name` of `input` (a Tensor,
+    PyTorch's TypeError otherwise), written into `out` when it is given."""
+    method = getattr(Tensor, name)
+
+    def fn(input: Tensor, *args: Any, out: Tensor | None = None, **kwargs: Any) -> Tensor:  # noqa: A002
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
+                            f"{_type_name(input)}")
+        return _into_out(name, lambda: method(input, *args, **kwargs), (input,) + args, out)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = method.__doc__
+    return fn
+
+
+log1p, expm1, log2, log10 = (_with_out(n) for n in ("log1p", "expm1", "log2", "log10"))
+exp2, sinh, cosh, tan = (_with_out(n) for n in ("exp2", "sinh", "cosh", "tan"))
+asin, acos, atan = (_with_out(n) for n in ("asin", "acos", "atan"))
+asinh, acosh, atanh = (_with_out(n) for n in ("asinh", "acosh", "atanh"))
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+erf, erfc, erfinv = (_with_out(n) for n in ("erf", "erfc", "erfinv"))
+lgamma, digamma, reciprocal = (_with_out(n) for n in ("lgamma", "digamma", "reciprocal"))
+neg = negative = _with_out("neg")
+floor, ceil, trunc, frac = (_with_out(n) for n in ("floor", "ceil", "trunc", "frac"))
+fix = trunc
+round = _with_out("round")  # noqa: A001 - tg.round(x, decimals=2), as torch.round
+nan_to_num = _with_out("nan_to_num")
+atan2, hypot, logaddexp = (_with_out(n) for n in ("atan2", "hypot", "logaddexp"))
+arctan2 = atan2
+fmod, lerp = _with_out("fmod"), _with_out("lerp")
+clamp_min, clamp_max = _with_out("clamp_min"), _with_out("clamp_max")
+isposinf, isneginf = _with_out("isposinf"), _with_out("isneginf")
+logical_and, logical_or, logical_xor = (
+    _with_out(n) for n in ("logical_and", "logical_or", "logical_xor"))
+bitwise_and, bitwise_or, bitwise_xor, bitwise_not = (
+    _with_out(n) for n in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not"))
+
+
+def isinf(input: Tensor) -> Tensor:  # noqa: A002
+    """Where input is +inf or -inf (a bool tensor)."""
+    _require_tensor("isinf", input)
+    return input.isinf()
+
+
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A002
+            equal_nan: bool = False) -> Tensor:
+    """Where |input - other| <= atol + rtol * |other| (see Tensor.isclose)."""
+    _require_tensor("isclose", input)
+    return input.isclose(other, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def xlogy(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+    """input * ln(other), and 0 where input is 0; either may be a number."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError(f"xlogy(): expected a Tensor, got {_type_name(input)} and "
+                        f"{_type_name(other)}")
+    return _into_out("xlogy", lambda: ew.Xlogy.apply(*as_tensor_pair(
+        input, other, "xlogy", true_div=True)), (input, other), out)
+
+
+def remainder(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:  # noqa: A002
+    """input - other * floor(input / other), Python's % (input may be a number)."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError(f"remainder(): expected a Tensor, got {_type_name(input)} and "
+                        f"{_type_name(other)}")
+    return _into_out("remainder", lambda: _modulo(input, other, "remainder"), (input, other),
+                     out)
 
 
 # the methods that take dim= (and keepdim=) where PyTorch also accepts axis= (and keepdims=)

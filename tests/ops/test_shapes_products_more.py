@@ -15,22 +15,27 @@ M23, M34, V3 = RNG.standard_normal((2, 3)), RNG.standard_normal((3, 4)), RNG.sta
 B234, B243 = RNG.standard_normal((2, 3, 4)), RNG.standard_normal((2, 4, 3))
 WITH_ZERO = np.array([[1.5, 0.0, -2.0, 3.0], [0.5, 2.0, 0.0, 0.0]])
 
+def ix(lib, values):
+    """An index tensor on the device the test runs on."""
+    return lib.tensor(values, device=lib.dev)
+
+
 # name: (function of `lib` and the inputs, inputs, differentiable)
 CASES = {
     "repeat": (lambda lib, x: x.repeat(2, 1, 3), [M23], True),
     "repeat_interleave": (lambda lib, x: x.repeat_interleave(2, dim=1), [M23], True),
     "repeat_interleave_flat": (lambda lib, x: lib.repeat_interleave(x, 3), [M23], True),
-    "repeat_interleave_counts": (lambda lib, x: x.repeat_interleave(lib.tensor([1, 0, 2], device=lib.dev),
+    "repeat_interleave_counts": (lambda lib, x: x.repeat_interleave(ix(lib, [1, 0, 2]),
                                                                     dim=1), [M23], True),
     "roll": (lambda lib, x: x.roll(1, 1), [M23], True),
     "roll_flat": (lambda lib, x: lib.roll(x, -2), [M23], True),
     "roll_dims": (lambda lib, x: x.roll((1, 2), (0, 2)), [B234], True),
     "narrow": (lambda lib, x: x.narrow(1, -2, 2), [M23], True),
-    "index_select": (lambda lib, x: x.index_select(1, lib.tensor([2, 0, 2], device=lib.dev)), [M23], True),
+    "index_select": (lambda lib, x: x.index_select(1, ix(lib, [2, 0, 2])), [M23], True),
     "masked_select": (lambda lib, x: x.masked_select(x > 0), [M23], True),
-    "take_along_dim": (lambda lib, x: x.take_along_dim(lib.tensor([[0], [2]], device=lib.dev), 1), [M23],
+    "take_along_dim": (lambda lib, x: x.take_along_dim(ix(lib, [[0], [2]]), 1), [M23],
                        True),
-    "take_along_dim_flat": (lambda lib, x: lib.take_along_dim(x, lib.tensor([5, 0], device=lib.dev)), [M23],
+    "take_along_dim_flat": (lambda lib, x: lib.take_along_dim(x, ix(lib, [5, 0])), [M23],
                             True),
     "movedim": (lambda lib, x: x.movedim((0, 1), (2, 0)), [B234], True),
     "swapaxes": (lambda lib, x: x.swapaxes(0, 2), [B234], True),

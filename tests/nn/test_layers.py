@@ -203,8 +203,8 @@ def test_conv2d_errors(device):
         nn.Conv2d(3, 4, 3, padding="full")
     with pytest.raises(ValueError, match=r"Conv2d: expected input of shape \(N, 3, H, W\)"):
         nn.Conv2d(3, 4, 3, device=device)(tg.ones(1, 2, 5, 5, device=device))
-    with pytest.raises(ValueError, match="Conv2d"):
-        nn.Conv2d(3, 4, 3, device=device)(tg.ones(3, 5, 5, device=device))
+    with pytest.raises(ValueError, match="Conv2d"):  # unbatched (C, H, W) with the wrong C
+        nn.Conv2d(3, 4, 3, device=device)(tg.ones(2, 5, 5, device=device))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -52,3 +52,87 @@ __all__ = [
     "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
     "BCEWithLogitsLoss",
 ]
+
+# --- issue 16: nn part A ---
+from .layers import (  # noqa: E402
+    CELU,
+    ELU,
+    GLU,
+    SELU,
+    CosineSimilarity,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    LogSigmoid,
+    Mish,
+    PairwiseDistance,
+    PReLU,
+    ReLU6,
+    SiLU,
+    Softmax2d,
+    Softmin,
+    Softplus,
+    Softsign,
+    Tanhshrink,
+    Threshold,
+)
+from .loss import (  # noqa: E402
+    CosineEmbeddingLoss,
+    CTCLoss,
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
+    KLDivLoss,
+    MarginRankingLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
+    PoissonNLLLoss,
+    SoftMarginLoss,
+    TripletMarginLoss,
+)
+from .module import ParameterDict, ParameterList  # noqa: E402
+
+__all__ += [  # issue 16: nn part A
+    "ELU", "SELU", "CELU", "SiLU", "Mish", "Softplus", "Softsign", "Hardtanh", "Hardsigmoid",
+    "Hardswish", "ReLU6", "PReLU", "LogSigmoid", "Softmin", "Softmax2d", "Threshold", "GLU",
+    "Tanhshrink", "CosineSimilarity", "PairwiseDistance",
+    "KLDivLoss", "PoissonNLLLoss", "GaussianNLLLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
+    "CosineEmbeddingLoss", "TripletMarginLoss", "MultiMarginLoss", "MultiLabelSoftMarginLoss",
+    "SoftMarginLoss", "ParameterList", "ParameterDict", "CTCLoss",
+]
+
+# --- issue 16: nn part B ---
+__all__ += [  # issue 16: nn part B
+    "Conv1d", "ConvTranspose1d", "ConvTranspose2d", "ZeroPad2d", "ReflectionPad1d",
+    "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad2d", "MaxPool1d",
+    "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "LayerNorm",
+    "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "Dropout1d", "Dropout2d", "AlphaDropout",
+    "PixelShuffle", "PixelUnshuffle", "Upsample", "Bilinear", "EmbeddingBag",
+]
+from .layers import (  # noqa: E402
+    AdaptiveAvgPool1d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AlphaDropout,
+    AvgPool1d,
+    Bilinear,
+    CircularPad2d,
+    Conv1d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    Dropout1d,
+    Dropout2d,
+    EmbeddingBag,
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    LayerNorm,
+    MaxPool1d,
+    PixelShuffle,
+    PixelUnshuffle,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    Upsample,
+    ZeroPad2d,
+)

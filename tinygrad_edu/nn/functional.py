@@ -25,8 +25,17 @@ import numpy as np
 from .. import autograd, backend
 from ..autograd import Function
 from ..backend import get_array_module
-from ..ops.conv import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d
-from ..tensor import Tensor, arange, rand, where
+from ..ops.conv import (
+    Conv2dInputGrad,
+    ConvGeometry,
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    conv2d,
+    max_pool2d,
+)
+from ..ops.conv import _pair as _conv_pair
+from ..ops.shape import IndexAdd
+from ..tensor import Tensor, arange, rand, stack, where
 from ..tensor import pad as _tensor_pad
 
 __all__ = [
@@ -563,7 +572,10 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
         value: float | None = None) -> Tensor:
-    """Constant padding, (left, right) widths starting from the last dim (as tg.pad)."""
+    """Constant padding, (left, right) widths starting from the last dim (as tg.pad); modes
+    'reflect', 'replicate' and 'circular' copy the input's own values (see _pad_boundary)."""
+    if mode != "constant":
+        return _pad_boundary(input, pad, mode, value)
     return _tensor_pad(input, pad, mode, 0.0 if value is None else value)
 
 
@@ -1047,3 +1059,1108 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     if weight is not None:
         loss = loss * weight.to(input.dtype)
     return _reduce(loss, reduction)
+
+
+# --- issue 16: nn part A ---
+# More activations, distances, embedding / gumbel_softmax and the rest of PyTorch's losses,
+# each a composition of Tensor ops (autograd gives every gradient, to any order).
+__all__ += [
+    "threshold", "glu", "tanhshrink", "prelu", "embedding", "cosine_similarity",
+    "pairwise_distance", "gumbel_softmax", "kl_div", "poisson_nll_loss", "gaussian_nll_loss",
+    "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
+    "triplet_margin_loss", "multi_margin_loss", "multilabel_soft_margin_loss",
+    "soft_margin_loss", "ctc_loss",
+]
+from ..tensor import cat as _cat  # noqa: E402
+from ..tensor import full as _full  # noqa: E402
+from ..tensor import full_like as _full_like  # noqa: E402
+from ..tensor import stack as _stack  # noqa: E402
+from ..tensor import tensor as _tensor  # noqa: E402
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x if x > threshold else value."""
+    return _maybe_inplace(input, inplace, "threshold_",
+                          lambda x: where(x <= threshold, value, x))
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a * sigmoid(b), where a and b are the two halves of `input` along `dim`."""
+    _check_tensor(input, "input", "glu")
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    size = input.shape[dim]
+    if size % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension "
+                           f"{dim % input.ndim} is size {size}")
+    a, b = input.chunk(2, dim)
+    return a * b.sigmoid()
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x - tanh(x)."""
+    return input - input.tanh()
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x if x > 0 else a * x, with a learnable slope `weight`: one value, or one per channel
+    (dim 1 of the input; an input of fewer dims has one channel)."""
+    _check_tensor(input, "input", "prelu")
+    _check_tensor(weight, "weight", "prelu")
+    n = weight.numel()
+    if n != 1:
+        channels = input.shape[1] if input.ndim >= 2 else 1
+        if weight.ndim != 1 or n != channels:
+            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
+                               f"parameter numbers = {n} and channel size = {channels}.")
+        if input.ndim >= 2:  # (C,) -> (C, 1, ..., 1) so that it broadcasts along dim 1
+            weight = weight.reshape(n, *([1] * (input.ndim - 2)))
+    elif weight.ndim:
+        weight = weight.reshape(())
+    return where(input > 0, input, input * weight)
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """weight[input]: the rows of the (num_embeddings, embedding_dim) table at the indices;
+    the rows looked up at `padding_idx` pass no gradient back to the table."""
+    _check_tensor(weight, "weight", "embedding")
+    if not isinstance(input, Tensor) or input.dtype.kind not in "iu":
+        kind = input.dtype if isinstance(input, Tensor) else type(input).__name__
+        raise TypeError(f"embedding: expected indices as an integer tensor (int64/int32), got "
+                        f"{kind}")
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not "
+                                  "supported")
+    rows = weight.shape[0]
+    if padding_idx is not None:
+        if not -rows <= padding_idx < rows:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx %= rows
+    checked = autograd.checks_values(input.array)
+    if checked and input.numel():  # reads the values back: on the GPU only when asked
+        low, high = int(input.min()), int(input.max())
+        if low < 0 or high >= rows:
+            raise IndexError(f"embedding: index {low if low < 0 else high} is out of range "
+                             f"for a table of {rows} rows")
+    if checked:
+        out = weight[input]
+    else:  # unchecked (GPU): an out-of-range index gives a row of NaN, as nn.Embedding
+        valid = (input >= 0) & (input < rows)
+        out = where(valid.unsqueeze(-1), weight[where(valid, input, 0)], math.nan)
+    if padding_idx is not None and out.requires_grad:
+        out = where((input != padding_idx).unsqueeze(-1), out, out.detach())
+    return out
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along `dim` (they broadcast)."""
+    _check_float(x1, "x1", "cosine_similarity")
+    _check_float(x2, "x2", "cosine_similarity")
+    n1 = x1.norm(2, dim, keepdim=True).clamp(min=eps)
+    n2 = x2.norm(2, dim, keepdim=True).clamp(min=eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:
+    """||x1 - x2 + eps||_p along the last dim (eps keeps the gradient finite at x1 == x2)."""
+    _check_float(x1, "x1", "pairwise_distance")
+    _check_float(x2, "x2", "pairwise_distance")
+    return (x1 - x2 + eps).norm(p, max(x1.ndim, x2.ndim) - 1, keepdim=keepdim)
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10,
+                   dim: int = -1) -> Tensor:
+    """softmax((logits + g) / tau) along `dim`, g = -log(-log(u)) Gumbel(0, 1) noise drawn
+    with the library's RNG. hard=True returns the one-hot of its argmax, differentiated as the
+    soft sample (the straight-through estimator: y_hard - y_soft.detach() + y_soft)."""
+    _check_float(logits, "logits", "gumbel_softmax")
+    u = rand(*logits.shape, dtype=logits.dtype, device=logits.device)
+    gumbels = -(-(u.clamp(min=float(np.finfo(u.dtype).tiny)).log())).log()
+    y_soft = ((logits + gumbels) / tau).softmax(dim)
+    if not hard:
+        return y_soft
+    index = y_soft.argmax(dim, keepdim=True)
+    positions = arange(logits.shape[dim], device=logits.device)
+    positions = positions.reshape(-1, *([1] * (logits.ndim - 1 - dim % logits.ndim)))
+    y_hard = (positions == index).to(logits.dtype)
+    return y_hard - y_soft.detach() + y_soft
+
+
+# losses ---------------------------------------------------------------------------------------
+def _safe_log(t: Tensor) -> Tensor:
+    """log(t) where t != 0 and 0 at t == 0 (so t * _safe_log(t) is xlogy(t, t), with a finite
+    gradient at 0)."""
+    return where(t == 0, 1.0, t).log()
+
+
+def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None,
+           reduce: bool | None = None, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """KL(target || exp(input)) elementwise for log-probabilities `input`:
+    target * (log target - input) (0 where target == 0), or with log_target
+    exp(target) * (target - input). 'batchmean' divides the sum by input.size(0), the true
+    KL divergence per sample; 'mean' divides by the element count (and warns, as PyTorch)."""
+    op = "kl_div"
+    if size_average is not None or reduce is not None:
+        reduction = _reduction(size_average, reduce, reduction, op)
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", UserWarning, stacklevel=2)
+    elif reduction != "batchmean":
+        reduction = _reduction(None, None, reduction, op)
+    _check_float(input, "input", op)
+    _check_tensor(target, "target", op)
+    target = target.to(input.dtype)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        loss = target * _safe_log(target) - target * input
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input.shape[0] if input.ndim else total
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     size_average: bool | None = None, eps: float = 1e-8,
+                     reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of target ~ Poisson(rate): exp(input) - target * input for a
+    log-rate (log_input=True), else input - target * log(input + eps); `full` adds Stirling's
+    term target log target - target + 0.5 log(2 pi target) where target > 1."""
+    op = "poisson_nll_loss"
+    reduction = _reduction(size_average, reduce, reduction, op)
+    _check_float(input, "input", op)
+    _check_tensor(target, "target", op)
+    target = target.to(input.dtype)
+    loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
+    if full:
+        big = target > 1
+        safe = where(big, target, 1.0)
+        stirling = safe * safe.log() - safe + 0.5 * (safe * (2 * math.pi)).log()
+        loss = loss + where(big, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: bool = False,
+                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of target ~ N(input, var): 0.5 (log var + (input - target)^2 /
+    var) (+ 0.5 log(2 pi) with `full`). `var` has input's shape, or one fewer trailing dim, or
+    a size-1 dim (one variance shared), or is a float. var is clamped to >= eps for the value
+    only (the gradient passes as if unclamped, as PyTorch)."""
+    op = "gaussian_nll_loss"
+    _check_float(input, "input", op)
+    _check_tensor(target, "target", op)
+    if isinstance(var, float):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = _full_like(input, var)
+    else:
+        _check_tensor(var, "var", op)
+        if var.numel() and autograd.checks_values(var.array) and bool((var < 0).any()):
+            raise ValueError("var has negative entry/entries")
+    if var.shape != input.shape:
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif input.ndim == var.ndim and sum(
+                b for a, b in zip(input.shape, var.shape) if a != b) == 1:
+            pass
+        else:
+            raise ValueError("var is of incorrect size")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not valid")
+    var = var + (var.detach().clamp(min=eps) - var.detach())
+    loss = ((input - target) ** 2 / var + var.log()) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                        size_average: bool | None = None, reduce: bool | None = None,
+                        reduction: str = "mean") -> Tensor:
+    """max(0, -target * (input1 - input2) + margin), target 1 (input1 should rank higher) or
+    -1."""
+    op = "margin_ranking_loss"
+    reduction = _reduction(size_average, reduce, reduction, op)
+    for name, t in (("input1", input1), ("input2", input2), ("target", target)):
+        _check_tensor(t, name, op)
+    if input1.ndim != input2.ndim or input1.ndim != target.ndim:
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension "
+                           f"but got sizes: input1: {input1.shape}, input2: {input2.shape}, "
+                           f"target: {target.shape} ")
+    loss = (-target * (input1 - input2) + margin).clamp(min=0)
+    return _reduce(loss, reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
+                         size_average: bool | None = None, reduce: bool | None = None,
+                         reduction: str = "mean") -> Tensor:
+    """input where target == 1, max(0, margin - input) where target == -1 (input is usually a
+    distance between two embeddings)."""
+    op = "hinge_embedding_loss"
+    reduction = _reduction(size_average, reduce, reduction, op)
+    _check_float(input, "input", op)
+    _check_tensor(target, "target", op)
+    loss = (where(target != 1, (margin - input).clamp(min=0), 0.0)
+            + where(target != -1, input, 0.0))
+    return _reduce(loss, reduction)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                          size_average: bool | None = None, reduce: bool | None = None,
+                          reduction: str = "mean") -> Tensor:
+    """1 - cos(input1, input2) where target == 1, max(0, cos - margin) where target == -1
+    (cos over the last dim, with 1e-12 added to each squared norm, as PyTorch)."""
+    op = "cosine_embedding_loss"
+    reduction = _reduction(size_average, reduce, reduction, op)
+    for name, t in (("input1", input1), ("input2", input2), ("target", target)):
+        _check_tensor(t, name, op)
+    if target.ndim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if input1.ndim != target.ndim + 1 or input2.ndim != target.ndim + 1:
+        raise RuntimeError(f"{target.ndim}D target tensor expects {target.ndim + 1}D input "
+                           f"tensors, but found inputs with sizes {list(input1.shape)} and "
+                           f"{list(input2.shape)}.")
+    dim = target.ndim
+    dot = (input1 * input2).sum(dim)
+    sq1 = (input1 * input1).sum(dim) + 1e-12
+    sq2 = (input2 * input2).sum(dim) + 1e-12
+    cos = dot / (sq1 * sq2).sqrt()
+    loss = where(target == 1, 1.0 - cos, 0.0) + where(target == -1, (cos - margin).clamp(min=0),
+                                                        0.0)
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
+                        margin: float = 1.0, p: float = 2, eps: float = 1e-6,
+                        swap: bool = False, size_average: bool | None = None,
+                        reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)), d = pairwise_distance;
+    with `swap`, d(anchor, negative) is replaced by min(it, d(positive, negative))."""
+    op = "triplet_margin_loss"
+    reduction = _reduction(size_average, reduce, reduction, op)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    for name, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
+        _check_float(t, name, op)
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the "
+                           f"same number of dimensions, but got: anchor {anchor.ndim}D, "
+                           f"positive {positive.ndim}D, and negative {negative.ndim}D inputs")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = d_neg.minimum(pairwise_distance(positive, negative, p, eps))
+    return _reduce((d_pos - d_neg + margin).clamp(min=0), reduction)
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
+                      weight: Tensor | None = None, size_average: bool | None = None,
+                      reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    """Multi-class hinge loss of scores x (N, C) (or (C,)) and class indices y:
+    sum over i != y of w[y] max(0, margin - x[y] + x[i])^p, divided by C."""
+    op = "multi_margin_loss"
+    reduction = _reduction(size_average, reduce, reduction, op)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.ndim != 1:
+        raise ValueError("weight must be one-dimensional")
+    _check_float(input, "input", op)
+    _check_tensor(target, "target", op)
+    if input.ndim > 2 or target.ndim > 1:
+        raise RuntimeError(f"{op}: expected input of 1 or 2 dims and target of 0 or 1, got "
+                           f"{tuple(input.shape)} and {tuple(target.shape)}")
+    x = input.reshape(1, -1) if input.ndim < 2 else input
+    y = target.reshape(-1)
+    n, classes = x.shape
+    if y.shape[0] != n:
+        raise RuntimeError(f"inconsistent target size, expected {n} but got "
+                           f"{list(target.shape)}")
+    if y.numel() and autograd.checks_values(y.array):
+        if int(y.min()) < 0 or int(y.max()) >= classes:
+            raise RuntimeError("target out of range")
+    own = x.gather(1, y.unsqueeze(1))
+    z = (x - own + margin).clamp(min=0)
+    z = z * z if p == 2 else z
+    if weight is not None:
+        z = z * weight.to(x.dtype)[y].unsqueeze(1)
+    is_target = arange(classes, device=x.device) == y.unsqueeze(1)
+    loss = where(is_target, 0.0, z).sum(1) / classes
+    if input.ndim < 2:
+        loss = loss.reshape(target.shape) if target.ndim == 0 else loss
+    return _reduce(loss, reduction)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                size_average: bool | None = None, reduce: bool | None = None,
+                                reduction: str = "mean") -> Tensor:
+    """Binary cross entropy of sigmoid(x) per class, averaged over the classes (last dim):
+    -mean_c (y log sigmoid(x) + (1 - y) log sigmoid(-x)), optionally weighted per class."""
+    op = "multilabel_soft_margin_loss"
+    if size_average is not None or reduce is not None:
+        reduction = _reduction(size_average, reduce, reduction, op)
+    _check_float(input, "input", op)
+    _check_tensor(target, "target", op)
+    loss = -(target * LogSigmoid.apply(input) + (1 - target) * LogSigmoid.apply(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.sum(input.ndim - 1) / input.shape[-1]
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not valid")
+    return _reduce(loss, reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
+                     reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-target * input)) (a smooth hinge for targets 1 / -1), computed stably as
+    -logsigmoid(target * input)."""
+    op = "soft_margin_loss"
+    reduction = _reduction(size_average, reduce, reduction, op)
+    _check_float(input, "input", op)
+    _check_tensor(target, "target", op)
+    return _reduce(-LogSigmoid.apply(input * target.to(input.dtype)), reduction)
+
+_CTC_NEG = -1e30  # log(0) for the CTC recursion: finite, so that no gradient becomes NaN
+
+
+def _lengths(value: Any, name: str) -> list[int]:
+    """input_lengths / target_lengths (a tensor, list or tuple of ints) as Python ints."""
+    if isinstance(value, Tensor):
+        return [int(v) for v in value.reshape(-1).tolist()]
+    if isinstance(value, (list, tuple)):
+        return [int(v) for v in value]
+    raise TypeError(f"ctc_loss: {name} must be a tensor or a tuple of ints, got "
+                    f"{type(value).__name__}")
+
+
+def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths: Any, target_lengths: Any,
+             blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    """Connectionist Temporal Classification loss: -log of the total probability of every
+    alignment of the (T, N, C) log-probabilities (or (T, C)) that reads as the target once
+    repeats are merged and blanks removed. Computed by the forward (alpha) recursion over the
+    target with a blank between and around its labels (length 2S + 1), in log space:
+        alpha_t(s) = logsumexp(alpha_{t-1}(s), alpha_{t-1}(s-1), [alpha_{t-1}(s-2)]) + lp_t(l_s)
+    (the s-2 term only from a label to a different label); autograd gives the gradient.
+    targets: (N, S) padded, or 1-D with the targets one after the other. 'mean' divides each
+    loss by its target length, then averages over the batch. An impossible alignment (target
+    too long for the input) gives inf, or 0 with `zero_infinity`.
+    The gradient is the exact derivative of this formula. PyTorch's own CTC backward assumes
+    that log_probs come from log_softmax; the two agree on the gradient of the logits before
+    the log_softmax (the usual case), not on that of log_probs themselves."""
+    op = "ctc_loss"
+    reduction = _reduction(None, None, reduction, op)
+    _check_float(log_probs, "log_probs", op)
+    _check_tensor(targets, "targets", op)
+    unbatched = log_probs.ndim == 2
+    if unbatched:
+        log_probs = log_probs.unsqueeze(1)
+        targets = targets.unsqueeze(0) if targets.ndim == 1 else targets
+    if log_probs.ndim != 3:
+        raise RuntimeError(f"ctc_loss: log_probs must be (T, N, C) or (T, C), got shape "
+                           f"{tuple(log_probs.shape)}")
+    steps, batch, _ = log_probs.shape
+    in_lens, tg_lens = _lengths(input_lengths, "input_lengths"), _lengths(target_lengths,
+                                                                          "target_lengths")
+    if len(in_lens) != batch:
+        raise RuntimeError("input_lengths must be of size batch_size")
+    if len(tg_lens) != batch:
+        raise RuntimeError("target_lengths must be of size batch_size")
+    if max(in_lens) > steps:
+        raise RuntimeError(f"Expected input_lengths to have value at most {steps}, but got "
+                           f"value {max(in_lens)}")
+    longest = max(tg_lens)
+    if targets.ndim == 1:  # concatenated: cut into rows, padded with the blank
+        rows, start = [], 0
+        for n in tg_lens:
+            rows.append([int(v) for v in targets[start:start + n].tolist()]
+                        + [blank] * (longest - n))
+            start += n
+        targets = _tensor(rows, dtype=backend.int64, device=log_probs.device).reshape(
+            batch, longest)
+    elif targets.shape[1] < longest:
+        raise RuntimeError(f"Expected tensor to have size at least {longest} at dimension 1, "
+                           f"but got size {targets.shape[1]} for argument #2 'targets'")
+    device, dtype = log_probs.device, log_probs.dtype
+    lengths = _tensor(tg_lens, dtype=backend.int64, device=device)
+    labels = where(arange(longest, device=device) < lengths.unsqueeze(1),
+                   targets[:, :longest].long(), blank)  # the padding -> blank
+    # extended labels: blank, l1, blank, l2, ..., blank, lS, blank: (N, L = 2S + 1)
+    blanks = _full((batch, longest), blank, dtype=backend.int64, device=device)
+    blank_col = _full((batch, 1), blank, dtype=backend.int64, device=device)
+    ext = _cat([_stack([blanks, labels], 2).reshape(batch, 2 * longest), blank_col], 1)
+    size = 2 * longest + 1
+    lp = log_probs.gather(2, ext.unsqueeze(0).expand(steps, batch, size))  # (T, N, L)
+    # the jump s-2 -> s is allowed onto a label that differs from the label two back
+    two_back = _cat([_full((batch, 2), -1, dtype=backend.int64, device=device), ext[:, :-2]], 1)
+    skip = (ext != blank) & (ext != two_back)
+    neg = _full((batch, 1), _CTC_NEG, dtype=dtype, device=device)
+    alpha = where(arange(size, device=device) < 2, lp[0], _CTC_NEG)  # start: blank or l1
+    in_lens_t = _tensor(in_lens, dtype=backend.int64, device=device)
+    for t in range(1, steps):
+        stay = alpha
+        step = _cat([neg, alpha[:, :-1]], 1)
+        jump = where(skip, _cat([neg, neg, alpha[:, :-2]], 1), _CTC_NEG)
+        new = _stack([stay, step, jump], 0).logsumexp(0) + lp[t]
+        alpha = where((in_lens_t > t).unsqueeze(1), new, alpha)  # finished sequences stay
+    # end on the last label or the blank after it
+    end = alpha.gather(1, (2 * lengths).unsqueeze(1)).squeeze(1)
+    before = alpha.gather(1, (2 * lengths - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
+    before = where(lengths > 0, before, _CTC_NEG)
+    loss = -_stack([end, before], 0).logsumexp(0)
+    loss = where(loss > -_CTC_NEG / 2, 0.0 if zero_infinity else math.inf, loss)  # impossible
+    if reduction == "mean":
+        return (loss / lengths.clamp(min=1).to(dtype)).mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss.squeeze(0) if unbatched else loss
+
+
+
+# ---------------------------------------------------------------------------------------------
+# --- issue 16: nn part B ---
+# padding modes, 1-d convolution and pooling, transposed convolution, adaptive max pooling,
+# group and instance norm, channel and alpha dropout, pixel shuffle, interpolation, bilinear,
+# embedding with max_norm, embedding bags
+# ---------------------------------------------------------------------------------------------
+__all__ += [
+    "conv1d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "avg_pool1d",
+    "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d", "group_norm",
+    "instance_norm", "dropout1d", "dropout2d", "alpha_dropout", "pixel_shuffle",
+    "pixel_unshuffle", "interpolate", "bilinear", "embedding_bag",
+]
+
+
+def _source_index(size: int, before: int, after: int, mode: str) -> np.ndarray:
+    """Host int64 array: for each position of a padded axis, the input position it copies.
+    reflect mirrors without repeating the edge (3 2 | 1 2 3 | 2 1), replicate repeats the
+    edge (1 1 | 1 2 3 | 3 3), circular wraps around (2 3 | 1 2 3 | 1 2)."""
+    i = np.arange(-before, size + after)
+    if mode == "reflect":
+        i = np.abs(i)
+        return np.where(i >= size, 2 * (size - 1) - i, i)
+    if mode == "replicate":
+        return np.clip(i, 0, size - 1)
+    return i % size
+
+
+def _pad_boundary(input: Tensor, pad: Sequence[int], mode: str,
+                  value: float | None = None) -> Tensor:
+    """F.pad with mode reflect / replicate / circular: one gather along each padded axis,
+    out = x[..., index] (so the gradient adds each padded copy back onto its source)."""
+    op = f"pad(mode={mode!r})"
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"pad: unrecognised padding mode {mode!r}; use 'constant', "
+                                  "'reflect', 'replicate' or 'circular'")
+    if value is not None:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    _check_tensor(input, "input", op)
+    k = len(pad) // 2
+    if len(pad) % 2 or not 1 <= k <= 3 or input.ndim not in (k + 1, k + 2):
+        raise NotImplementedError(f"{op}: padding {tuple(pad)} pads the last {k} dims, which "
+                                  f"needs a {k + 1}-D or {k + 2}-D input, got shape "
+                                  f"{tuple(input.shape)}")
+    out = input
+    for j in range(k):
+        axis = input.ndim - 1 - j
+        before, after, size = int(pad[2 * j]), int(pad[2 * j + 1]), input.shape[axis]
+        limit = size if mode == "circular" else size - 1 if mode == "reflect" else math.inf
+        if min(before, after) < 0 or max(before, after) > limit or size == 0:
+            raise RuntimeError(f"{op}: padding ({before}, {after}) of dim {axis} must be "
+                               f"non-negative and at most {limit} for input of shape "
+                               f"{tuple(input.shape)}")
+        out = out[(slice(None),) * axis + (_source_index(size, before, after, mode),)]
+    return out
+
+
+def _single(value: Any, name: str, op: str, minimum: int = 0) -> int:
+    """An int or a 1-tuple of ints as an int: 3 -> 3, (3,) -> 3."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+        raise TypeError(f"{op}: {name} must be an int or a tuple of one int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_1d_input(input: Tensor, op: str) -> None:
+    _check_float(input, "input", op)
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"{op}: expected a 2-D (C, L) or 3-D (N, C, L) input, got shape "
+                           f"{tuple(input.shape)}")
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """1-D convolution of input (N, C_in, L) or (C_in, L) with weight (C_out, C_in/groups, K):
+    conv2d on the (N, C_in, 1, L) view with a (1, K) kernel."""
+    op = "conv1d"
+    _check_1d_input(input, op)
+    _check_tensor(weight, "weight", op)
+    if weight.ndim != 3:
+        raise RuntimeError(f"{op}: expected a 3-D weight (C_out, C_in/groups, K), got shape "
+                           f"{tuple(weight.shape)}")
+    if input.ndim == 2:
+        return conv1d(input.unsqueeze(0), weight, bias, stride, padding, dilation,
+                      groups).squeeze(0)
+    pad2 = padding if isinstance(padding, str) else (0, _single(padding, "padding", op))
+    out = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias,
+                 (1, _single(stride, "stride", op, 1)), pad2,
+                 (1, _single(dilation, "dilation", op, 1)), groups)
+    return out.squeeze(2)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: Any = 1, padding: Any = 0, output_padding: Any = 0,
+                     groups: int = 1, dilation: Any = 1) -> Tensor:
+    """Transposed convolution of input (N, C_in, H, W) or (C_in, H, W) with weight
+    (C_in, C_out/groups, kH, kW): the gradient of conv2d with respect to its input, used as an
+    op of its own (Conv2dInputGrad = col2im(W^T @ x)): each input pixel adds a kernel-sized
+    patch, weighted by W, into an output of size
+    (H - 1) * stride - 2 * padding + dilation * (kH - 1) + output_padding + 1."""
+    op = "conv_transpose2d"
+    _check_float(input, "input", op)
+    _check_tensor(weight, "weight", op)
+    if input.ndim == 3:
+        return conv_transpose2d(input.unsqueeze(0), weight, bias, stride, padding,
+                                output_padding, groups, dilation).squeeze(0)
+    if input.ndim != 4 or weight.ndim != 4:
+        raise RuntimeError(f"{op}: expected a 3-D or 4-D input and a 4-D weight, got shapes "
+                           f"{tuple(input.shape)} and {tuple(weight.shape)}")
+    if weight.dtype != input.dtype:
+        raise TypeError(f"{op}: input is {input.dtype} but weight is {weight.dtype}; they "
+                        "must have the same dtype")
+    if groups < 1 or input.shape[1] != weight.shape[0] or weight.shape[0] % groups:
+        raise RuntimeError(f"{op}: input of shape {tuple(input.shape)} needs weight.shape[0] "
+                           f"== {input.shape[1]} channels divisible by groups={groups}, got "
+                           f"weight of shape {tuple(weight.shape)}")
+    kernel = (weight.shape[2], weight.shape[3])
+    stride = _conv_pair(stride, "stride", op, minimum=1)
+    padding = _conv_pair(padding, "padding", op)
+    output_padding = _conv_pair(output_padding, "output_padding", op)
+    dilation = _conv_pair(dilation, "dilation", op, minimum=1)
+    if any(o >= s and o >= d for o, s, d in zip(output_padding, stride, dilation)):
+        raise RuntimeError(f"{op}: output padding must be smaller than either stride or "
+                           f"dilation, but got output_padding={output_padding}, "
+                           f"stride={stride}, dilation={dilation}")
+    out_hw = tuple((n - 1) * s - 2 * p + d * (k - 1) + o + 1 for n, s, p, d, k, o in
+                   zip(input.shape[2:], stride, padding, dilation, kernel, output_padding))
+    if min(out_hw) <= 0:
+        raise RuntimeError(f"{op}: output size {out_hw} is too small for input of shape "
+                           f"{tuple(input.shape)} with padding {padding}")
+    if any(o >= s for o, s in zip(output_padding, stride)):  # (possible with dilation > 1)
+        # a convolution with stride s has no input size that leaves >= s positions over: make
+        # the uncropped output (padding 0) and cut it to size (past its end: zeros)
+        full = conv_transpose2d(input, weight, None, stride, 0, 0, groups, dilation)
+        extra = [max(0, o + p - f) for o, p, f in zip(out_hw, padding, full.shape[2:])]
+        full = _tensor_pad(full, (0, extra[1], 0, extra[0]))
+        out = full[:, :, padding[0]:padding[0] + out_hw[0], padding[1]:padding[1] + out_hw[1]]
+        return out if bias is None else out + bias.reshape(1, -1, 1, 1)
+    # the convolution whose input gradient this is: conv input out_hw, conv output H x W
+    geo = ConvGeometry(kernel, stride, padding, dilation, int(groups), out_hw,
+                       (input.shape[2], input.shape[3]))
+    out = Conv2dInputGrad.apply(input, weight, geo=geo)
+    return out if bias is None else out + bias.reshape(1, -1, 1, 1)
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: Any = 1, padding: Any = 0, output_padding: Any = 0,
+                     groups: int = 1, dilation: Any = 1) -> Tensor:
+    """1-D transposed convolution, input (N, C_in, L) or (C_in, L), weight
+    (C_in, C_out/groups, K): conv_transpose2d on the (N, C_in, 1, L) view."""
+    op = "conv_transpose1d"
+    _check_1d_input(input, op)
+    _check_tensor(weight, "weight", op)
+    if weight.ndim != 3:
+        raise RuntimeError(f"{op}: expected a 3-D weight (C_in, C_out/groups, K), got shape "
+                           f"{tuple(weight.shape)}")
+    out = conv_transpose2d(input.unsqueeze(-2), weight.unsqueeze(2), bias,
+                           (1, _single(stride, "stride", op, 1)),
+                           (0, _single(padding, "padding", op)),
+                           (0, _single(output_padding, "output_padding", op)), groups,
+                           (1, _single(dilation, "dilation", op, 1)))
+    return out.squeeze(-2)
+
+
+def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """Max over windows of length kernel_size of input (N, C, L) or (C, L): max_pool2d on the
+    (N, C, 1, L) view (the indices are then positions along L)."""
+    op = "max_pool1d"
+    _check_1d_input(input, op)
+    if stride is not None and not (isinstance(stride, (list, tuple)) and not stride):
+        stride = (1, _single(stride, "stride", op, 1))
+    out = max_pool2d(input.unsqueeze(-2), (1, _single(kernel_size, "kernel_size", op, 1)),
+                     stride, (0, _single(padding, "padding", op)),
+                     (1, _single(dilation, "dilation", op, 1)), ceil_mode, return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    """Mean over windows of length kernel_size of input (N, C, L) or (C, L): avg_pool2d on the
+    (N, C, 1, L) view."""
+    op = "avg_pool1d"
+    _check_1d_input(input, op)
+    if stride is not None and not (isinstance(stride, (list, tuple)) and not stride):
+        stride = (1, _single(stride, "stride", op, 1))
+    out = avg_pool2d(input.unsqueeze(-2), (1, _single(kernel_size, "kernel_size", op, 1)),
+                     stride, (0, _single(padding, "padding", op)), ceil_mode,
+                     count_include_pad)
+    return out.squeeze(-2)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
+    """Average pooling of (N, C, L) or (C, L) to a fixed length: adaptive_avg_pool2d on the
+    (N, C, 1, L) view."""
+    op = "adaptive_avg_pool1d"
+    _check_1d_input(input, op)
+    size = _single(output_size, "output_size", op, 1)
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, size)).squeeze(-2)
+
+
+def _adaptive_sizes(input: Tensor, output_size: Any, op: str) -> tuple[int, int]:
+    """(H_out, W_out) from an int, a pair, or a pair with None meaning 'keep that size'."""
+    if isinstance(output_size, (tuple, list)):
+        if len(output_size) != 2:
+            raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
+        sizes = [input.shape[-2 + i] if s is None else s for i, s in enumerate(output_size)]
+    else:
+        sizes = [output_size, output_size]
+    return _conv_pair(sizes, "output_size", op, minimum=1)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """Max pooling of (N, C, H, W) or (C, H, W) to a fixed size (H_out, W_out), with PyTorch's
+    bins rows [floor(i H / H_out), ceil((i + 1) H / H_out)) (columns alike): the max of each
+    bin (its gradient goes to the bin's first maximum). With return_indices, also the flat
+    index h * W + w of each maximum (int64)."""
+    op = "adaptive_max_pool2d"
+    _check_float(input, "input", op)
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got "
+                           f"shape {tuple(input.shape)}")
+    out_h, out_w = _adaptive_sizes(input, output_size, op)
+    h, w = input.shape[-2:]
+    values, indices = [], []
+    for i in range(out_h):
+        h0, h1 = (i * h) // out_h, -(-((i + 1) * h) // out_h)
+        for j in range(out_w):
+            w0, w1 = (j * w) // out_w, -(-((j + 1) * w) // out_w)
+            best, at = input[..., h0:h1, w0:w1].flatten(-2).max(-1)
+            values.append(best)
+            indices.append((at // (w1 - w0) + h0) * w + at % (w1 - w0) + w0)
+    out = stack(values, -1).unflatten(-1, (out_h, out_w))
+    if not return_indices:
+        return out
+    return out, stack(indices, -1).unflatten(-1, (out_h, out_w))
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """Max pooling of (N, C, L) or (C, L) to a fixed length: adaptive_max_pool2d on the
+    (N, C, 1, L) view."""
+    op = "adaptive_max_pool1d"
+    _check_1d_input(input, op)
+    size = _single(output_size, "output_size", op, 1)
+    out = adaptive_max_pool2d(input.unsqueeze(-2), (1, size), return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def _channel_shape(input: Tensor) -> tuple[int, ...]:
+    """(1, C, 1, ...): a per-channel vector's shape for broadcasting against input."""
+    return (1, input.shape[1]) + (1,) * (input.ndim - 2)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Split the C channels into num_groups groups and normalise each group of each sample over
+    its channels and positions: x (N, C, *) viewed as (N, G, C/G * prod(*)),
+    (x - mean) / sqrt(var + eps) (biased variance), then * weight[c] + bias[c] per channel."""
+    op = "group_norm"
+    _check_float(input, "input", op)
+    if input.ndim < 2:
+        raise RuntimeError(f"{op}: expected at least 2 dims (N, C, *), got shape "
+                           f"{tuple(input.shape)}")
+    n, c = input.shape[:2]
+    if num_groups <= 0 or c % num_groups:
+        raise RuntimeError(f"{op}: expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {tuple(input.shape)} and "
+                           f"num_groups={num_groups}")
+    groups = input.reshape(n, num_groups, input.numel() // max(n * num_groups, 1))
+    centered = groups - groups.mean(2, keepdim=True)
+    normed = centered * ((centered * centered).mean(2, keepdim=True) + eps) ** -0.5
+    out = normed.reshape(input.shape)
+    if weight is not None:
+        out = out * weight.reshape(_channel_shape(input))
+    if bias is not None:
+        out = out + bias.reshape(_channel_shape(input))
+    return out
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None,
+                  running_var: Tensor | None = None, weight: Tensor | None = None,
+                  bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each channel of each sample over its positions (dims 2, ...):
+    (x - mean) / sqrt(var + eps) (biased variance), then * weight[c] + bias[c]. With
+    use_input_stats the running estimates (if given) are updated in place with the statistics
+    averaged over the batch (the variance unbiased), as PyTorch; without, they are used."""
+    op = "instance_norm"
+    _check_float(input, "input", op)
+    if input.ndim < 3:
+        raise ValueError(f"{op}: expected an input (N, C, *) with at least 3 dims, got shape "
+                         f"{tuple(input.shape)}")
+    axes = tuple(range(2, input.ndim))
+    shape = _channel_shape(input)
+    if use_input_stats:
+        count = math.prod(input.shape[2:])
+        if count <= 1:
+            raise ValueError(f"Expected more than 1 spatial element when training, got input "
+                             f"size {list(input.shape)}")
+        mean = input.mean(axes, keepdim=True)
+        var = ((input - mean) ** 2).mean(axes, keepdim=True)
+        with autograd.no_grad():  # running = (1 - m) running + m * (batch-averaged statistic)
+            if running_mean is not None:
+                running_mean.mul_(1.0 - momentum).add_(mean.mean(0).reshape(-1) * momentum)
+            if running_var is not None:  # the variance unbiased: times n / (n - 1)
+                running_var.mul_(1.0 - momentum).add_(
+                    var.mean(0).reshape(-1) * (momentum * count / (count - 1)))
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError(f"{op}: running_mean and running_var are needed when "
+                             "use_input_stats=False")
+        mean, var = running_mean.reshape(shape), running_var.reshape(shape)
+    out = (input - mean) * (var + eps) ** -0.5
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def _channel_dropout(input: Tensor, p: float, training: bool, inplace: bool,
+                     mask_shape: tuple[int, ...], op: str) -> Tensor:
+    """Zero whole slices (one draw per entry of mask_shape, broadcast over the rest) with
+    probability p, and scale the kept ones by 1 / (1 - p)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    _check_float(input, "input", op)
+    if p == 1.0:
+        return _maybe_inplace(input, inplace, f"{op}_", lambda x: x * 0.0)
+    keep = rand(mask_shape, dtype=input.dtype, device=input.device) >= p
+    mask = keep.to(input.dtype) * (1.0 / (1.0 - p))
+    return _maybe_inplace(input, inplace, f"{op}_", lambda x: x * mask)
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Channel dropout for (N, C, L) or (C, L): each channel is zeroed with probability p."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a "
+                           f"{input.ndim}D input")
+    mask_shape = tuple(input.shape[:-1]) + (1,)
+    return _channel_dropout(input, p, training, inplace, mask_shape, "dropout1d")
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
+              inplace: bool = False) -> Tensor:
+    """Channel dropout for (N, C, H, W): in training each (H, W) plane is zeroed with
+    probability p and the others scaled by 1 / (1 - p). A 3-D input is taken as (N, C, L),
+    with PyTorch's warning."""
+    if input.ndim not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is "
+                      "deprecated and will result in an error in a future release. To retain "
+                      "the behavior and silence this warning, please use dropout instead.",
+                      UserWarning, stacklevel=2)
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
+                      "channel-wise 1D dropout behavior is desired - input is interpreted as "
+                      "shape (N, C, L), where C is the channel dim. This behavior will change "
+                      "in a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise "
+                      "dropout behavior, please switch to using dropout1d instead.",
+                      UserWarning, stacklevel=2)
+    mask_shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    return _channel_dropout(input, p, training, inplace, mask_shape, "dropout2d")
+
+
+_SELU_SATURATION = _SELU_ALPHA * _SELU_SCALE  # selu(x) -> -1.7581 as x -> -inf
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
+                  inplace: bool = False) -> Tensor:
+    """Dropout that keeps SELU activations at mean 0 and variance 1: in training each element
+    is set, with probability p, to selu's saturation value -a' (a' = scale * alpha), and then
+    y = a * x' + a * a' * p with a = 1 / sqrt((a'^2 p + 1)(1 - p)). The identity otherwise."""
+    op = "alpha_dropout"
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    _check_float(input, "input", op)
+    if p == 1.0:
+        return _maybe_inplace(input, inplace, f"{op}_", lambda x: x * 0.0)
+    sat = _SELU_SATURATION
+    a = 1.0 / math.sqrt((sat * sat * p + 1.0) * (1.0 - p))
+    keep = (rand(input.shape, dtype=input.dtype, device=input.device) >= p).to(input.dtype)
+    shift = (keep - 1.0) * (sat * a) + sat * a * p  # a * (-a') where dropped, plus a a' p
+    return _maybe_inplace(input, inplace, f"{op}_", lambda x: x * (keep * a) + shift)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C r^2, H, W) -> (*, C, H r, W r) with r = upscale_factor:
+    out[..., c, h r + i, w r + j] = input[..., c r^2 + i r + j, h, w] (a reshape and a
+    permute)."""
+    r = upscale_factor
+    if input.ndim < 3:
+        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but "
+                           f"got input with {input.ndim} dimension(s)")
+    *lead, c, h, w = input.shape
+    if r <= 0 or c % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be "
+                           f"divisible by the square of upscale_factor, but input.size(-3)={c} "
+                           f"is not divisible by {r * r}")
+    k = len(lead)
+    x = input.reshape(*lead, c // (r * r), r, r, h, w)
+    x = x.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)  # (*, C, H, r, W, r)
+    return x.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """The inverse of pixel_shuffle: (*, C, H r, W r) -> (*, C r^2, H, W)."""
+    r = downscale_factor
+    if input.ndim < 3:
+        raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but "
+                           f"got input with {input.ndim} dimension(s)")
+    *lead, c, h, w = input.shape
+    if r <= 0 or h % r or w % r:
+        raise RuntimeError(f"pixel_unshuffle expects height and width to be divisible by "
+                           f"downscale_factor, but got input of shape {tuple(input.shape)} "
+                           f"and downscale_factor={r}")
+    k = len(lead)
+    x = input.reshape(*lead, c, h // r, r, w // r, r)
+    x = x.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)  # (*, C, r, r, H, W)
+    return x.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def _nearest_index(size: int, out: int, scale: float | None) -> np.ndarray:
+    """Host index of the input position each output position copies: floor(i * s) with
+    s = 1 / scale_factor (or size / out), in float32 arithmetic as PyTorch's kernel."""
+    s = np.float32(size) / np.float32(out) if scale is None else np.float32(1.0 / scale)
+    index = np.floor(np.arange(out, dtype=np.float32) * s).astype(np.int64)
+    return np.minimum(index, size - 1)
+
+
+def _linear_matrix(size: int, out: int, scale: float | None,
+                   align_corners: bool) -> np.ndarray:
+    """(out, size) host matrix of linear interpolation weights. Output i samples input
+    position src = i * (size - 1) / (out - 1) (align_corners) or (i + 0.5) * s - 0.5 clamped
+    at 0 (s = 1 / scale_factor, or size / out), and mixes its two neighbours
+    floor(src) and floor(src) + 1 (clipped to the edge) with weights 1 - frac, frac."""
+    dst = np.arange(out, dtype=np.float64)
+    if align_corners:
+        src = dst * ((size - 1) / (out - 1) if out > 1 else 0.0)
+    else:
+        s = size / out if scale is None else 1.0 / scale
+        src = np.maximum((dst + 0.5) * s - 0.5, 0.0)
+    low = np.minimum(np.floor(src).astype(np.int64), size - 1)
+    high = np.minimum(low + 1, size - 1)
+    frac = np.clip(src - low, 0.0, 1.0)
+    m = np.zeros((out, size))
+    np.add.at(m, (np.arange(out), low), 1.0 - frac)
+    np.add.at(m, (np.arange(out), high), frac)
+    return m
+
+
+_INTERPOLATE_DIMS = {"nearest": (1, 2, 3), "linear": (1,), "bilinear": (2,)}
+
+
+def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,
+                mode: str = "nearest", align_corners: bool | None = None,
+                recompute_scale_factor: bool | None = None, antialias: bool = False) -> Tensor:
+    """Resize the spatial dims of (N, C, *) to `size`, or by `scale_factor` (output size
+    floor(in * scale_factor)). mode='nearest' copies input[floor(i * in / out)] (one gather
+    per axis); 'linear' (3-D input) and 'bilinear' (4-D) mix the two nearest inputs linearly,
+    a product with an interpolation matrix per axis: y = A_h @ x @ A_w^T."""
+    op = "interpolate"
+    _check_tensor(input, "input", op)
+    if mode not in _INTERPOLATE_DIMS:
+        raise NotImplementedError(f"{op}: mode {mode!r} is not supported; use 'nearest', "
+                                  "'linear' or 'bilinear'")
+    if antialias:
+        raise NotImplementedError(f"{op}: antialias=True is not supported")
+    dims = input.ndim - 2
+    if dims not in _INTERPOLATE_DIMS[mode]:
+        wanted = " or ".join(f"{d + 2}D" for d in _INTERPOLATE_DIMS[mode])
+        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {wanted} "
+                                  "input")
+    if mode == "nearest" and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined" if size is not None
+                         else "either size or scale_factor should be defined")
+    in_sizes = list(input.shape[2:])
+    scales: list[float | None] = [None] * dims
+    if size is not None:
+        sizes = list(size) if isinstance(size, (list, tuple)) else [size] * dims
+        if len(sizes) != dims:
+            raise ValueError(f"Input and output must have the same number of spatial "
+                             f"dimensions, but got input with spatial dimensions of "
+                             f"{in_sizes} and output size of {size}.")
+    else:
+        factors = list(scale_factor) if isinstance(scale_factor, (list, tuple)) \
+            else [scale_factor] * dims
+        if len(factors) != dims:
+            raise ValueError(f"Input and scale_factor must have the same number of spatial "
+                             f"dimensions, but got input with spatial dimensions of "
+                             f"{in_sizes} and scale_factor of shape {scale_factor}.")
+        sizes = [math.floor(n * float(f)) for n, f in zip(in_sizes, factors)]
+        if not recompute_scale_factor:
+            scales = [float(f) for f in factors]
+    if min(sizes) <= 0 or min(in_sizes) <= 0:
+        raise RuntimeError(f"{op}: input and output sizes should be greater than 0, but got "
+                           f"input {in_sizes} and output {sizes}")
+    out = input
+    if mode == "nearest":
+        for d in range(dims):
+            index = _nearest_index(in_sizes[d], sizes[d], scales[d])
+            out = out[(slice(None),) * (2 + d) + (index,)]
+        return out
+    matrices = [input.new_tensor(_linear_matrix(n, o, s, bool(align_corners)),
+                                 dtype=input.dtype)
+                for n, o, s in zip(in_sizes, sizes, scales)]
+    if dims == 2:
+        out = matrices[0] @ out
+    return out @ matrices[-1].mT
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
+             bias: Tensor | None = None) -> Tensor:
+    """y[..., o] = sum_ij x1[..., i] W[o, i, j] x2[..., j] + b[o] for x1 (*, in1), x2 (*, in2),
+    W (out, in1, in2): one matrix product x1 @ W (as (in1, out * in2)), then the sum over j
+    of the product with x2."""
+    op = "bilinear"
+    _check_float(input1, "input1", op)
+    _check_float(input2, "input2", op)
+    _check_tensor(weight, "weight", op)
+    if (weight.ndim != 3 or input1.ndim == 0 or input1.shape[:-1] != input2.shape[:-1]
+            or input1.shape[-1] != weight.shape[1] or input2.shape[-1] != weight.shape[2]):
+        raise RuntimeError(f"{op}: inputs of shape {tuple(input1.shape)} and "
+                           f"{tuple(input2.shape)} do not match weight (out, in1, in2) of "
+                           f"shape {tuple(weight.shape)}")
+    out_f, in1, in2 = weight.shape
+    mixed = input1 @ weight.permute(1, 0, 2).reshape(in1, out_f * in2)  # (*, out * in2)
+    y = (mixed.unflatten(-1, (out_f, in2)) * input2.unsqueeze(-2)).sum(-1)
+    return y if bias is None else y + bias
+
+
+def _embedding_renorm_(weight: Tensor, input: Tensor, max_norm: float,
+                       norm_type: float) -> None:
+    """In place, as torch.embedding_renorm_ (not recorded by autograd): every row of weight
+    that input looks up whose norm_type-norm exceeds max_norm is scaled by
+    max_norm / (norm + 1e-7). (A row looked up twice is written twice with the same value.)"""
+    with autograd.no_grad():
+        rows = input.reshape(-1)
+        picked = weight[rows]
+        norms = picked.norm(norm_type, 1, keepdim=True)
+        scale = where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+        weight[rows] = picked * scale
+
+
+def _check_indices(input: Any, weight: Tensor, op: str) -> None:
+    if not isinstance(input, Tensor) or input.dtype.kind not in "iu":
+        kind = input.dtype if isinstance(input, Tensor) else type(input).__name__
+        raise TypeError(f"{op}: expected indices as an integer tensor (int64/int32), got "
+                        f"{kind}")
+    if input.device != weight.device:
+        raise RuntimeError(f"{op}: indices are on {input.device} but weight is on "
+                           f"{weight.device}")
+    if input.numel() and autograd.checks_values(input.array):  # reads values back: GPU only
+        low, high = int(input.min()), int(input.max())  # when asked (detect_anomaly)
+        if low < 0 or high >= weight.shape[0]:
+            raise IndexError(f"{op}: index {low if low < 0 else high} is out of range for "
+                             f"weight with {weight.shape[0]} rows")
+
+
+_BAG_MODES = ("sum", "mean", "max")
+
+
+def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
+                  max_norm: float | None = None, norm_type: float = 2,
+                  scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
+                  padding_idx: int | None = None) -> Tensor:
+    """Sum, mean or max of bags of embedding rows. Bag b holds input[offsets[b]:offsets[b+1]]
+    (1-D input; the last bag runs to the end, or to offsets[-1] with include_last_offset),
+    or row b of a 2-D input. Entries equal to padding_idx are left out; an empty bag gives
+    zeros; per_sample_weights (mode 'sum') scale each row. Sums are one scatter-add of the
+    looked-up rows into their bags; max places them in a (bags, longest bag, D) grid."""
+    op = "embedding_bag"
+    if mode not in _BAG_MODES:
+        raise ValueError("mode has to be one of sum, mean or max")
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError(f"{op}: scale_grad_by_freq and sparse are not supported")
+    _check_indices(input, weight, op)
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated "
+                             "is a mini-batch of fixed length sequences. However, found offsets "
+                             f"of type {type(offsets).__name__}")
+        rows = input.shape[0] + (1 if include_last_offset else 0)  # one bag per row
+        starts = arange(rows, device=weight.device) * input.shape[1]
+        input = input.reshape(-1)
+    elif input.ndim == 1:
+        if offsets is None or not isinstance(offsets, Tensor) or offsets.ndim != 1:
+            raise ValueError(f"offsets has to be a 1D Tensor but got "
+                             f"{'None' if offsets is None else type(offsets).__name__}")
+        starts = offsets.long()
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
+                         f"{input.ndim}")
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
+                                      f"per_sample_weights is only supported for mode='sum' "
+                                      f"(got mode='{mode}'). Please open a feature request "
+                                      "on GitHub.")
+        if tuple(per_sample_weights.shape) != tuple(input.shape):
+            raise ValueError(f"embedding_bag: per_sample_weights of shape "
+                             f"{tuple(per_sample_weights.shape)} must match the input's "
+                             f"{tuple(input.shape)}")
+    if max_norm is not None:
+        _embedding_renorm_(weight, input, max_norm, norm_type)
+    n, bags = input.shape[0], starts.shape[0] - (1 if include_last_offset else 0)
+    entry = arange(n, device=weight.device)
+    # the bag of each entry: how many bag starts after the first lie at or before it
+    bag = (entry.unsqueeze(1) >= starts[1:].unsqueeze(0)).long().sum(1)
+    position = entry - starts[bag]  # the entry's place in its bag
+    kept = bag < bags
+    if padding_idx is not None:
+        kept = kept & (input != padding_idx % weight.shape[0])
+    bag = where(kept, bag, bags)  # left-out entries go to an extra bag, dropped at the end
+    rows = weight[input]
+    ones = weight.new_ones(n)
+    count = IndexAdd.apply(ones, shape=(bags + 1,), index=(bag.array,))[:bags].unsqueeze(1)
+    if mode == "max":
+        longest = max(int(position.max()) + 1 if n else 0, 1)  # (reads one number back)
+        index = (bag.array, position.array)
+        filled = IndexAdd.apply(ones, shape=(bags + 1, longest), index=index) > 0
+        grid = IndexAdd.apply(rows, shape=(bags + 1, longest, weight.shape[1]), index=index)
+        grid = where(filled.unsqueeze(-1), grid, -math.inf)  # empty slots never win
+        return where(count > 0, grid.max(1)[0][:bags], 0.0)
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.unsqueeze(-1)
+    sums = IndexAdd.apply(rows, shape=(bags + 1, weight.shape[1]), index=(bag.array,))[:bags]
+    return sums if mode == "sum" else sums / count.clamp(min=1.0)

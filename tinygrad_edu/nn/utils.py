@@ -133,3 +133,15 @@ def count_parameters(model: Module | Iterable[Tensor], trainable_only: bool = Fa
             seen.add(id(p))
             count += p.numel()
     return count
+
+
+# --- issue 16: nn part A ---
+# `nn.utils.parametrizations` (weight_norm) lives in nn/parametrizations.py; it is also
+# registered under this module's name so that PyTorch's spelling
+# `from torch.nn.utils.parametrizations import weight_norm` works with the import changed.
+import sys  # noqa: E402
+
+from . import parametrizations  # noqa: E402
+
+sys.modules[__name__ + ".parametrizations"] = parametrizations
+__all__ += ["parametrizations"]

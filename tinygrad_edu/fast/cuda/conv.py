@@ -149,7 +149,11 @@ def conv2d_weight_grad_forward(fn: Conv2dWeightGrad, x: Any, g: Any, *, geo: Con
 def conv2d_input_grad_forward(fn: Conv2dInputGrad, g: Any, w: Any, *,
                               geo: ConvGeometry) -> Any:
     padding = tuple((k - 1) * d - p for k, d, p in zip(geo.kernel, geo.dilation, geo.padding))
-    if geo.stride != (1, 1) or min(padding) < 0:
+    # the convolution's output must be exactly the input's size (not so when the geometry
+    # came from a transposed convolution with output_padding)
+    size = tuple(o + 2 * q - d * (k - 1) for o, q, d, k in zip(geo.out_hw, padding,
+                                                               geo.dilation, geo.kernel))
+    if geo.stride != (1, 1) or min(padding) < 0 or size != tuple(geo.in_hw):
         return NotImplemented
     fn.geo, fn.kernel_shape = geo, w.shape
     groups, (k_h, k_w) = geo.groups, geo.kernel

@@ -5,7 +5,11 @@ a diverged run, Ctrl-C and a full disk."""
 import errno
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 import tinygrad_edu as tg
@@ -325,10 +329,98 @@ def test_resume_refuses_another_optimizer(tmp_path, capsys, sgd_checkpoint, devi
 
 def test_resume_keeps_the_checkpoints_lr_unless_lr_is_given(tmp_path, sgd_checkpoint):
     for lr, expected in ((None, 0.05), ("0.01", 0.01)):
-        out = tmp_path / f"lr{lr}"
-        extra = ["--lr", lr] if lr else []
-        assert run("--quick", "--epochs", "2", "--resume", str(sgd_checkpoint), "--out",
-                   str(out), *extra) == 0
-        ckpt = tg.load(out / "model.ckpt")
-        assert ckpt["epoch"] == 2
-        assert ckpt["optimizer"]["param_groups"][0]["lr"] == pytest.approx(expected)
+        for schedule, last_factor in (("constant", 1.0), ("cosine", 0.5 * (1 + np.cos(np.pi / 3)))):
+            out = tmp_path / f"lr{lr}{schedule}"
+            extra = ["--lr", lr] if lr else []
+            assert run("--quick", "--epochs", "3", "--resume", str(sgd_checkpoint), "--out",
+                       str(out), "--schedule", schedule, *extra) == 0
+            ckpt = tg.load(out / "model.ckpt")
+            assert ckpt["epoch"] == 3
+            group = ckpt["optimizer"]["param_groups"][0]
+            assert group["initial_lr"] == pytest.approx(expected)
+            # after 3 of 3 epochs the cosine schedule reaches 0; after 2, (1 + cos(pi/3)) / 2
+            factor = 0.0 if schedule == "cosine" else 1.0
+            assert group["lr"] == pytest.approx(expected * factor, abs=1e-12)
+            assert ckpt["history"][-1]["epoch"] == 3 and last_factor > 0
+
+
+def test_the_cosine_schedule_gives_each_epoch_its_learning_rate(tmp_path, capsys):
+    """Epoch k (1-based) trains at lr * (1 + cos(pi * (k - 1) / epochs)) / 2, also after a
+    resume in the middle of the run."""
+    seen = []
+    original = train._train_epoch
+
+    def spy(model, optimizer, *args, **kwargs):
+        seen.append(optimizer.param_groups[0]["lr"])
+        return original(model, optimizer, *args, **kwargs)
+
+    train._train_epoch = spy
+    try:
+        assert run("--quick", "--epochs", "2", "--out", str(tmp_path / "a")) == 0
+        assert run("--quick", "--epochs", "4", "--resume", str(tmp_path / "a" / "model.ckpt"),
+                   "--out", str(tmp_path / "b")) == 0
+    finally:
+        train._train_epoch = original
+    # the first run's schedule spans 2 epochs; the resumed run's 4, from epoch 3 on
+    assert seen == pytest.approx([0.05, 0.05 * 0.5, 0.05 * 0.5 * (1 + np.cos(np.pi / 2)),
+                                  0.05 * 0.5 * (1 + np.cos(3 * np.pi / 4))])
+
+
+# ---------------------------------------------------------------------------------------------
+# MedMNIST (the shared PneumoniaMNIST file; skipped where it is absent)
+# ---------------------------------------------------------------------------------------------
+MEDMNIST_ROOT = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+                 / "medmnist").resolve()
+needs_pneumonia = pytest.mark.skipif(not (MEDMNIST_ROOT / "pneumoniamnist.npz").is_file(),
+                                     reason=f"no {MEDMNIST_ROOT}/pneumoniamnist.npz")
+BINARY_REPORT = {"threshold", "threshold_chosen_on", "accuracy", "roc_auc", "average_precision",
+                 "sensitivity", "specificity", "precision", "f1", "confusion_matrix"}
+
+
+@needs_pneumonia
+def test_pneumonia_quick_writes_the_clinical_metrics(tmp_path, device):
+    out = tmp_path / "run"
+    assert run("--dataset", "pneumonia", "--quick", "--epochs", "1", "--optimizer", "adam",
+               "--device", device, "--data-root", str(MEDMNIST_ROOT), "--out", str(out)) == 0
+    assert sorted(os.listdir(out)) == sorted(OUTPUTS + ["roc.png"])
+    summary = json.loads((out / "metrics.json").read_text())
+    report = summary["test"]
+    assert set(report) == BINARY_REPORT and report["threshold_chosen_on"] == "val"
+    assert sum(map(sum, report["confusion_matrix"])) == 256  # --quick: 256 test images
+    assert 0.5 < report["roc_auc"] <= 1 and 0 <= report["threshold"] <= 1
+    assert tg.load(out / "model.ckpt")["config"]["classes"] == ["normal", "pneumonia"]
+
+
+def test_class_weights_balance_the_classes():
+    ds = tg.utils.data.TensorDataset(tg.zeros(10, 2))
+    ds.targets = np.array([0, 1, 1, 1, 1, 1, 1, 1, 1, 1])
+    weights = train.class_weights(ds, 2)
+    assert weights.tolist() == pytest.approx([5.0, 10 / 18])  # 1 x 5 = 9 x 10/18: balanced
+    sub = tg.utils.data.Subset(ds, [0, 1])
+    assert train.class_weights(sub, 2).tolist() == [1.0, 1.0]
+
+
+def test_missing_medmnist_file_is_a_one_line_error(tmp_path, capsys):
+    assert run("--dataset", "breastmnist", "--data-root", str(tmp_path / "empty"),
+               "--out", str(tmp_path / "b")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"{PROG}: error:") and "\n" not in err
+    assert "BreastMNIST not found" in err and "download=True" in err
+
+
+@needs_pneumonia
+def test_chest_xray_example_short_run_reaches_auc_090(tmp_path):
+    """examples/07_chest_xray.py for 2 epochs on the whole train split (~20 s on 2 cores):
+    test ROC AUC >= 0.90 and every picture written."""
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, str(root / "examples" / "07_chest_xray.py"),
+                             "--epochs", "2", "--root", str(MEDMNIST_ROOT), "--out",
+                             str(tmp_path)], capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, MPLBACKEND="Agg"), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    summary = json.loads((tmp_path / "xray_metrics.json").read_text())
+    assert summary["roc_auc"] >= 0.90, summary
+    assert summary["accuracy"] >= 0.75, summary
+    for name in ("xray_roc.png", "xray_confusion.png", "xray_errors.png", "xray_saliency.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    assert "ResNet-18 (paper)" in result.stdout and "sensitivity" in result.stdout

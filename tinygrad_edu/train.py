@@ -3,12 +3,21 @@
 With no arguments it trains an MLP on the digits data that ships with scikit-learn (no
 download) and writes, under --out:
 
-    metrics.json        per epoch: train loss, test loss, test accuracy, seconds
+    metrics.json        per epoch: train loss, test loss, test accuracy, seconds; for a
+                        two-class dataset also "test": accuracy, ROC AUC, average precision,
+                        sensitivity, specificity, precision, F1 and the confusion matrix at a
+                        threshold chosen on the validation split (Youden's J; 0.5 without one)
     curves.png          loss and accuracy curves
     confusion.png       the annotated confusion matrix of the test set
     misclassified.png   the most confident errors
+    roc.png             (two classes) the test ROC curve and the chosen operating point
     model.ckpt          model + optimizer state after the last finished epoch (tg.load reads
                         it; --resume continues from it with the same --optimizer)
+
+The MedMNIST sets (--dataset pneumonia, breastmnist, dermamnist, bloodmnist, organamnist) are
+read from --data-root (default $TINYGRAD_EDU_MEDMNIST_ROOT, else ~/.medmnist) as <name>.npz;
+they train on the train split with class weights in the loss (their classes are imbalanced),
+choose the threshold on the val split and report on the test split.
 
 Problems end with one line on stderr: exit status 2 for bad arguments or an unusable
 --resume checkpoint, 1 when the run fails (the loss became NaN or infinite, a file could not be
@@ -30,13 +39,17 @@ import numpy as np
 
 import tinygrad_edu as tg
 from tinygrad_edu import nn
-from tinygrad_edu.metrics import confusion_matrix
+from tinygrad_edu.metrics import binary_report, confusion_matrix, roc_curve, youden_threshold
 from tinygrad_edu.utils.data import DataLoader
 
 PROG = "python -m tinygrad_edu.train"
-DATASETS = ("digits", "breast-cancer", "fashion-mnist", "mnist", "cifar10")
+MEDMNIST = {"pneumonia": "PneumoniaMNIST", "breastmnist": "BreastMNIST",
+            "dermamnist": "DermaMNIST", "bloodmnist": "BloodMNIST",
+            "organamnist": "OrganAMNIST"}  # (ChestMNIST is multi-label: not for this loss)
+DATASETS = ("digits", "breast-cancer", "fashion-mnist", "mnist", "cifar10", *MEDMNIST)
 MODELS = ("mlp", "cnn")
 OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("cosine", "constant")
 MAX_SEED = 2**32 - 1
 
 
@@ -58,12 +71,38 @@ def load_data(name: str, root: str | None) -> tuple[Any, Any]:
         return datasets.Digits(train=True), datasets.Digits(train=False)
     if name == "breast-cancer":
         return datasets.BreastCancer(train=True), datasets.BreastCancer(train=False)
+    if name in MEDMNIST:
+        return load_medmnist(name, root, "train"), load_medmnist(name, root, "test")
     cls = {"fashion-mnist": datasets.FashionMNIST, "mnist": datasets.MNIST,
            "cifar10": datasets.CIFAR10}[name]
     root = root or os.path.join(os.path.expanduser("~"), ".cache", "tinygrad_edu")
     # images come as torchvision gives them (PIL or uint8 arrays) until ToTensor
     return (cls(root, train=True, transform=ToTensor()),
             cls(root, train=False, transform=ToTensor()))
+
+
+def load_medmnist(name: str, root: str | None, split: str) -> Any:
+    """One split of a MedMNIST set as float32 Tensors (C, 28, 28) in [0, 1]."""
+    from tinygrad_edu.vision import datasets
+    from tinygrad_edu.vision.datasets.medmnist import default_root
+    from tinygrad_edu.vision.transforms import ToTensor
+
+    cls = getattr(datasets, MEDMNIST[name])
+    return cls(root or default_root(), split=split, transform=ToTensor())
+
+
+def load_val(name: str, root: str | None) -> Any | None:
+    """The validation split where the dataset has one (the MedMNIST sets), else None."""
+    return load_medmnist(name, root, "val") if name in MEDMNIST else None
+
+
+def class_weights(dataset: Any, num_classes: int) -> np.ndarray:
+    """N / (C * count of each class): every class weighs the same in the loss in total."""
+    indices = getattr(dataset, "indices", None)  # a Subset (--quick)
+    targets = np.asarray(getattr(dataset, "dataset", dataset).targets)
+    targets = targets if indices is None else targets[np.asarray(indices)]
+    counts = np.bincount(targets, minlength=num_classes)
+    return (len(targets) / (num_classes * np.maximum(counts, 1))).astype(np.float32)
 
 
 def build_model(kind: str, sample_shape: tuple, num_classes: int) -> nn.Module:
@@ -85,6 +124,18 @@ def build_model(kind: str, sample_shape: tuple, num_classes: int) -> nn.Module:
     flat = 32 * (height // 4) * (width // 4)
     return nn.Sequential(*features, nn.Flatten(), nn.Linear(flat, 120), nn.ReLU(),
                          nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, num_classes))
+
+
+def build_schedule(kind: str, optimizer: Any, epochs: int, epochs_done: int = 0) -> Any:
+    """The learning rate of each epoch, stepped once per epoch. cosine: lr * (1 + cos(pi * k /
+    epochs)) / 2 after k epochs (the last epochs take small steps, so the final model is not
+    one noisy step away from a good one); constant: lr throughout. It depends only on the
+    epochs done, so a resumed run continues the same curve (the group's "initial_lr")."""
+    def cosine(k: int) -> float:
+        return 0.5 * (1 + math.cos(math.pi * min(k, epochs) / epochs))
+
+    return tg.optim.lr_scheduler.LambdaLR(optimizer, cosine if kind == "cosine" else
+                                          (lambda k: 1.0), last_epoch=epochs_done - 1)
 
 
 def build_optimizer(kind: str, params: Any, lr: float) -> tg.optim.Optimizer:
@@ -194,21 +245,27 @@ def _train(args: argparse.Namespace, run: _Run) -> dict:
     sample_shape = tuple(train_set[0][0].shape)
     model = build_model(args.model, sample_shape, len(classes)).to(device)
     optimizer = build_optimizer(args.optimizer, model.parameters(), args.lr)
-    loss_fn = nn.CrossEntropyLoss()
+    weight = None  # MedMNIST's classes are imbalanced (9 pneumonia images to 1 normal)
+    if args.dataset in MEDMNIST:
+        weight = tg.tensor(class_weights(train_set, len(classes)), device=device)
+    loss_fn = nn.CrossEntropyLoss(weight=weight)
+    val_set = load_val(args.dataset, args.data_root)
     config = {"dataset": args.dataset, "model": args.model, "classes": classes,
-              "sample_shape": list(sample_shape), "optimizer": type(optimizer).__name__}
+              "sample_shape": list(sample_shape), "optimizer": type(optimizer).__name__,
+              "schedule": args.schedule}
 
     history: list[dict] = []
     start_epoch = 1
     if args.resume:
         start_epoch, history = resume(args.resume, model, optimizer, config, device)
         run.resumed = (args.resume, start_epoch - 1)
-        if args.lr_given:  # an explicit --lr wins over the one the checkpoint restored
-            for group in optimizer.param_groups:
-                group["lr"] = args.lr
+        for group in optimizer.param_groups:  # an explicit --lr wins over the checkpoint's
+            group["initial_lr"] = args.lr if args.lr_given else group.get("initial_lr",
+                                                                          group["lr"])
         if start_epoch > args.epochs:
             print(f"nothing to train: the checkpoint holds {start_epoch - 1} epochs and "
                   f"--epochs is {args.epochs}; writing the reports again")
+    schedule = build_schedule(args.schedule, optimizer, args.epochs, start_epoch - 1)
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
                               seed=args.seed + start_epoch)
     test_loader = DataLoader(test_set, batch_size=512)
@@ -240,6 +297,7 @@ def _train(args: argparse.Namespace, run: _Run) -> dict:
         print(f"epoch {epoch}: train loss {running / max(seen, 1):.4f}, test loss "
               f"{test_loss:.4f}, test accuracy {100 * acc:.2f}%, {seconds:.2f} s "
               f"({seen / seconds:,.0f} samples/s)", flush=True)
+        schedule.step()
         run.phase = "saving"
         try:  # tg.save is atomic: a failed or interrupted save leaves the last good checkpoint
             tg.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -249,7 +307,9 @@ def _train(args: argparse.Namespace, run: _Run) -> dict:
         run.saved_epoch = epoch
 
     run.phase = "reports"
-    write_reports(args.out, model, test_loader, device, loss_fn, history, classes, test_set)
+    val_loader = None if val_set is None else DataLoader(val_set, batch_size=512)
+    write_reports(args.out, model, test_loader, device, loss_fn, history, classes, test_set,
+                  val_loader)
     return {"history": history, "out": args.out}
 
 
@@ -383,7 +443,7 @@ def _optimizer_of(state: dict) -> str | None:
     groups = state.get("param_groups")
     if not isinstance(groups, (list, tuple)) or not groups or not isinstance(groups[0], dict):
         return None
-    options = set(groups[0]) - {"params"}
+    options = set(groups[0]) - {"params", "initial_lr"}  # initial_lr: the lr schedule's
     return next((name for name, keys in map(_probe, OPTIMIZERS) if keys == options), None)
 
 
@@ -434,23 +494,77 @@ def _write_file(path: str, write: Callable[[str], Any]) -> None:
         write(tmp)
 
 
-def write_reports(out: str, model: nn.Module, loader: DataLoader, device: str, loss_fn: Any,
-                  history: list, classes: Sequence[str], test_set: Any) -> None:
+def plot_roc(fpr: np.ndarray, tpr: np.ndarray, auc: float, point: tuple[float, float],
+             path: str, title: str = "Test ROC curve") -> None:
+    """The ROC curve with its AUC, the chance diagonal and the operating point (1 -
+    specificity, sensitivity) of the chosen threshold."""
     from tinygrad_edu import plots
+
+    plt = plots.pyplot()
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot(fpr, tpr, label=f"model (AUC {auc:.3f})")
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="chance")
+    ax.plot(*point, "o", color="tab:red", label="chosen threshold")
+    ax.set(xlabel="1 - specificity (false positive rate)", ylabel="sensitivity (true "
+           "positive rate)", title=title, xlim=(-0.02, 1.02), ylim=(-0.02, 1.02))
+    ax.legend(loc="lower right")
+    ax.grid(alpha=0.3)
+    plots.save_figure(fig, path)
+
+
+def plot_binary_confusion(matrix: np.ndarray, classes: Sequence[str], path: str,
+                          title: str = "Confusion matrix") -> None:
+    """A 2 x 2 confusion matrix, large enough to read: each cell's count and its share of
+    the true class (the bottom-right share is the sensitivity, the top-left the
+    specificity)."""
+    from tinygrad_edu import plots
+
+    plt = plots.pyplot()
+    matrix = np.asarray(matrix)
+    rows = np.maximum(matrix.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(4.2, 3.6))
+    ax.imshow(matrix / rows, cmap="Blues", vmin=0, vmax=1)
+    for i in range(2):
+        for j in range(2):
+            share = matrix[i, j] / rows[i, 0]
+            ax.text(j, i, f"{matrix[i, j]}\n({100 * share:.1f}%)", ha="center", va="center",
+                    color="white" if share > 0.5 else "black", fontsize=11)
+    ax.set_xticks([0, 1], classes)
+    ax.set_yticks([0, 1], classes)
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    plots.save_figure(fig, path)
+
+
+def write_reports(out: str, model: nn.Module, loader: DataLoader, device: str, loss_fn: Any,
+                  history: list, classes: Sequence[str], test_set: Any,
+                  val_loader: DataLoader | None = None) -> None:
+    from tinygrad_edu import plots
+
+    summary: dict[str, Any] = {"epochs": history}
+    if history:
+        _, probs, targets = evaluate(model, loader, device, loss_fn)
+        pred = probs.argmax(1)
+        if len(classes) == 2:  # a binary classifier: the threshold matters, choose it on val
+            threshold = 0.5
+            if val_loader is not None:
+                _, val_probs, val_targets = evaluate(model, val_loader, device, loss_fn)
+                threshold = youden_threshold(val_targets, val_probs[:, 1])
+            report = binary_report(targets, probs[:, 1], threshold)
+            report["threshold_chosen_on"] = "val" if val_loader is not None else "default"
+            summary["test"] = report
+            pred = (probs[:, 1] >= threshold).astype(np.int64)
 
     def metrics(tmp: str) -> None:
         with open(tmp, "w") as f:
-            json.dump({"epochs": history}, f, indent=2)
+            json.dump(summary, f, indent=2)
 
     _write_file(os.path.join(out, "metrics.json"), metrics)
     if not history:
         return
-    _, probs, targets = evaluate(model, loader, device, loss_fn)
-    pred = probs.argmax(1)
     _write_file(os.path.join(out, "curves.png"), lambda tmp: plots.plot_curves(history, tmp))
     matrix = confusion_matrix(pred, targets, len(classes))
-    _write_file(os.path.join(out, "confusion.png"),
-                lambda tmp: plots.plot_confusion(matrix, classes, tmp))
+    plot = plot_binary_confusion if len(classes) == 2 else plots.plot_confusion
+    _write_file(os.path.join(out, "confusion.png"), lambda tmp: plot(matrix, classes, tmp))
     wrong = np.flatnonzero(pred != targets)
     images = None
     if len(test_set[0][0].shape) == 3 and len(wrong):
@@ -458,7 +572,21 @@ def write_reports(out: str, model: nn.Module, loader: DataLoader, device: str, l
     _write_file(os.path.join(out, "misclassified.png"),
                 lambda tmp: plots.plot_misclassified(images, targets[wrong], pred[wrong],
                                                      probs[wrong, pred[wrong]], classes, tmp))
-    print(f"wrote {out}/metrics.json, curves.png, confusion.png, misclassified.png, model.ckpt")
+    written = "metrics.json, curves.png, confusion.png, misclassified.png"
+    if "test" in summary:
+        report = summary["test"]
+        if len(np.unique(targets)) == 2:
+            fpr, tpr, _ = roc_curve(targets, probs[:, 1])
+            point = (1 - report["specificity"], report["sensitivity"])
+            _write_file(os.path.join(out, "roc.png"),
+                        lambda tmp: plot_roc(fpr, tpr, report["roc_auc"], point, tmp))
+            written += ", roc.png"
+        print(f"test at threshold {report['threshold']:.3f} (chosen on "
+              f"{report['threshold_chosen_on']}): accuracy {report['accuracy']:.4f}, ROC AUC "
+              f"{report['roc_auc']:.4f}, sensitivity {report['sensitivity']:.4f}, specificity "
+              f"{report['specificity']:.4f}, precision {report['precision']:.4f}, F1 "
+              f"{report['f1']:.4f}")
+    print(f"wrote {out}/{written}, model.ckpt")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -512,14 +640,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = _Parser(prog=PROG, description=__doc__,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", default="digits", choices=DATASETS)
-    p.add_argument("--model", default="mlp", choices=MODELS)
+    p.add_argument("--model", default=None, choices=MODELS,
+                   help="default cnn for the MedMNIST sets, mlp for the others")
     p.add_argument("--epochs", type=_positive_int, default=10)
     p.add_argument("--batch-size", type=_positive_int, default=32)
     p.add_argument("--lr", type=_learning_rate, default=None,
                    help="learning rate (default 0.05 for sgd, 0.001 for adam; with --resume, "
                         "the checkpoint's unless given)")
-    p.add_argument("--optimizer", default="sgd", choices=OPTIMIZERS,
-                   help="with --resume, the one the checkpoint was made with")
+    p.add_argument("--schedule", default="cosine", choices=SCHEDULES,
+                   help="learning rate per epoch: cosine decay to 0 over --epochs, or constant")
+    p.add_argument("--optimizer", default=None, choices=OPTIMIZERS,
+                   help="default adam for the MedMNIST sets, sgd for the others; with "
+                        "--resume, the one the checkpoint was made with")
     p.add_argument("--device", type=_device, default="cpu", help="cpu, cuda or cuda:N")
     p.add_argument("--seed", type=_seed, default=0, help=f"0 to {MAX_SEED}")
     p.add_argument("--out", default=None, help="output folder (default runs/DATASET-MODEL)")
@@ -528,6 +660,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="a small subset, for smoke tests")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
+    medical = args.dataset in MEDMNIST  # small CNNs on imbalanced images: Adam trains them
+    args.model = args.model or ("cnn" if medical else "mlp")
+    args.optimizer = args.optimizer or ("adam" if medical else "sgd")
     args.lr_given = args.lr is not None
     if args.lr is None:
         args.lr = 0.05 if args.optimizer == "sgd" else 0.001

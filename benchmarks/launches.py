@@ -1,4 +1,4 @@
-"""Device work per training step of W1-W4 (and a BatchNorm CNN with Adam), counted on the
+"""Device work per training step of W1-W5 (and a BatchNorm CNN with Adam), counted on the
 emulated CuPy (no GPU needed).
 
     python benchmarks/launches.py            # table: launches per step, the most frequent

@@ -108,6 +108,62 @@ def overhead(lib: Any, device: str, length: int = 200) -> Step:
     return step
 
 
+def gpt(lib: Any, device: str, batch: int = 12, block: int = 64, vocab: int = 65,
+        n_embd: int = 128, n_head: int = 4, n_layer: int = 4) -> Step:
+    """W5: one AdamW step of examples/09_tiny_gpt.py's character-level GPT at nanoGPT's CPU
+    configuration for Tiny Shakespeare: 4 pre-norm blocks of causal 4-head self-attention
+    (nn.MultiheadAttention) and a tanh-GELU MLP, 128-wide, context 64, batch 12, no biases,
+    tied embeddings, gradient clipping."""
+    lib.manual_seed(0)
+    nn = lib.nn
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ln_1, self.ln_2 = nn.LayerNorm(n_embd, bias=False), nn.LayerNorm(n_embd,
+                                                                                   bias=False)
+            self.attn = nn.MultiheadAttention(n_embd, n_head, bias=False, batch_first=True)
+            self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd, bias=False),
+                                     nn.GELU(approximate="tanh"),
+                                     nn.Linear(4 * n_embd, n_embd, bias=False))
+
+        def forward(self, x: Any, mask: Any) -> Any:
+            h = self.ln_1(x)
+            x = x + self.attn(h, h, h, attn_mask=mask, is_causal=True, need_weights=False)[0]
+            return x + self.mlp(self.ln_2(x))
+
+    class GPT(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tok, self.pos = nn.Embedding(vocab, n_embd), nn.Embedding(block, n_embd)
+            self.blocks = nn.ModuleList([Block() for _ in range(n_layer)])
+            self.ln_f = nn.LayerNorm(n_embd, bias=False)
+            self.head = nn.Linear(n_embd, vocab, bias=False)
+            self.head.weight = self.tok.weight  # weight tying
+
+        def forward(self, idx: Any) -> Any:
+            x = self.tok(idx) + self.pos(lib.arange(idx.shape[1], device=device))
+            mask = nn.Transformer.generate_square_subsequent_mask(idx.shape[1], device=device)
+            for b in self.blocks:
+                x = b(x, mask)
+            return self.head(self.ln_f(x))
+
+    model = GPT().to(device)
+    rng = np.random.default_rng(0)
+    x = lib.tensor(rng.integers(0, vocab, (batch, block)), device=device)
+    y = lib.tensor(rng.integers(0, vocab, (batch, block)), device=device)
+    opt = lib.optim.AdamW(model.parameters(), lr=1e-3)
+
+    def step() -> None:
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x).reshape(-1, vocab), y.reshape(-1))
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+
+    return step
+
+
 # hand-written NumPy floors: the same maths with no framework at all
 def numpy_mlp(batch: int = 64, sizes: tuple = (784, 256, 128, 10)) -> Step:
     rng = np.random.default_rng(0)
@@ -162,6 +218,7 @@ WORKLOADS = {
     "W3 overhead": dict(make=overhead, samples=600, unit="us/op", numpy=numpy_overhead),
     "W4 wide": dict(make=wide, samples=512, unit="samples/s",
                     numpy=lambda: numpy_mlp(512, (1024, 4096, 4096, 10))),
+    "W5 gpt": dict(make=gpt, samples=12, unit="samples/s"),
 }
 
 
@@ -191,7 +248,7 @@ def steps_for(name: str, quick: bool, device: str) -> tuple[int, int, int]:
     """(warm-up steps, timed steps per round, rounds)."""
     if quick:
         return 1, 2, 1
-    big = name.startswith("W4") and not device.startswith("cuda")
+    big = name[:2] in ("W4", "W5") and not device.startswith("cuda")
     return (2, 2, 9) if big else (10, 30, 7)
 
 

@@ -65,7 +65,7 @@ def main() -> None:
         plt = pyplot()
     except ImportError:
         return
-    fpr, tpr = roc_curve(prob, y_test)
+    fpr, tpr, _ = roc_curve(y_test, prob)  # scikit-learn's order: (y_true, y_score)
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.plot(fpr, tpr, label=f"AUC = {auc:.3f}")
     ax.plot([0, 1], [0, 1], "--", color="gray")

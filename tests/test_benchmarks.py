@@ -24,7 +24,7 @@ def test_quick_benchmark_writes_json(tmp_path):
                             text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
-    assert set(report["results"]) == {"W1 mlp", "W2 cnn", "W3 overhead", "W4 wide"}
+    assert set(report["results"]) == {"W1 mlp", "W2 cnn", "W3 overhead", "W4 wide", "W5 gpt"}
     assert all(r["tinygrad_edu"] > 0 for r in report["results"].values())
     assert "| W1 mlp" in result.stdout
     assert len(report["digits peak MB per epoch"]) == 2
@@ -90,6 +90,7 @@ def test_fused_kernels_cut_the_device_launches_of_every_workload(tmp_path):
         # a number in a step (x * 1.001, the loss's mean) is not copied from the host each time
         assert all(cupy_emulator.HOST_TO_DEVICE not in c["by name"] for c in steps.values()), \
             steps
-    assert set(counts["1"]) == {"W1 mlp", "W2 cnn", "W3 overhead", "W4 wide", "BN cnn adam"}
+    assert set(counts["1"]) == {"W1 mlp", "W2 cnn", "W3 overhead", "W4 wide", "W5 gpt",
+                                "BN cnn adam"}
     for name, fused in counts["1"].items():
         assert 0 < fused < counts["0"][name], (name, fused, counts["0"][name])

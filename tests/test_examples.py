@@ -19,12 +19,15 @@ PICTURES = {
     "06_inside.py": ["inside_feature_maps.png", "inside_filters.png", "inside_trace.json"],
     "07_chest_xray.py": ["xray_roc.png", "xray_confusion.png", "xray_errors.png",
                          "xray_saliency.png"],
+    "08_char_rnn.py": ["char_rnn_loss.png"],
+    "09_tiny_gpt.py": ["tiny_gpt_loss.png", "tiny_gpt.pt"],
 }
 
 
 def test_all_examples_are_listed():
     assert EXAMPLES == ["01_tensors.py", "02_seven_steps.py", "03_cnn.py", "04_geometric.py",
-                        "05_tabular_medical.py", "06_inside.py", "07_chest_xray.py"]
+                        "05_tabular_medical.py", "06_inside.py", "07_chest_xray.py",
+                        "08_char_rnn.py", "09_tiny_gpt.py"]
 
 
 def python_for(device: str) -> list[str]:

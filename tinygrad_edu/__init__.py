@@ -129,6 +129,9 @@ from .tensor import (  # noqa: E402 - issue 16: functions without a method
 )
 
 globals().update(_export_methods(["logical_not"]))  # issue 16 (a method that had no function)
+from . import linalg  # noqa: E402 - issue 16: tg.linalg.solve, tg.linalg.qr, ...
+
+globals().update(_export_methods(["det", "inverse", "slogdet", "logdet"]))  # issue 16
 from .tensor import (  # noqa: E402 - issue 16: elementwise math
                        acos,
                        acosh,
@@ -187,5 +190,12 @@ from .tensor import (  # noqa: E402 - issue 16: elementwise math
                        trunc,
                        xlogy,
 )
+
+globals().update(_export_methods([  # issue 16: scatter and index writes, quantiles, unique
+    "scatter", "scatter_add", "scatter_reduce", "index_add", "index_fill", "multinomial",
+    "quantile", "nanquantile", "unique", "unique_consecutive",
+]))
+from .ops.einsum import einsum  # noqa: E402 - issue 16
+from .tensor import normal  # noqa: E402 - issue 16: sampling
 
 __version__ = "0.1.0"

@@ -1692,6 +1692,26 @@ class Tensor:
             raise RuntimeError(f"trace: expected a matrix (2-D), got shape {tuple(self.shape)}")
         return self.diagonal().sum()
 
+    def det(self) -> Tensor:
+        """det(A) of each square matrix of a batch (..., n, n), as tg.linalg.det."""
+        return linalg.LinalgDet.apply(self)
+
+    def inverse(self) -> Tensor:
+        """A^-1 of each square matrix of a batch (..., n, n), as tg.linalg.inv."""
+        return linalg.LinalgInv.apply(self)
+
+    @backend.on_device_of_args
+    def slogdet(self) -> Any:
+        """(sign, log|det A|) of each square matrix, as torch.slogdet (tg.linalg.slogdet)."""
+        logabsdet = linalg.LinalgSlogdet.apply(self)  # (checks the input)
+        sign = Tensor._make(get_array_module(self.array).linalg.slogdet(self.array)[0])
+        return return_types.slogdet(sign, logabsdet)
+
+    def logdet(self) -> Tensor:
+        """log(det A): NaN where det A < 0, -inf where it is 0 (as torch.logdet)."""
+        sign, logabsdet = self.slogdet()
+        return where(sign < 0, math.nan, logabsdet)
+
     def flip(self, *dims: Any) -> Tensor:
         """The elements in reverse order along `dims` (`x.flip(0)`, `x.flip([0, 1])`)."""
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
@@ -2079,6 +2099,454 @@ class Tensor:
         return cat([c[1] * d[2] - c[2] * d[1], c[2] * d[0] - c[0] * d[2],
                     c[0] * d[1] - c[1] * d[0]], axis)
 
+    # --- issue 16: scatter and index writes. Each is a composition of SetItem (writes: the
+    # gradient is zero where an element was overwritten, and the written values get theirs
+    # back by gather) and IndexAdd (adds: both sides get the gradient) ---
+    @backend.on_device_of_args
+    def _scatter_where(self, dim: int, index: Tensor, src: Any, op: str) -> tuple:
+        """Check scatter's arguments; the full index (one array per dim) of the elements it
+        writes: index[i][j][k] names self[index[i][j][k]][j][k] for dim 0, and so on."""
+        if not isinstance(index, Tensor):
+            raise TypeError(f"{op}(): argument 'index' must be Tensor, not {_type_name(index)}")
+        if index.dtype.kind not in "iu":
+            raise RuntimeError(f"{op}(): Expected dtype int64 for index")
+        autograd._check_same_device(op, [self, index] + ([src] if isinstance(src, Tensor)
+                                                          else []))
+        x = self.reshape(1) if self.ndim == 0 else self
+        idx = index.reshape(1) if index.ndim == 0 else index
+        (axis,) = reduce.normalize_dims(dim, x.ndim, op)
+        if idx.ndim != x.ndim:
+            raise RuntimeError("Index tensor must have the same number of dimensions as self "
+                               "tensor")
+        if isinstance(src, Tensor):
+            if src.dtype != self.dtype:
+                raise RuntimeError(f"{op}(): Expected self.dtype to be equal to src.dtype")
+            s = src.reshape(1) if src.ndim == 0 else src
+            if s.ndim != x.ndim:
+                raise RuntimeError("Index tensor must have the same number of dimensions as "
+                                   "src tensor")
+        too_big = any(n > m for d, (n, m) in enumerate(zip(idx.shape, x.shape)) if d != axis)
+        if isinstance(src, Tensor):
+            too_big = too_big or any(n > m for n, m in zip(idx.shape, s.shape))
+        if too_big:
+            raise RuntimeError(f"Expected index {list(idx.shape)} to be no larger than self "
+                               f"{list(x.shape)} apart from dimension {axis}" + (
+                                   f" and to be no larger size than src {list(s.shape)}"
+                                   if isinstance(src, Tensor) else ""))
+        _check_index_bounds(idx, x.shape[axis], axis)
+        xp = get_array_module(idx.array)
+        grids = [xp.arange(n).reshape((1,) * k + (n,) + (1,) * (idx.ndim - k - 1))
+                 for k, n in enumerate(idx.shape)]
+        grids[axis] = idx.array.astype(backend.int64)
+        return tuple(grids)
+
+    def _scatter_src(self, src: Any, index: Tensor, op: str) -> Tensor:
+        """The values scatter writes: src cut to index's shape, or a number as a 0-d tensor."""
+        if isinstance(src, Tensor):
+            if src.ndim == 0:
+                return src.reshape(1) if index.ndim else src
+            return src[tuple(slice(0, n) for n in index.shape)]
+        if not isinstance(src, _SCALARS):
+            raise TypeError(f"{op}(): argument 'src' must be Tensor or a number, not "
+                            f"{_type_name(src)}")
+        return Tensor(np.asarray(src).astype(self.dtype), device=self.device)
+
+    def scatter(self, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
+                reduce: str | None = None) -> Tensor:
+        """A copy of self with the values of `src` (a tensor, or one number `value`) written
+        at the places `index` names along `dim`: out[index[i][j]][j] = src[i][j] for dim 0,
+        out[i][index[i][j]] = src[i][j] for dim 1. Gradient: zero at the overwritten places
+        for self; g.gather(dim, index) for src. Where index repeats a place, one of the values
+        lands there (which one is not defined, as in PyTorch)."""
+        if src is None:
+            if value is None:
+                raise TypeError("scatter() missing the argument 'src' (or 'value')")
+            src = value
+        if reduce is not None:
+            return self.clone().scatter_(dim, index, src, reduce=reduce)
+        where_ = self._scatter_where(dim, index, src, "scatter")
+        values = self._scatter_src(src, index, "scatter")
+        out = shape_ops.SetItem.apply((self.reshape(1) if self.ndim == 0 else self).clone(),
+                                      values, index=where_)
+        return out.reshape(()) if self.ndim == 0 else out
+
+    def scatter_(self, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
+                 reduce: str | None = None) -> Tensor:
+        """scatter, in place; reduce="add" adds src at the places, "multiply" multiplies by it."""
+        if src is None:
+            src = value
+        if reduce not in (None, "add", "multiply"):
+            raise RuntimeError("reduce argument must be either add or multiply.")
+        if reduce is not None and not isinstance(src, Tensor):
+            src = full(tuple(index.shape), src, dtype=self.dtype, device=self.device)
+        if reduce == "add":
+            return self._update_("scatter_", lambda old: old.scatter_add(dim, index, src),
+                                 reads_old=False)
+        if reduce == "multiply":
+            return self._update_("scatter_", lambda old: old.scatter_reduce(
+                dim, index, src, "prod"))
+        return self._update_("scatter_", lambda old: old.scatter(dim, index, src),
+                             reads_old=False)
+
+    def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        """self + src added at the places `index` names along `dim` (repeated places add up):
+        out[index[i][j]][j] += src[i][j] for dim 0. Gradient: g for self, g.gather(dim, index)
+        for src."""
+        if not isinstance(src, Tensor):
+            raise TypeError(f"scatter_add(): argument 'src' (position 3) must be Tensor, not "
+                            f"{_type_name(src)}")
+        where_ = self._scatter_where(dim, index, src, "scatter_add")
+        x = self.reshape(1) if self.ndim == 0 else self
+        out = x + shape_ops.IndexAdd.apply(self._scatter_src(src, index, "scatter_add"),
+                                           shape=x.shape, index=where_)
+        return out.reshape(()) if self.ndim == 0 else out
+
+    def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        """scatter_add, in place."""
+        return self._update_("scatter_add_", lambda old: old.scatter_add(dim, index, src),
+                             reads_old=False)
+
+    @backend.on_device_of_args
+    def scatter_reduce(self, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                       include_self: bool = True) -> Tensor:
+        """self with the values of src that `index` sends to each place along `dim` reduced
+        into it by "sum", "prod", "mean", "amax" or "amin" (with include_self=False the old
+        value of a place that receives something is left out). Gradients: sum as scatter_add;
+        mean the same divided by the count; prod the product rule (a product of Tensor ops);
+        amax/amin g shared equally among the elements equal to the result, as PyTorch."""
+        if reduce not in ("sum", "prod", "mean", "amax", "amin"):
+            raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, "
+                               f"got {reduce}")
+        if not isinstance(src, Tensor):
+            raise TypeError(f"scatter_reduce(): argument 'src' (position 3) must be Tensor, "
+                            f"not {_type_name(src)}")
+        if self.ndim == 0:
+            return self.reshape(1).scatter_reduce(dim, index.reshape(1), src.reshape(1), reduce,
+                                                  include_self=include_self).reshape(())
+        where_ = self._scatter_where(dim, index, src, "scatter_reduce")
+        values = self._scatter_src(src, index, "scatter_reduce")
+        xp = get_array_module(self.array)
+        count = xp.zeros(self.shape, dtype=backend.int64)
+        backend.scatter_add(count, where_, xp.ones(values.shape, dtype=backend.int64))
+        touched = Tensor._make(count > 0)
+        if reduce in ("sum", "mean"):
+            base = self if include_self else self.masked_fill(touched, 0)
+            total = base + shape_ops.IndexAdd.apply(values, shape=self.shape, index=where_)
+            if reduce == "sum":
+                return total
+            n = Tensor._make((count + int(include_self)).clip(1, None))
+            mean = total / n if self.is_floating_point() else total.div(
+                n, rounding_mode="floor").to(self.dtype)
+            return where(touched, mean, self)
+        identity = {"prod": 1, "amax": -math.inf, "amin": math.inf}[reduce]
+        if not self.is_floating_point() and reduce != "prod":
+            info = np.iinfo(self.dtype) if self.dtype.kind in "iu" else None
+            identity = (info.min if reduce == "amax" else info.max) if info else identity
+        base = self if include_self else self.masked_fill(touched, identity)
+        # the elements that go to one place, taken one per round (no place twice in a round)
+        flat = [xp.broadcast_to(g, values.shape).reshape(-1) for g in where_]
+        place = xp.zeros(flat[0].shape, dtype=backend.int64)
+        for g, n in zip(flat, self.shape):
+            place = place * n + g
+        order = xp.argsort(place, kind="stable")
+        ordered = place[order]
+        rank = xp.empty_like(order)
+        rank[order] = xp.arange(len(order)) - xp.searchsorted(ordered, ordered, side="left")
+        rounds = int(rank.max()) + 1 if len(rank) else 0
+        flat_values = values.reshape(-1)
+        if reduce == "prod":
+            out = base
+            for r in range(rounds):
+                chosen = xp.nonzero(rank == r)[0]
+                at = tuple(g[chosen] for g in flat)
+                out = shape_ops.SetItem.apply(out.clone(), out[at] * flat_values[
+                    Tensor._make(chosen)], index=at)
+            return out
+        pick = xp.maximum if reduce == "amax" else xp.minimum
+        result = base.array.copy()
+        for r in range(rounds):
+            chosen = xp.nonzero(rank == r)[0]
+            at = tuple(g[chosen] for g in flat)
+            result[at] = pick(result[at], flat_values.array[chosen])
+        result = Tensor._make(result)
+        if not (autograd.is_grad_enabled() and (self._requires_grad or src._requires_grad)):
+            return result
+        # the gradient, shared equally among the elements equal to the result
+        from_self = (self == result) & ~touched if not include_self else self == result
+        from_src = values == result[where_]
+        ties = from_self.to(self.dtype) + shape_ops.IndexAdd.apply(
+            from_src.to(self.dtype), shape=self.shape, index=where_)
+        shared = (where(from_self, self, 0) + shape_ops.IndexAdd.apply(
+            where(from_src, values, 0), shape=self.shape, index=where_)) / ties
+        return shared + (result - shared).detach()  # (the values exactly the result's)
+
+    def scatter_reduce_(self, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                        include_self: bool = True) -> Tensor:
+        """scatter_reduce, in place."""
+        return self._update_("scatter_reduce_", lambda old: old.scatter_reduce(
+            dim, index, src, reduce, include_self=include_self))
+
+    @backend.on_device_of_args
+    def _index_along(self, dim: int, index: Tensor, op: str) -> tuple[Tensor, int, tuple]:
+        """(self at least 1-D, dim as an axis, the index `(:, ..., :, index)` along it), for
+        index_add / index_fill: index is a 1-D (or 0-d) integer tensor within the dim."""
+        x, axis = self._along(dim, op)
+        if not isinstance(index, Tensor) or index.dtype.kind not in "iu":
+            raise IndexError(f"{op}(): Expected dtype int64 for index")
+        if index.ndim > 1:
+            raise RuntimeError("Index has to be a vector/scalar")
+        autograd._check_same_device(op, (self, index))
+        _check_index_bounds(index, x.shape[axis], axis, error=IndexError
+                            if op == "index_fill" else RuntimeError)
+        return x, axis, (slice(None),) * axis + (index.array.reshape(-1).astype(backend.int64),)
+
+    @backend.on_device_of_args
+    def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+        """self + alpha * source added at the positions `index` along `dim` (the slice
+        source[..., i, ...] goes to self[..., index[i], ...]; repeated positions add up).
+        Gradient: g for self, alpha * g.index_select(dim, index) for source."""
+        x, axis, at = self._index_along(dim, index, "index_add")
+        if not isinstance(source, Tensor):
+            raise TypeError(f"index_add(): argument 'source' must be Tensor, not "
+                            f"{_type_name(source)}")
+        source = source.reshape(1) if source.ndim == 0 else source
+        if source.ndim != x.ndim or any(n != m for d, (n, m) in enumerate(
+                zip(source.shape, x.shape)) if d != axis):
+            raise RuntimeError(f"source tensor shape must match self tensor shape, excluding "
+                               f"the specified dimension. Got self.shape = {list(x.shape)} "
+                               f"source.shape = {list(source.shape)}")
+        if source.shape[axis] != index.numel():
+            raise RuntimeError(f"index_add_(): Number of indices ({index.numel()}) should be "
+                               f"equal to source.size(dim): ({source.shape[axis]}), for dim: "
+                               f"{dim}")
+        if source.dtype != self.dtype:
+            raise RuntimeError(f"index_add_(): self ({self.dtype}) and source "
+                               f"({source.dtype}) must have the same scalar type")
+        scaled = source if alpha == 1 else source * alpha
+        out = x + shape_ops.IndexAdd.apply(scaled.to(self.dtype), shape=x.shape, index=at)
+        return out.reshape(()) if self.ndim == 0 else out
+
+    def index_add_(self, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+        """index_add, in place."""
+        return self._update_("index_add_", lambda old: old.index_add(dim, index, source,
+                                                                     alpha=alpha),
+                             reads_old=False)
+
+    @backend.on_device_of_args
+    def index_fill(self, dim: int, index: Tensor, value: Any) -> Tensor:
+        """A copy of self with the slices at positions `index` along `dim` set to `value` (a
+        number or a 0-d tensor). Gradient: zero at the filled slices for self; for a tensor
+        value, the sum of g over them."""
+        x, _, at = self._index_along(dim, index, "index_fill")
+        at = at[:-1] + (get_array_module(at[-1]).unique(at[-1]),)  # (each slice once)
+        if isinstance(value, Tensor):
+            if value.ndim:
+                raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, "
+                                   f"but got tensor with {value.ndim} dimension(s).")
+            value = value.to(device=self.device, dtype=self.dtype)
+        else:
+            value = Tensor(np.asarray(value).astype(self.dtype), device=self.device)
+        out = shape_ops.SetItem.apply(x.clone(), value, index=at)
+        return out.reshape(()) if self.ndim == 0 else out
+
+    def index_fill_(self, dim: int, index: Tensor, value: Any) -> Tensor:
+        """index_fill, in place."""
+        return self._update_("index_fill_", lambda old: old.index_fill(dim, index, value),
+                             reads_old=False)
+
+    @backend.on_device_of_args  # (makes an index array: on this tensor's GPU)
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        """Every window of `size` elements along `dimension`, `step` apart, as a new last
+        dim: for x of shape (..., n, ...) the result has shape (..., (n - size) // step + 1,
+        ..., size) and out[..., w, ..., j] = x[..., w * step + j, ...]. An index_select of
+        the windows' positions, so the gradient adds each window back where it came from."""
+        x, axis = self._along(dimension, "unfold")
+        n = x.shape[axis]
+        if size < 0:
+            raise RuntimeError(f"size is {size} but must be >= 0")
+        if size > n:
+            raise RuntimeError(f"maximum size for tensor at dimension {axis} is {n} but size "
+                               f"is {size}")
+        if step <= 0:
+            raise RuntimeError(f"step is {step} but must be > 0")
+        xp = get_array_module(x.array)
+        count = (n - size) // step + 1
+        positions = xp.arange(count)[:, None] * step + xp.arange(size)[None, :]
+        windows = x.index_select(axis, Tensor._make(positions.reshape(-1)))
+        windows = windows.reshape(*x.shape[:axis], count, size, *x.shape[axis + 1:])
+        windows = windows.movedim(axis + 1, -1)
+        return windows.reshape(-1) if self.ndim == 0 else windows
+
+    @backend.on_device_of_args  # (draws on this tensor's GPU)
+    def multinomial(self, num_samples: int, replacement: bool = False, *,
+                    generator: Generator | None = None) -> Tensor:
+        """`num_samples` category indices per row, drawn with probabilities proportional to
+        the row's weights (1-D: one row; 2-D: each row on its own; the weights need not sum
+        to 1). With replacement: inverse-CDF sampling, one uniform number per draw. Without:
+        every index at most once per row, as the `num_samples` smallest of E_i / w_i (E_i
+        standard exponential): the order in which independent exponential clocks of rates w_i
+        ring, which is sequential sampling without replacement. int64, not differentiable."""
+        if self.ndim not in (1, 2):
+            raise RuntimeError("prob_dist must be 1 or 2 dim")
+        if not self.is_floating_point():
+            raise RuntimeError(f"multinomial only supports floating-point dtypes for input, "
+                               f"got: {_C_NAMES.get(self.dtype.name, self.dtype.name).title()}")
+        n = self.shape[-1]
+        if num_samples <= 0:
+            raise RuntimeError("cannot sample n_sample <= 0 samples")
+        if not replacement and num_samples > n:
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                               "replacement")
+        xp = get_array_module(self.array)
+        w = self.array.reshape(-1, n).astype(backend.float64)
+        if not bool(xp.isfinite(w).all()) or bool((w < 0).any()):
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+        total = w.sum(axis=1, keepdims=True)
+        if bool((total <= 0).any()):
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        rng = backend.pick_generator(self.device, generator, "multinomial")
+        rows = w.shape[0]
+        if replacement:
+            cdf = xp.cumsum(w / total, axis=1)
+            cdf[:, -1] = 1.0
+            # one searchsorted for all rows: row r's CDF and draws are shifted by r
+            shift = xp.arange(rows, dtype=backend.float64)[:, None]
+            draws = rng.random((rows, num_samples)) + shift
+            picked = xp.searchsorted((cdf + shift).reshape(-1), draws.reshape(-1), side="right")
+            picked = picked.reshape(rows, num_samples) - n * xp.arange(rows)[:, None]
+            picked = xp.clip(picked, 0, n - 1)  # (rounding at the edge of a row)
+            # a zero weight is never picked (only a rounding edge could): use the largest
+            never = xp.take_along_axis(w, picked, axis=1) == 0
+            picked = xp.where(never, xp.argmax(w, axis=1)[:, None], picked)
+        else:
+            clocks = rng.standard_exponential((rows, n))
+            ring = xp.where(w > 0, clocks / xp.where(w > 0, w, 1.0), xp.inf)
+            picked = xp.argsort(ring, axis=1, kind="stable")[:, :num_samples]
+        out = picked.astype(backend.int64)
+        return Tensor._make(out.reshape(num_samples) if self.ndim == 1 else out)
+
+    def quantile(self, q: Any, dim: int | None = None, keepdim: bool = False, *,
+                 interpolation: str = "linear") -> Tensor:
+        """The q-th quantiles (q a float or a 1-D tensor, in [0, 1]) along `dim` (None: of all
+        elements). With the n values sorted, v_0 <= ... <= v_{n-1}, the rank is r = q (n - 1)
+        and the quantile v_r is read between v_floor(r) and v_ceil(r): "linear" v_lo + (r -
+        floor r)(v_hi - v_lo), "lower" v_lo, "higher" v_hi, "midpoint" (v_lo + v_hi) / 2,
+        "nearest" v at r rounded half to even. A q tensor puts its dim first. A row with a
+        NaN gives NaN. Differentiable through the sort (the gradient goes to v_lo and v_hi)."""
+        return self._quantile(q, dim, keepdim, interpolation, "quantile")
+
+    def nanquantile(self, q: Any, dim: int | None = None, keepdim: bool = False, *,
+                    interpolation: str = "linear") -> Tensor:
+        """quantile, ignoring NaNs (n counts the others; a row of NaNs only gives NaN)."""
+        return self._quantile(q, dim, keepdim, interpolation, "nanquantile")
+
+    @backend.on_device_of_args  # (makes index arrays: on this tensor's GPU)
+    def _quantile(self, q: Any, dim: int | None, keepdim: bool, interpolation: str,
+                  op: str) -> Tensor:
+        if interpolation not in ("linear", "lower", "higher", "midpoint", "nearest"):
+            raise RuntimeError(f"{op}() interpolation must be one of linear, lower, higher, "
+                               f"midpoint or nearest, but got {interpolation}")
+        if self.dtype not in (backend.float32, backend.float64):
+            raise RuntimeError(f"{op}() input tensor must be either float or double dtype")
+        if self.numel() == 0:
+            raise RuntimeError(f"{op}() input tensor must be non-empty")
+        xp = get_array_module(self.array)
+        if isinstance(q, Tensor):
+            if q.ndim > 1:
+                raise RuntimeError(f"{op}() q must be a scalar or 1D tensor")
+            if q.dtype != self.dtype:
+                raise RuntimeError(f"{op}() q tensor must be same dtype as the input tensor")
+            autograd._check_same_device(op, (self, q))
+            qs = q.array.reshape(-1)
+        else:
+            if not 0 <= float(q) <= 1:
+                raise RuntimeError(f"{op}() q must be in the range [0, 1] but got {float(q)}")
+            qs = xp.asarray([float(q)], dtype=self.dtype)
+        if qs.size and not bool(((qs >= 0) & (qs <= 1)).all()):
+            bad = float(qs[~((qs >= 0) & (qs <= 1))][0])
+            raise RuntimeError(f"{op}() q must be in the range [0, 1] but got {bad}")
+        x, axis = (self.reshape(-1), 0) if dim is None else self._along(dim, op)
+        values = x.sort(axis).values.movedim(axis, -1)  # NaNs sort last
+        n = values.shape[-1]
+        nans = xp.isnan(values.array).sum(axis=-1, keepdims=True)
+        count = n - nans if op == "nanquantile" else xp.full_like(nans, n)
+        rank = qs.astype(self.dtype) * (count - 1).clip(0, None).astype(self.dtype)  # (..., Q)
+        low, high = xp.floor(rank), xp.ceil(rank)
+        pick = {"lower": low, "higher": high, "nearest": xp.round(rank)}.get(interpolation)
+        if pick is not None:
+            out = values.gather(-1, Tensor._make(pick.astype(backend.int64)))
+        else:
+            v_low = values.gather(-1, Tensor._make(low.astype(backend.int64)))
+            v_high = values.gather(-1, Tensor._make(high.astype(backend.int64)))
+            weight = Tensor._make(rank - low) if interpolation == "linear" else 0.5
+            out = v_low + (v_high - v_low) * weight
+        empty = (nans > 0) if op == "quantile" else (count == 0)
+        out = where(Tensor._make(xp.broadcast_to(empty, out.shape)), math.nan, out)
+        out = out.movedim(-1, 0)  # (Q, ...)
+        if keepdim:
+            kept = (1,) * self.ndim if dim is None else tuple(
+                1 if d == axis else s for d, s in enumerate(x.shape))
+            out = out.reshape(out.shape[0], *kept)
+        if not isinstance(q, Tensor) or q.ndim == 0:
+            out = out.squeeze(0)
+        return out
+
+    @backend.on_device_of_args
+    def unique(self, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
+               return_counts: bool = False, dim: int | None = None) -> Any:
+        """The distinct elements in ascending order (always sorted here), or with `dim` the
+        distinct slices along dim (in lexicographic order); with return_inverse also where
+        each element (slice) went, with return_counts how often each occurs. Not
+        differentiable, as PyTorch."""
+        return self._distinct(False, return_inverse, return_counts, dim, "unique")
+
+    @backend.on_device_of_args
+    def unique_consecutive(self, return_inverse: bool = False, return_counts: bool = False,
+                           dim: int | None = None) -> Any:
+        """Each run of equal consecutive elements (slices along `dim`) kept once, in order;
+        with return_inverse also the run each element belongs to, with return_counts the
+        length of each run. Not differentiable, as PyTorch."""
+        return self._distinct(True, return_inverse, return_counts, dim, "unique_consecutive")
+
+    def _distinct(self, consecutive: bool, return_inverse: bool, return_counts: bool,
+                  dim: int | None, op: str) -> Any:
+        xp = get_array_module(self.array)
+        if dim is None:
+            rows, axis = self.array.reshape(-1, 1), None
+        else:
+            _, axis = self._along(dim, op)
+            a = self.array.reshape(1) if self.ndim == 0 else self.array
+            rows = xp.moveaxis(a, axis, 0).reshape(a.shape[axis], -1)
+        n = rows.shape[0]
+        if consecutive or n == 0 or rows.shape[1] == 0:
+            order = xp.arange(n)
+        else:  # lexicographic order of the rows (lexsort's last key is the primary one)
+            order = xp.lexsort(rows.T[::-1]) if rows.shape[1] > 1 else xp.argsort(
+                rows[:, 0], kind="stable")
+        ordered = rows[order]
+        starts = xp.ones(n, dtype=bool)
+        if n > 1:
+            starts[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+        group = xp.cumsum(starts) - 1
+        firsts = xp.nonzero(starts)[0]
+        picked = ordered[firsts]
+        if axis is None:
+            values = picked.reshape(-1)
+        else:
+            a = self.array.reshape(1) if self.ndim == 0 else self.array
+            moved = xp.moveaxis(a, axis, 0).shape
+            values = xp.moveaxis(picked.reshape((len(firsts),) + moved[1:]), 0, axis)
+        results = [_no_grad_result(xp.ascontiguousarray(values))]
+        if return_inverse:
+            inverse = xp.empty(n, dtype=backend.int64)
+            inverse[order] = group
+            results.append(_no_grad_result(inverse.reshape(self.shape) if axis is None
+                                           else inverse))
+        if return_counts:
+            ends = xp.concatenate([firsts[1:], xp.asarray([n])]) if n else firsts
+            results.append(_no_grad_result((ends - firsts).astype(backend.int64)))
+        return results[0] if len(results) == 1 else tuple(results)
+
     # functions that are also methods
     def where(self, condition: Any, other: Any) -> Tensor:
         return where(condition, self, other)
@@ -2102,6 +2570,20 @@ class ValuesIndices(tuple):
     def __repr__(self) -> str:
         return (f"tg.return_types.{type(self).__name__}(\nvalues={self.values!r},\n"
                 f"indices={self.indices!r})")
+
+
+def _named_result(name: str, fields: tuple[str, ...]) -> type:
+    """A tuple class whose items are also read by name, as PyTorch's torch.return_types
+    (`Q, R = tg.linalg.qr(A)` or `tg.linalg.qr(A).Q`)."""
+    def new(cls: type, *items: Any) -> Any:
+        return tuple.__new__(cls, items)
+
+    def show(self: tuple) -> str:
+        listed = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"tg.return_types.{name}(\n{listed})"
+    body = {f: property(lambda self, i=i: self[i]) for i, f in enumerate(fields)}
+    body.update(__new__=new, __repr__=show, __slots__=(), _fields=fields)
+    return type(name, (tuple,), body)
 
 
 class return_types:  # noqa: N801 - tg.return_types.max, as torch.return_types.max
@@ -2141,6 +2623,13 @@ class return_types:  # noqa: N801 - tg.return_types.max, as torch.return_types.m
         @property
         def max(self) -> Tensor:
             return self[1]
+
+    # tg.linalg's results (issue 16)
+    linalg_qr = _named_result("linalg_qr", ("Q", "R"))
+    linalg_svd = _named_result("linalg_svd", ("U", "S", "Vh"))
+    linalg_eigh = _named_result("linalg_eigh", ("eigenvalues", "eigenvectors"))
+    linalg_slogdet = _named_result("linalg_slogdet", ("sign", "logabsdet"))
+    slogdet = _named_result("slogdet", ("sign", "logabsdet"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -3665,6 +4154,69 @@ def remainder(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:  
                         f"{_type_name(other)}")
     return _into_out("remainder", lambda: _modulo(input, other, "remainder"), (input, other),
                      out)
+
+
+# --- issue 16: scatter and index writes ---
+def _check_index_bounds(index: Tensor, size: int, axis: int,
+                        error: type = RuntimeError) -> None:
+    """PyTorch's error for an index outside [0, size) along `axis` (one read of the index)."""
+    if index.numel() == 0:
+        return
+    low, high = int(index.array.min()), int(index.array.max())
+    if low < 0 or high >= size:
+        raise error(f"index {low if low < 0 else high} is out of bounds for dimension {axis} "
+                    f"with size {size}")
+
+
+# --- issue 16: sampling ---
+def normal(mean: Any, std: Any = 1.0, size: Any = None, *, generator: Generator | None = None,
+           out: Tensor | None = None, dtype: Any = None, layout: Any = None,
+           device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
+    """Normal samples mean + std * z (z standard normal) in PyTorch's four forms: tensor mean
+    and std (broadcast against each other), tensor mean and a float std, a float mean and
+    tensor std, and float mean and std with `size` (then dtype, device, requires_grad apply).
+    The samples are not differentiable with respect to mean and std (PyTorch's gradient of
+    normal is zero; for reparameterised samples use mean + std * tg.randn_like(mean))."""
+    mean_t, std_t = isinstance(mean, Tensor), isinstance(std, Tensor)
+    if not mean_t and not std_t:
+        if size is None:
+            raise TypeError("normal() received an invalid combination of arguments - got "
+                            "(float, float): a float mean and std need a size")
+        if std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        sample = randn(*_shape_arg((size,), "normal"), generator=generator, dtype=dtype,
+                       device=device)
+        result = sample * std + mean if (mean, std) != (0, 1) else sample
+        result = result.detach()
+        if requires_grad:
+            result.requires_grad_()
+    else:
+        if size is not None:
+            raise TypeError("normal() received an invalid combination of arguments - got "
+                            "(Tensor, Tensor, size=tuple): size only goes with a float mean "
+                            "and std")
+        ref = mean if mean_t else std
+        for t in (mean, std):
+            if isinstance(t, Tensor) and not t.is_floating_point():
+                raise NotImplementedError(f"normal: not implemented for "
+                                          f"'{_C_NAMES.get(t.dtype.name, t.dtype.name)}'")
+        if mean_t and std_t:
+            autograd._check_same_device("normal", (mean, std))
+            kind = _promote(mean.dtype, std.dtype)
+            shape = np.broadcast_shapes(tuple(mean.shape), tuple(std.shape))
+        else:
+            kind, shape = ref.dtype, tuple(ref.shape)
+        if std_t:
+            if std.numel() and bool((std.detach() < 0).any()):
+                raise RuntimeError("normal expects all elements of std >= 0.0")
+        elif std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        with autograd.no_grad():
+            z = randn(*shape, generator=generator, dtype=kind, device=ref.device)
+            result = (z * std + mean).to(kind)
+    if out is not None:
+        return out.copy_(result)
+    return result
 
 
 # the methods that take dim= (and keepdim=) where PyTorch also accepts axis= (and keepdims=)

@@ -238,9 +238,12 @@ def _train(args: argparse.Namespace, run: _Run) -> dict:
     if device.startswith("cuda") and not tg.cuda.is_available():
         raise TrainError(f"--device {device}: {tg.cuda.unavailable_reason()}")
     train_set, test_set = load_data(args.dataset, args.data_root)
-    if args.quick:
-        train_set = tg.utils.data.Subset(train_set, range(min(len(train_set), 512)))
-        test_set = tg.utils.data.Subset(test_set, range(min(len(test_set), 256)))
+    if args.quick:  # a seeded sample (a file sorted by class would give one class only)
+        pick = np.random.default_rng(args.seed)
+        train_set = tg.utils.data.Subset(train_set, np.sort(pick.permutation(len(train_set))[
+            :512]).tolist())
+        test_set = tg.utils.data.Subset(test_set, np.sort(pick.permutation(len(test_set))[
+            :256]).tolist())
     classes = list(getattr(train_set, "classes", None) or train_set.dataset.classes)
     sample_shape = tuple(train_set[0][0].shape)
     model = build_model(args.model, sample_shape, len(classes)).to(device)

@@ -61,14 +61,21 @@ LISTED = [
     "distributions.Normal", "distributions.Categorical", "distributions.Bernoulli",
     "distributions.Uniform",
 ]
+LISTED += [  # issue 18: recurrent layers and packed sequences
+    "nn.RNN", "nn.LSTM", "nn.GRU", "nn.RNNCell", "nn.LSTMCell", "nn.GRUCell", "nn.RNNBase",
+    "nn.RNNCellBase", "nn.utils.rnn.pad_sequence", "nn.utils.rnn.pack_padded_sequence",
+    "nn.utils.rnn.pad_packed_sequence", "nn.utils.rnn.pack_sequence",
+    "nn.utils.rnn.PackedSequence", "nn.utils.rnn.unpad_sequence",
+    "nn.utils.rnn.unpack_sequence", "nn.utils.rnn.invert_permutation",
+]
+LISTED += [  # issue 18: attention and transformer modules
+    "nn.functional.scaled_dot_product_attention", "nn.functional.multi_head_attention_forward",
+    "nn.MultiheadAttention", "nn.TransformerEncoderLayer", "nn.TransformerEncoder",
+    "nn.TransformerDecoderLayer", "nn.TransformerDecoder", "nn.Transformer",
+    "nn.Transformer.generate_square_subsequent_mask",
+]
 
-NOT_YET = {
-    "normal", "multinomial", "scatter", "Tensor.scatter_", "scatter_add", "Tensor.scatter_add_",
-    "Tensor.index_add_", "Tensor.index_fill_", "Tensor.unfold", "nn.functional.unfold",
-    "nn.functional.fold", "quantile", "unique", "einsum", "linalg.norm", "linalg.vector_norm",
-    "linalg.matrix_norm", "linalg.inv", "linalg.det", "linalg.solve", "linalg.qr", "linalg.svd",
-    "linalg.eigh", "linalg.cholesky", "nn.functional.affine_grid", "nn.functional.grid_sample",
-}
+NOT_YET: set[str] = set()
 
 
 def resolve(root, path: str):

@@ -136,3 +136,26 @@ from .layers import (  # noqa: E402
     Upsample,
     ZeroPad2d,
 )
+
+__all__ += ["Unfold", "Fold"]  # issue 16: im2col / col2im
+from .layers import Fold, Unfold  # noqa: E402
+
+# --- issue 18: attention and transformer modules ---
+from .transformer import (  # noqa: E402
+    MultiheadAttention,
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+
+__all__ += [  # issue 18: attention and transformer modules
+    "MultiheadAttention", "Transformer", "TransformerEncoder", "TransformerDecoder",
+    "TransformerEncoderLayer", "TransformerDecoderLayer",
+]
+
+# --- issue 18: recurrent layers ---
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: E402
+
+__all__ += ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "RNNBase", "RNN", "LSTM", "GRU"]

@@ -196,6 +196,24 @@ class Gelu(Function):
         return g * (cdf + x * pdf)
 
 
+class GeluTanh(Function):
+    """GPT-2's GELU: y = x (1 + t) / 2 with t = tanh(u), u = sqrt(2/pi) (x + 0.044715 x^3).
+    dy/dx = (1 + t) / 2 + x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2."""
+
+    def forward(self, x: Any) -> Any:
+        xp = get_array_module(x)
+        return 0.5 * x * (1.0 + xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+
+    def backward(self, g: Tensor) -> Tensor:
+        x = self.inputs[0]
+        t = ((x + x * x * x * 0.044715) * _SQRT_2_OVER_PI).tanh()
+        du = (x * x * (3 * 0.044715) + 1.0) * _SQRT_2_OVER_PI
+        return g * ((t + 1.0) * 0.5 + x * (1.0 - t * t) * du * 0.5)
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
 class LogSigmoid(Function):
     """y = log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|)) (finite for any x).
     dy/dx = sigmoid(-x)."""
@@ -264,8 +282,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     if approximate == "none":
         return Gelu.apply(input)
     if approximate == "tanh":
-        inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
-        return input * (inner.tanh() + 1.0) * 0.5
+        return GeluTanh.apply(input)
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
@@ -2164,3 +2181,550 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
         rows = rows * per_sample_weights.unsqueeze(-1)
     sums = IndexAdd.apply(rows, shape=(bags + 1, weight.shape[1]), index=(bag.array,))[:bags]
     return sums if mode == "sum" else sums / count.clamp(min=1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# --- issue 16: im2col / col2im (F.unfold, F.fold) ---
+# ---------------------------------------------------------------------------------------------
+__all__ += ["unfold", "fold"]
+
+
+def _block_geometry(op: str, spatial: tuple, kernel_size: Any, dilation: Any, padding: Any,
+                    stride: Any) -> tuple:
+    """The sliding blocks of unfold / fold over a (H, W) plane: the checked pairs (k, d, p, s),
+    the count of blocks per axis, and the index (rows, cols) into the padded plane of each
+    kernel element (axis 0) in each block (axis 1), as host int64 arrays."""
+    k, d, p, s = (_conv_pair(v, name, op, minimum=-2**62) for v, name in (
+        (kernel_size, "kernel_size"), (dilation, "dilation"), (padding, "padding"),
+        (stride, "stride")))
+    for pair, name in ((k, "kernel"), (d, "dilation"), (s, "stride")):
+        if min(pair) <= 0:
+            raise RuntimeError(f"{name} should be greater than zero, but got {name}_height: "
+                               f"{pair[0]} {name}_width: {pair[1]}")
+    if min(p) < 0:
+        raise RuntimeError(f"padding should be non-negative, but got pad_height: {p[0]} "
+                           f"pad_width: {p[1]}")
+    blocks = tuple((n + 2 * pad - dil * (ker - 1) - 1) // st + 1
+                   for n, ker, dil, pad, st in zip(spatial, k, d, p, s))
+    rows = (np.arange(k[0]) * d[0])[:, None, None, None] + (np.arange(blocks[0]) * s[0])[
+        None, None, :, None]
+    cols = (np.arange(k[1]) * d[1])[None, :, None, None] + (np.arange(blocks[1]) * s[1])[
+        None, None, None, :]
+    shape = (k[0] * k[1], max(blocks[0], 0) * max(blocks[1], 0))
+    rows, cols = np.broadcast_arrays(rows, cols) if min(blocks) > 0 else (rows, cols)
+    index = (rows.reshape(shape), cols.reshape(shape)) if min(blocks) > 0 else None
+    return k, d, p, s, blocks, index
+
+
+def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+           stride: Any = 1) -> Tensor:
+    """im2col: every kernel_size block of the zero-padded input (N, C, H, W), as a column:
+    out[n, c * kh * kw + i * kw + j, l] = x_pad[n, c, r_l + i * dh, c_l + j * dw] for the
+    block l at (r_l, c_l) (stride apart). Output (N, C * kh * kw, L), L the number of blocks;
+    an unbatched (C, H, W) input gives (C * kh * kw, L). One indexing of the padded input, so
+    the gradient is fold(g): each column added back where it was taken (fold is unfold's
+    adjoint)."""
+    _check_tensor(input, "input", "unfold")
+    if input.ndim not in (3, 4):
+        raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported "
+                                  f"(got {input.ndim}D)")
+    x = input if input.ndim == 4 else input.unsqueeze(0)
+    k, d, p, s, blocks, index = _block_geometry("unfold", tuple(x.shape[2:]), kernel_size,
+                                                dilation, padding, stride)
+    if min(blocks) < 1:
+        raise RuntimeError(f"Given input with spatial size {tuple(x.shape[2:])}, kernel_size="
+                           f"{k}, dilation={d}, padding={p}, calculated shape of the array of "
+                           f"sliding blocks as {blocks}, but its components must be at least "
+                           f"one.")
+    padded = _tensor_pad(x, (p[1], p[1], p[0], p[0])) if max(p) else x
+    rows, cols = (Tensor(i, device=x.device) for i in index)
+    columns = padded[:, :, rows, cols]  # (N, C, kh * kw, L)
+    out = columns.reshape(x.shape[0], -1, columns.shape[-1])
+    return out if input.ndim == 4 else out.squeeze(0)
+
+
+def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1,
+         padding: Any = 0, stride: Any = 1) -> Tensor:
+    """col2im, the adjoint of unfold: the columns of input (N, C * kh * kw, L) added back into
+    an (N, C, H, W) output of size `output_size` at the places unfold takes them from
+    (overlapping blocks add up; the padding is cut off). Unbatched (C * kh * kw, L) gives
+    (C, H, W). Gradient: unfold(g) with the same arguments."""
+    _check_tensor(input, "input", "fold")
+    if input.ndim not in (2, 3):
+        raise NotImplementedError(f"Input Error: Only unbatched (2D) or batched (3D) input "
+                                  f"Tensors are supported (got {input.ndim}D)")
+    y = input if input.ndim == 3 else input.unsqueeze(0)
+    size = _conv_pair(output_size, "output_size", "fold")
+    k, d, p, s, blocks, index = _block_geometry("fold", size, kernel_size, dilation, padding,
+                                                stride)
+    if y.shape[1] % (k[0] * k[1]):
+        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the "
+                           f"product of kernel_size, but got input.size(1)={y.shape[1]} and "
+                           f"kernel_size={k}.")
+    if min(blocks) < 1 or y.shape[2] != blocks[0] * blocks[1]:
+        raise RuntimeError(f"Given output_size={size}, kernel_size={k}, dilation={d}, padding="
+                           f"{p}, stride={s}, expected size of input's dimension 2 to match the "
+                           f"calculated number of sliding blocks {blocks[0]} * {blocks[1]} = "
+                           f"{blocks[0] * blocks[1]}, but got input.size(2)={y.shape[2]}.")
+    n, c = y.shape[0], y.shape[1] // (k[0] * k[1])
+    at = (slice(None), slice(None)) + tuple(Tensor(i, device=y.device).array for i in index)
+    padded = IndexAdd.apply(y.reshape(n, c, k[0] * k[1], y.shape[2]),
+                            shape=(n, c, size[0] + 2 * p[0], size[1] + 2 * p[1]), index=at)
+    out = padded[:, :, p[0]:p[0] + size[0], p[1]:p[1] + size[1]]
+    return out if input.ndim == 3 else out.squeeze(0)
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 18: attention
+# ---------------------------------------------------------------------------------------------
+__all__ += ["scaled_dot_product_attention", "multi_head_attention_forward"]  # issue 18
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
+                                 attn_mask: Tensor | None = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """Attention: softmax(Q K^T * scale + bias) V, over the last two dims of
+    query (..., L, E), key (..., S, E) and value (..., S, Ev) -> (..., L, Ev).
+
+    scale defaults to 1/sqrt(E). bias: a bool `attn_mask` (True = the key takes part) puts
+    -inf where it is False; a float `attn_mask` is added; `is_causal` keeps key j <= query i
+    (the top-left triangle, as PyTorch). A row where every key is masked gives 0, not NaN.
+    Dropout (probability dropout_p) acts on the weights. `enable_gqa`: key and value with
+    fewer heads (dim -3) are shared by groups of query heads.
+    Derivative: composed of matmul, softmax, where and dropout, each differentiated by
+    autograd (d softmax: dW = W * (g - sum(g * W))).
+    """
+    op = "scaled_dot_product_attention"
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        _check_tensor(t, name, op)
+    if min(query.ndim, key.ndim, value.ndim) < 2:
+        raise RuntimeError(f"{op}: expected query, key and value to be at least 2 dimensional, "
+                           f"got shapes {tuple(query.shape)}, {tuple(key.shape)} and "
+                           f"{tuple(value.shape)}")
+    if not query.dtype == key.dtype == value.dtype:
+        raise RuntimeError(f"{op}: expected query, key and value to have the same dtype, but "
+                           f"got query.dtype: {query.dtype}, key.dtype: {key.dtype} and "
+                           f"value.dtype: {value.dtype}")
+    _check_float(query, "query", op)
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set "
+                           "when is_causal=True")
+    if key.shape[-1] != query.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise RuntimeError(f"{op}: query (..., L, E) {tuple(query.shape)}, key (..., S, E) "
+                           f"{tuple(key.shape)} and value (..., S, Ev) {tuple(value.shape)} do "
+                           "not fit together")
+    if enable_gqa and min(query.ndim, key.ndim, value.ndim) >= 3 \
+            and key.shape[-3] != query.shape[-3]:
+        heads, kv_heads = query.shape[-3], key.shape[-3]
+        if heads % kv_heads or value.shape[-3] != kv_heads:
+            raise RuntimeError(f"{op}: Number of heads in key and value must divide the number "
+                               f"of heads in query, got {heads} query heads, {kv_heads} key "
+                               f"heads and {value.shape[-3]} value heads")
+        key = key.repeat_interleave(heads // kv_heads, dim=-3)
+        value = value.repeat_interleave(heads // kv_heads, dim=-3)
+    L, S = query.shape[-2], key.shape[-2]
+    scale_factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = (query @ key.transpose(-2, -1)) * scale_factor
+    dead = None
+    if is_causal:  # (row i keeps key 0 at least: no row is fully masked)
+        keep = _full((L, S), True, dtype=backend.bool_, device=query.device).tril()
+        scores = where(keep, scores, -math.inf)
+    elif attn_mask is not None:
+        _check_tensor(attn_mask, "attn_mask", op)
+        if attn_mask.dtype == backend.bool_:
+            scores = where(attn_mask, scores, -math.inf)
+        elif backend.is_floating(attn_mask.dtype):
+            scores = scores + attn_mask.to(scores.dtype)
+        else:
+            raise RuntimeError(f"{op}: Expected attn_mask dtype to be bool or float or to match "
+                               f"query dtype, but got attn_mask.dtype: {attn_mask.dtype} and "
+                               f"query.dtype: {query.dtype}")
+        # rows in which every key is masked: softmax of zeros there, then weights 0 (as
+        # PyTorch's safe softmax), so that neither the output nor the gradient is NaN
+        dead = (scores == -math.inf).all(-1, keepdim=True)
+        scores = where(dead, 0.0, scores)
+    weights = scores.softmax(-1) if S else scores  # (no keys: the output is 0)
+    if dead is not None:
+        weights = where(dead, 0.0, weights)
+    return dropout(weights, dropout_p) @ value  # (dropout_p = 0: the weights themselves)
+
+
+def _canonical_mask(mask: Tensor | None, mask_name: str, other_type: Any, other_name: str,
+                    target_type: Any, check_other: bool = True) -> Tensor | None:
+    """An attention mask as an additive float mask: bool True (= masked out) -> -inf, else 0;
+    a float mask is returned as it is (PyTorch's F._canonical_mask)."""
+    if mask is None:
+        return None
+    _check_tensor(mask, mask_name, "multi_head_attention_forward")
+    is_float = backend.is_floating(mask.dtype)
+    if mask.dtype != backend.bool_ and not is_float:
+        raise AssertionError(f"only bool and floating types of {mask_name} are supported")
+    if check_other and other_type is not None and mask.dtype != other_type:
+        warnings.warn(f"Support for mismatched {mask_name} and {other_name} is deprecated. Use "
+                      "same type for both instead.", UserWarning, stacklevel=3)
+    if not is_float:
+        mask = where(mask, -math.inf, _full(tuple(mask.shape), 0.0, dtype=target_type,
+                                            device=mask.device))
+    return mask
+
+
+def _none_or_dtype(input: Tensor | None) -> Any:
+    return None if input is None else input.dtype
+
+
+def _mha_shape_check(query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Tensor | None,
+                     attn_mask: Tensor | None, num_heads: int) -> bool:
+    """Whether the input is batched ((L, N, E) rather than (L, E)); shape errors as PyTorch."""
+    if query.ndim not in (2, 3):
+        raise AssertionError(f"query should be unbatched 2D or batched 3D tensor but received "
+                             f"{query.ndim}-D query tensor")
+    batched = query.ndim == 3
+    what = "batched (3-D)" if batched else "unbatched (2-D)"
+    if key.ndim != query.ndim or value.ndim != query.ndim:
+        raise AssertionError(f"For {what} `query`, expected `key` and `value` to be "
+                             f"{query.ndim}-D but found {key.ndim}-D and {value.ndim}-D tensors "
+                             "respectively")
+    if key_padding_mask is not None and key_padding_mask.ndim != query.ndim - 1:
+        raise AssertionError(f"For {what} `query`, expected `key_padding_mask` to be `None` or "
+                             f"{query.ndim - 1}-D but found {key_padding_mask.ndim}-D tensor "
+                             "instead")
+    if attn_mask is not None:
+        if attn_mask.ndim not in (2, 3):
+            raise AssertionError(f"For {what} `query`, expected `attn_mask` to be `None`, 2-D or "
+                                 f"3-D but found {attn_mask.ndim}-D tensor instead")
+        expected = (num_heads, query.shape[0], key.shape[0])
+        if not batched and attn_mask.ndim == 3 and tuple(attn_mask.shape) != expected:
+            raise AssertionError(f"Expected `attn_mask` shape to be {expected} but got "
+                                 f"{tuple(attn_mask.shape)}")
+    return batched
+
+
+def multi_head_attention_forward(
+        query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int, num_heads: int,
+        in_proj_weight: Tensor | None, in_proj_bias: Tensor | None, bias_k: Tensor | None,
+        bias_v: Tensor | None, add_zero_attn: bool, dropout_p: float, out_proj_weight: Tensor,
+        out_proj_bias: Tensor | None, training: bool = True,
+        key_padding_mask: Tensor | None = None, need_weights: bool = True,
+        attn_mask: Tensor | None = None, use_separate_proj_weight: bool = False,
+        q_proj_weight: Tensor | None = None, k_proj_weight: Tensor | None = None,
+        v_proj_weight: Tensor | None = None, static_k: Tensor | None = None,
+        static_v: Tensor | None = None, average_attn_weights: bool = True,
+        is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+    """Multi-head attention on sequence-first input: query (L, N, E), key (S, N, Ek) and value
+    (S, N, Ev) (or unbatched (L, E), ...) -> output (L, N, E) and, with need_weights, the
+    attention weights (N, L, S) averaged over the heads (or (N, H, L, S)).
+
+    q, k, v = the inputs projected (in_proj_weight, or q/k/v_proj_weight), split into
+    num_heads heads of E / num_heads; head_i = softmax(q_i k_i^T / sqrt(E / H) + mask) v_i;
+    output = concat(heads) @ out_proj_weight^T + out_proj_bias. Masks: bool True = masked
+    out (the opposite of scaled_dot_product_attention's), float masks added;
+    key_padding_mask (N, S) masks keys per batch element. Gradients come from the composed
+    ops (linear, matmul, softmax, dropout).
+    """
+    op = "multi_head_attention_forward"
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        _check_tensor(t, name, op)
+    batched = _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads)
+    if not batched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    tgt_len, bsz, embed_dim = query.shape
+    src_len = key.shape[0]
+    key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask",
+                                       _none_or_dtype(attn_mask), "attn_mask", query.dtype)
+    if is_causal and attn_mask is None:
+        raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
+                           "Transformer module method `generate_square_subsequent_mask` to "
+                           "create this mask.")
+    if is_causal and key_padding_mask is None and not need_weights:
+        attn_mask = None  # scaled_dot_product_attention's is_causal does it
+    else:
+        attn_mask = _canonical_mask(attn_mask, "attn_mask", None, "", query.dtype,
+                                    check_other=False)
+        if key_padding_mask is not None:
+            is_causal = False  # the merged mask is no longer causal
+    if embed_dim != embed_dim_to_check:
+        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but "
+                             f"got {embed_dim}")
+    head_dim = embed_dim // num_heads
+    if head_dim * num_heads != embed_dim:
+        raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+    if use_separate_proj_weight:
+        if tuple(key.shape[:2]) != tuple(value.shape[:2]):
+            raise AssertionError(f"key's sequence and batch dims {tuple(key.shape[:2])} do not "
+                                 f"match value's {tuple(value.shape[:2])}")
+        if q_proj_weight is None or k_proj_weight is None or v_proj_weight is None:
+            raise AssertionError("use_separate_proj_weight is True but q_proj_weight, "
+                                 "k_proj_weight or v_proj_weight is None")
+        b_q, b_k, b_v = (None,) * 3 if in_proj_bias is None else in_proj_bias.chunk(3)
+        q = linear(query, q_proj_weight, b_q)
+        k = linear(key, k_proj_weight, b_k)
+        v = linear(value, v_proj_weight, b_v)
+    else:
+        if tuple(key.shape) != tuple(value.shape):
+            raise AssertionError(f"key shape {tuple(key.shape)} does not match value shape "
+                                 f"{tuple(value.shape)}")
+        if in_proj_weight is None:
+            raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
+        if query is key and key is value:  # self-attention: one product
+            q, k, v = linear(query, in_proj_weight, in_proj_bias).chunk(3, -1)
+        else:
+            w_q, w_k, w_v = in_proj_weight.chunk(3)
+            b_q, b_k, b_v = (None,) * 3 if in_proj_bias is None else in_proj_bias.chunk(3)
+            q, k, v = linear(query, w_q, b_q), linear(key, w_k, b_k), linear(value, w_v, b_v)
+    if attn_mask is not None:
+        if attn_mask.ndim == 2:
+            if tuple(attn_mask.shape) != (tgt_len, src_len):
+                raise RuntimeError(f"The shape of the 2D attn_mask is {tuple(attn_mask.shape)}, "
+                                   f"but should be {(tgt_len, src_len)}.")
+            attn_mask = attn_mask.unsqueeze(0)
+        elif attn_mask.ndim == 3:
+            if tuple(attn_mask.shape) != (bsz * num_heads, tgt_len, src_len):
+                raise RuntimeError(f"The shape of the 3D attn_mask is {tuple(attn_mask.shape)}, "
+                                   f"but should be {(bsz * num_heads, tgt_len, src_len)}.")
+        else:
+            raise RuntimeError(f"attn_mask's dimension {attn_mask.ndim} is not supported")
+    if bias_k is not None and bias_v is not None:
+        if static_k is not None or static_v is not None:
+            raise AssertionError("bias cannot be added to static key or value.")
+        k = _cat([k, bias_k.repeat(1, bsz, 1)])
+        v = _cat([v, bias_v.repeat(1, bsz, 1)])
+        if attn_mask is not None:
+            attn_mask = pad(attn_mask, (0, 1))
+        if key_padding_mask is not None:
+            key_padding_mask = pad(key_padding_mask, (0, 1))
+    elif bias_k is not None or bias_v is not None:
+        raise AssertionError("bias_k and bias_v must both be given or both be None")
+    # (L, N, E) -> (N * H, L, head_dim)
+    q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
+    k = k.reshape(k.shape[0], bsz * num_heads, head_dim).transpose(0, 1) if static_k is None \
+        else static_k
+    v = v.reshape(v.shape[0], bsz * num_heads, head_dim).transpose(0, 1) if static_v is None \
+        else static_v
+    for name, static in (("static_k", static_k), ("static_v", static_v)):
+        if static is not None and (static.shape[0] != bsz * num_heads
+                                   or static.shape[2] != head_dim):
+            raise AssertionError(f"expecting {name} of shape ({bsz * num_heads}, S, {head_dim}), "
+                                 f"but got {tuple(static.shape)}")
+    if add_zero_attn:
+        zeros = _full((bsz * num_heads, 1, head_dim), 0.0, dtype=k.dtype, device=k.device)
+        k, v = _cat([k, zeros], 1), _cat([v, zeros.to(v.dtype)], 1)
+        if attn_mask is not None:
+            attn_mask = pad(attn_mask, (0, 1))
+        if key_padding_mask is not None:
+            key_padding_mask = pad(key_padding_mask, (0, 1))
+    src_len = k.shape[1]
+    if key_padding_mask is not None:
+        if tuple(key_padding_mask.shape) != (bsz, src_len):
+            raise AssertionError(f"Expected key_padding_mask of shape {(bsz, src_len)}, but got "
+                                 f"{tuple(key_padding_mask.shape)}")
+        key_padding_mask = key_padding_mask.reshape(bsz, 1, 1, src_len).expand(
+            -1, num_heads, -1, -1).reshape(bsz * num_heads, 1, src_len)
+        attn_mask = key_padding_mask if attn_mask is None else attn_mask + key_padding_mask
+    if not training:
+        dropout_p = 0.0
+    if need_weights:
+        if is_causal and attn_mask is None:
+            raise AssertionError("FIXME: is_causal not implemented for need_weights")
+        scores = (q * math.sqrt(1.0 / head_dim)) @ k.transpose(-2, -1)
+        if attn_mask is not None:
+            scores = scores + attn_mask
+        weights = scores.softmax(-1)
+        if dropout_p > 0.0:
+            weights = dropout(weights, p=dropout_p)
+        out = (weights @ v).transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
+        out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
+        weights = weights.reshape(bsz, num_heads, tgt_len, src_len)
+        if average_attn_weights:
+            weights = weights.mean(1)
+        if not batched:
+            out, weights = out.squeeze(1), weights.squeeze(0)
+        return out, weights
+    if attn_mask is not None:
+        attn_mask = attn_mask.unsqueeze(0) if attn_mask.shape[0] == 1 and attn_mask.ndim == 3 \
+            else attn_mask.reshape(bsz, num_heads, -1, src_len)
+    q = q.reshape(bsz, num_heads, tgt_len, head_dim)
+    k = k.reshape(bsz, num_heads, src_len, head_dim)
+    v = v.reshape(bsz, num_heads, src_len, head_dim)
+    out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
+    out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
+    out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
+    return (out if batched else out.squeeze(1)), None
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 16: spatial transformers, affine_grid and grid_sample (compositions of Tensor ops:
+# the gradients w.r.t. the input and the grid are those of the indexing and arithmetic)
+# ---------------------------------------------------------------------------------------------
+_ALIGN_CORNERS_WARNING = (
+    "Default grid_sample and affine_grid behavior has changed to align_corners=False since "
+    "1.3.0. Please specify align_corners=True if the old behavior is desired. See the "
+    "documentation of grid_sample for details.")
+
+
+_TORCH_DTYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double",
+                      "int64": "Long", "int32": "Int", "uint8": "Byte", "bool": "Bool"}
+
+
+def _grid_align_corners(align_corners: bool | None) -> bool:
+    """PyTorch's default: False, with a warning when it was not given."""
+    if align_corners is None:
+        warnings.warn(_ALIGN_CORNERS_WARNING, stacklevel=3)
+        return False
+    return bool(align_corners)
+
+
+def _pixel_centres(n: int, align_corners: bool) -> np.ndarray:
+    """Normalized coordinates of n pixels: their centres in [-1, 1] (-1 and 1 the centres of
+    the corner pixels with align_corners, their outer edges without); 0 for a single pixel."""
+    if n <= 1:
+        return np.zeros(n)
+    steps = np.linspace(-1.0, 1.0, n)
+    return steps if align_corners else steps * (n - 1) / n
+
+
+def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None = None) -> Tensor:
+    """The sampling grid of a batch of affine maps, for grid_sample: theta (N, 2, 3) and size
+    (N, C, H, W) give (N, H, W, 2) with grid[n, i, j] = theta[n] @ (x_j, y_i, 1), the output
+    pixel centres (x_j, y_i) in normalized [-1, 1] coordinates; theta (N, 3, 4) and size
+    (N, C, D, H, W) give (N, D, H, W, 3) in the same way.
+    d grid / d theta = (x_j, y_i, 1) (a matrix product: its gradient)."""
+    align_corners = _grid_align_corners(align_corners)
+    _check_tensor(theta, "theta", "affine_grid")
+    if not theta.is_floating_point():
+        raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    size = [int(n) for n in size]
+    if len(size) not in (4, 5):
+        raise NotImplementedError(f"affine_grid only supports 4D and 5D sizes, for 2D and 3D "
+                                  f"affine transforms, respectively. Got size {size}.")
+    k = len(size) - 2  # 2-D or 3-D
+    if theta.ndim != 3 or tuple(theta.shape[-2:]) != (k, k + 1):
+        raise ValueError(f"Expected a batch of {k}D affine matrices of shape Nx{k}x{k + 1} for "
+                         f"size {size}. Got {theta.shape}.")
+    spatial = size[2:]
+    if align_corners and min(spatial) == 1:
+        warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size "
+                      "grids when align_corners=True. This is not an intended use case of "
+                      "affine_grid. See the documentation of affine_grid for details.",
+                      stacklevel=2)
+    elif min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+    if theta.shape[0] != size[0]:
+        raise RuntimeError(f"affine_grid: theta holds {theta.shape[0]} affine matrices, but "
+                           f"size {size} asks for a batch of {size[0]}")
+    axes = np.meshgrid(*[_pixel_centres(n, align_corners) for n in spatial], indexing="ij")
+    base = np.stack([*reversed(axes), np.ones(spatial)], axis=-1).reshape(-1, k + 1)  # x first
+    points = _tensor(base, dtype=theta.dtype, device=theta.device)
+    return (points @ theta.mT).reshape(size[0], *spatial, k)
+
+
+def _clip_coordinates(x: Tensor, size: int) -> Tensor:
+    """x clamped to [0, size - 1], with PyTorch's gradient: 1 strictly inside, else 0."""
+    inside = ((x > 0) & (x < size - 1)).detach()
+    return where(inside, x, x.detach().clamp(0, size - 1))
+
+
+def _reflect_coordinates(x: Tensor, twice_low: int, twice_high: int) -> Tensor:
+    """x reflected at low and high until it lies in [low, high] (PyTorch's reflection
+    padding). d/dx = +-1: -1 for each reflection made."""
+    if twice_low == twice_high:
+        return x * 0.0
+    low, span = twice_low / 2, (twice_high - twice_low) / 2
+    side = where((x >= low).detach(), 1.0, -1.0)
+    distance = (x - low) * side  # |x - low|
+    extra = distance.fmod(span)
+    even = ((distance.detach() / span).floor().fmod(2) == 0).detach()
+    return where(even, extra + low, span - extra + low)
+
+
+def _grid_source_index(coord: Tensor, size: int, padding_mode: str,
+                       align_corners: bool) -> Tensor:
+    """A normalized coordinate in [-1, 1] as a position in pixels, 0..size - 1, with the
+    padding mode's rule for positions outside."""
+    if align_corners:
+        x = (coord + 1) / 2 * (size - 1)
+    else:
+        x = ((coord + 1) * size - 1) / 2
+    if padding_mode == "border":
+        return _clip_coordinates(x, size)
+    if padding_mode == "reflection":
+        x = _reflect_coordinates(x, 0, 2 * (size - 1)) if align_corners else \
+            _reflect_coordinates(x, -1, 2 * size - 1)
+        return _clip_coordinates(x, size)
+    return x
+
+
+def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",  # noqa: A002
+                padding_mode: str = "zeros", align_corners: bool | None = None) -> Tensor:
+    """Sample input (N, C, H, W) at the points of grid (N, Ho, Wo, 2), given as (x, y) in
+    normalized coordinates (-1 the left / top, 1 the right / bottom; see align_corners):
+    out (N, C, Ho, Wo). mode 'bilinear' mixes the 4 pixels around each point,
+        out = sum over the corners of (1 - |x - x_c|)(1 - |y - y_c|) input[.., y_c, x_c],
+    'nearest' takes the closest pixel. padding_mode says what lies outside: 'zeros', the
+    'border' pixels, or the image 'reflection'-ed at its borders. Gradients w.r.t. input
+    (the weights, scattered back) and grid (bilinear: the weights' slopes) come from the ops
+    used. Only 4-D input (5-D volumes and 'bicubic' are refused)."""
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', "
+                         f"'nearest' or 'bicubic', but got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
+                         f"'border', or 'reflection', but got: '{padding_mode}'")
+    align_corners = _grid_align_corners(align_corners)
+    _check_tensor(input, "input", "grid_sample")
+    _check_tensor(grid, "grid", "grid_sample")
+    if mode == "bicubic":
+        raise NotImplementedError("grid_sample: mode='bicubic' is not supported; use "
+                                  "'bilinear' or 'nearest'")
+    if input.ndim == 5 and grid.ndim == 5:
+        raise NotImplementedError("grid_sample: 5-D (volumetric) input is not supported; only "
+                                  "4-D input (N, C, H, W)")
+    if input.ndim != 4 or grid.ndim != 4:
+        raise RuntimeError(f"grid_sampler(): expected 4D input and grid with same number of "
+                           f"dimensions, but got input with sizes {list(input.shape)} and grid "
+                           f"with sizes {list(grid.shape)}")
+    if not input.is_floating_point():
+        raise NotImplementedError(f"\"grid_sampler_2d_cpu_kernel_impl\" not implemented for "
+                                  f"'{_TORCH_DTYPE_NAMES.get(input.dtype.name, input.dtype)}'")
+    if input.dtype != grid.dtype:
+        raise RuntimeError(f"grid_sampler(): expected grid and input to have same dtype, but "
+                           f"input has {input.dtype} and grid has {grid.dtype}")
+    n, c, h, w = input.shape
+    if grid.shape[0] != n:
+        raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, "
+                           f"but got input with sizes {list(input.shape)} and grid with sizes "
+                           f"{list(grid.shape)}")
+    if grid.shape[-1] != 2:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size 2 in last dimension, "
+                           f"but got grid with sizes {list(grid.shape)}")
+    for d in (2, 3):
+        if input.shape[d] == 0:
+            raise RuntimeError(f"grid_sampler(): expected input to have non-empty spatial "
+                               f"dimensions, but input has sizes {list(input.shape)} with "
+                               f"dimension {d} being empty")
+    x = _grid_source_index(grid[..., 0], w, padding_mode, align_corners)
+    y = _grid_source_index(grid[..., 1], h, padding_mode, align_corners)
+    pixels = input.permute(0, 2, 3, 1).reshape(n * h * w, c)  # one row per pixel
+    first_row = arange(n, device=input.device).reshape(n, 1, 1) * (h * w)
+
+    def pick(yi: Tensor, xi: Tensor) -> Tensor:
+        """input at the whole-number positions (yi, xi) (N, Ho, Wo), 0 outside: (N, Ho, Wo, C)."""
+        inside = (xi >= 0) & (xi <= w - 1) & (yi >= 0) & (yi <= h - 1)
+        rows = first_row + yi.clamp(0, h - 1).long() * w + xi.clamp(0, w - 1).long()
+        return where(inside.unsqueeze(-1), pixels[rows], 0.0)
+
+    if mode == "nearest":  # (round half to even, as PyTorch's nearbyint)
+        out = pick(y.detach().round(), x.detach().round())
+        never = (x.detach() > math.inf).unsqueeze(-1)  # adds 0, so that grid's gradient is 0
+        out = out + where(never, (x + y).unsqueeze(-1), 0.0)  # (and not None), as PyTorch
+    else:
+        x0, y0 = x.detach().floor(), y.detach().floor()
+        wx1, wy1 = x - x0, y - y0  # the weights of the corners at x0 + 1, y0 + 1
+        wx0, wy0 = 1 - wx1, 1 - wy1
+        out = (pick(y0, x0) * (wy0 * wx0).unsqueeze(-1)
+               + pick(y0, x0 + 1) * (wy0 * wx1).unsqueeze(-1)
+               + pick(y0 + 1, x0) * (wy1 * wx0).unsqueeze(-1)
+               + pick(y0 + 1, x0 + 1) * (wy1 * wx1).unsqueeze(-1))
+    return out.permute(0, 3, 1, 2)

@@ -1439,6 +1439,43 @@ class Upsample(Module):
         return info + f", mode={self.mode!r}"
 
 
+class Unfold(Module):
+    """im2col: (N, C, H, W) -> (N, C * prod(kernel_size), L), the sliding blocks as columns
+    (F.unfold)."""
+
+    def __init__(self, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+                 stride: Any = 1) -> None:
+        super().__init__()
+        self.kernel_size, self.dilation, self.padding, self.stride = (
+            kernel_size, dilation, padding, stride)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
+                f"padding={self.padding}, stride={self.stride}")
+
+
+class Fold(Module):
+    """col2im: (N, C * prod(kernel_size), L) -> (N, C, *output_size), overlapping blocks
+    added up (F.fold, Unfold's adjoint)."""
+
+    def __init__(self, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+                 stride: Any = 1) -> None:
+        super().__init__()
+        self.output_size, self.kernel_size, self.dilation, self.padding, self.stride = (
+            output_size, kernel_size, dilation, padding, stride)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding,
+                      self.stride)
+
+    def extra_repr(self) -> str:
+        return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, "
+                f"dilation={self.dilation}, padding={self.padding}, stride={self.stride}")
+
+
 # ---------------------------------------------------------------------------------------------
 # Bilinear and EmbeddingBag
 # ---------------------------------------------------------------------------------------------

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..autograd import no_grad
-from ..tensor import Tensor
-from .module import Module, ModuleDict, ModuleList
-from .parameter import Parameter
+from ...autograd import no_grad
+from ...tensor import Tensor
+from ..module import Module, ModuleDict, ModuleList
+from ..parameter import Parameter
 
 __all__ = ["weight_norm", "register_parametrization", "remove_parametrizations",
            "is_parametrized", "ParametrizationList"]

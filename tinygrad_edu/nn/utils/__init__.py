@@ -7,10 +7,10 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .. import backend
-from ..autograd import no_grad
-from ..tensor import Tensor, cat, stack, zeros
-from .module import Module
+from ... import backend
+from ...autograd import no_grad
+from ...tensor import Tensor, cat, stack, zeros
+from ..module import Module
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
            "vector_to_parameters", "count_parameters"]
@@ -136,12 +136,14 @@ def count_parameters(model: Module | Iterable[Tensor], trainable_only: bool = Fa
 
 
 # --- issue 16: nn part A ---
-# `nn.utils.parametrizations` (weight_norm) lives in nn/parametrizations.py; it is also
-# registered under this module's name so that PyTorch's spelling
-# `from torch.nn.utils.parametrizations import weight_norm` works with the import changed.
-import sys  # noqa: E402
-
+# `nn.utils.parametrizations` (weight_norm): nn/utils/parametrizations.py, as PyTorch's
+# `torch.nn.utils.parametrizations`.
 from . import parametrizations  # noqa: E402
 
-sys.modules[__name__ + ".parametrizations"] = parametrizations
 __all__ += ["parametrizations"]
+
+# --- issue 18: recurrent layers ---
+# `nn.utils.rnn`: pad_sequence, PackedSequence, pack_padded_sequence, pad_packed_sequence, ...
+from . import rnn  # noqa: E402
+
+__all__ += ["rnn"]

@@ -60,16 +60,20 @@ TEXT_DATA = dict(
 
 def load_text(args: argparse.Namespace, rng: Any, quick_lines: int) -> tuple[str, Any, Any]:
     """(text, its CharTokenizer, the text as an int64 NumPy array of ids): Tiny Shakespeare
-    from --data (or $TINYGRAD_EDU_SHAKESPEARE_ROOT, --download), or with --quick a made-up play
-    of `quick_lines` short lines drawn with `rng`."""
+    from --data (or $TINYGRAD_EDU_SHAKESPEARE_ROOT, --download). With --quick its first 3,000
+    characters where the file is there, else a made-up play of `quick_lines` short lines drawn
+    with `rng`."""
     from tinygrad_edu.datasets import CharTokenizer, load_tiny_shakespeare
 
-    if args.quick:
+    folder = args.data or os.environ.get("TINYGRAD_EDU_SHAKESPEARE_ROOT")
+    if not args.quick:
+        text = load_tiny_shakespeare(args.data, args.download)
+    elif folder and os.path.isfile(os.path.join(folder, "input.txt")):
+        text = load_tiny_shakespeare(folder)[:3000]
+    else:
         words = ["to", "be", "or", "not", "the", "king", "my", "lord", "love", "night", "sweet"]
         speakers = ["ROMEO:", "JULIET:", "KING:"]
         text = "\n".join(f"{rng.choice(speakers)}\n" + " ".join(rng.choice(words, 6)) + ".\n"
                          for _ in range(quick_lines))
-    else:
-        text = load_tiny_shakespeare(args.data, args.download)
     tok = CharTokenizer(text)
     return text, tok, tok.encode(text).numpy()

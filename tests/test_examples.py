@@ -43,13 +43,18 @@ def python_for(device: str) -> list[str]:
 
 # examples on data the project may not contain: read from ../shared/data, skipped without it
 MEDMNIST = ROOT.parent / "shared" / "data" / "medmnist"
+SHAKESPEARE = ROOT.parent / "shared" / "data" / "tinyshakespeare"
 DATA = {"07_chest_xray.py": (MEDMNIST / "pneumoniamnist.npz", ["--root", str(MEDMNIST)])}
+# the text examples run --quick on a slice of Tiny Shakespeare where it is there (else on a
+# made-up play, so that they are still tested)
+TEXT = ["--data", str(SHAKESPEARE)] if (SHAKESPEARE / "input.txt").is_file() else []
 
 
 @pytest.mark.parametrize("script", EXAMPLES)
 def test_example_runs_quick(script, device, tmp_path):
     env = dict(os.environ, MPLBACKEND="Agg")
-    needed, extra = DATA.get(script, (None, []))
+    needed, extra = DATA.get(script, (None, TEXT if script in ("08_char_rnn.py",
+                                                                 "09_tiny_gpt.py") else []))
     if needed is not None and not needed.is_file():
         pytest.skip(f"{script} needs {needed}")
     result = subprocess.run([*python_for(device), str(ROOT / "examples" / script), "--quick",

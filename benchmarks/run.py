@@ -248,7 +248,7 @@ def steps_for(name: str, quick: bool, device: str) -> tuple[int, int, int]:
     """(warm-up steps, timed steps per round, rounds)."""
     if quick:
         return 1, 2, 1
-    big = name[:2] in ("W4", "W5") and not device.startswith("cuda")
+    big = name.startswith("W4") and not device.startswith("cuda")
     return (2, 2, 9) if big else (10, 30, 7)
 
 

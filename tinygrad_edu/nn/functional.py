@@ -529,6 +529,48 @@ def _empty_batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None)
     return out
 
 
+class LayerNorm(Function):
+    """y = xhat * w + b, xhat = (x - mean) / sqrt(var + eps), the mean and the biased
+    variance over the last k dims (each row of them normalised on its own). With
+    g_hat = g * w and the means over those k dims:
+      dL/dx = (g_hat - mean(g_hat) - xhat * mean(g_hat * xhat)) / sqrt(var + eps)
+      dL/dw = sum(g * xhat),  dL/db = sum(g)   (sums over the leading dims)."""
+
+    def forward(self, x: Any, *affine: Any, k: int, eps: float, has_weight: bool,
+                has_bias: bool) -> Any:
+        self.axes, self.lead = tuple(range(x.ndim - k, x.ndim)), tuple(range(x.ndim - k))
+        self.eps, self.has_weight, self.has_bias = eps, has_weight, has_bias
+        xp = get_array_module(x)
+        centered = x - x.mean(axis=self.axes, keepdims=True)
+        var = (centered * centered).mean(axis=self.axes, keepdims=True)
+        self.invstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
+        self.xhat = centered * self.invstd
+        y = self.xhat
+        if has_weight:
+            y = y * affine[0]
+        if has_bias:
+            y = y + affine[1 if has_weight else 0]
+        return y.copy() if y is self.xhat else y  # (the output may be changed in place later)
+
+    def backward(self, g: Tensor) -> tuple:
+        x = self.inputs[0]
+        need = self.needs_input_grad
+        centered = x - x.mean(self.axes, keepdim=True)  # xhat and 1/std as functions of x
+        invstd = ((centered * centered).mean(self.axes, keepdim=True) + self.eps) ** -0.5
+        xhat = centered * invstd
+        grads: list = [None]
+        if need[0]:
+            g_hat = g * self.inputs[1] if self.has_weight else g
+            g_hat = (g_hat - g_hat.mean(self.axes, keepdim=True)
+                     - xhat * (g_hat * xhat).mean(self.axes, keepdim=True))
+            grads[0] = g_hat * invstd
+        if self.has_weight:
+            grads.append((g * xhat).sum(self.lead) if need[1] else None)
+        if self.has_bias:
+            grads.append(g.sum(self.lead) if need[-1] else None)
+        return tuple(grads)
+
+
 def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int,
                weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
@@ -539,14 +581,13 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int,
     if k == 0 or tuple(input.shape[input.ndim - k:]) != shape or input.ndim < k:
         raise ValueError(f"layer_norm: normalized_shape {shape} does not match the last dims "
                          f"of input of shape {tuple(input.shape)}")
-    axes = tuple(range(input.ndim - k, input.ndim))
-    centered = input - input.mean(axes, keepdim=True)
-    out = centered * ((centered * centered).mean(axes, keepdim=True) + eps) ** -0.5
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(f"layer_norm: {name} of shape {tuple(t.shape)} does not match "
+                               f"normalized_shape {shape}")
+    affine = [t for t in (weight, bias) if t is not None]
+    return LayerNorm.apply(input, *affine, k=k, eps=eps, has_weight=weight is not None,
+                           has_bias=bias is not None)
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,

@@ -15,7 +15,14 @@ from typing import Any
 import numpy as np
 
 from ...backend import get_array_module
-from ...nn.functional import _SQRT_2_OVER_PI, BatchNorm, CrossEntropy, GeluTanh, Linear
+from ...nn.functional import (
+    _SQRT_2_OVER_PI,
+    BatchNorm,
+    CrossEntropy,
+    GeluTanh,
+    LayerNorm,
+    Linear,
+)
 from ...tensor import Tensor
 from .. import register_backward, register_forward
 
@@ -138,6 +145,33 @@ def batch_norm_backward(fn: BatchNorm, g: Tensor) -> tuple:
         grads.append(_tensor(g, sum_gx.reshape(-1)) if need[1] else None)
     if fn.has_bias:
         grads.append(_tensor(g, sum_g.reshape(-1)) if need[-1] else None)
+    return tuple(grads)
+
+
+def _layer_norm_sample(rng: np.random.Generator) -> tuple:
+    return [rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((4, 5)),
+            rng.standard_normal((4, 5))], dict(k=2, eps=1e-5, has_weight=True, has_bias=True)
+
+
+@register_backward(LayerNorm, sample=_layer_norm_sample,
+                   why="reuses the forward's xhat and 1/std: 2 row means, in-place dx, instead "
+                       "of recomputing the statistics in ~20 Tensor ops (W5: 9 per step)")
+def layer_norm_backward(fn: LayerNorm, g: Tensor) -> tuple:
+    """LayerNorm.backward's formulas from the forward's xhat and 1/std."""
+    need = fn.needs_input_grad
+    gd, xhat = g.array, fn.xhat
+    grads: list = [None]
+    if need[0]:
+        g_hat = gd * fn.inputs[1].array if fn.has_weight else gd.copy()
+        mean_gx = (g_hat * xhat).mean(axis=fn.axes, keepdims=True)
+        g_hat -= g_hat.mean(axis=fn.axes, keepdims=True)
+        g_hat -= xhat * mean_gx
+        g_hat *= fn.invstd
+        grads[0] = _tensor(g, g_hat)
+    if fn.has_weight:
+        grads.append(_tensor(g, (gd * xhat).sum(axis=fn.lead)) if need[1] else None)
+    if fn.has_bias:
+        grads.append(_tensor(g, gd.sum(axis=fn.lead)) if need[-1] else None)
     return tuple(grads)
 
 

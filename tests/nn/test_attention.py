@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from nn_helpers import arr, t
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn as nn
@@ -25,14 +26,6 @@ RNG = np.random.default_rng(1818)
 
 def randn(*shape: int) -> np.ndarray:
     return RNG.standard_normal(shape)
-
-
-def arr(x: tg.Tensor) -> np.ndarray:
-    return tg.backend.to_numpy(x.detach().array)
-
-
-def t(array, device, requires_grad=False, dtype=tg.float64):
-    return tg.tensor(array, device=device, requires_grad=requires_grad, dtype=dtype)
 
 
 def np_attention(q, k, v, bias=None, scale=None):

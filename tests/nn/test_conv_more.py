@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from nn_helpers import arr, t
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn as nn
@@ -19,14 +20,6 @@ RNG = np.random.default_rng(16)
 
 def randn(*shape: int) -> np.ndarray:
     return RNG.standard_normal(shape)
-
-
-def arr(t: tg.Tensor) -> np.ndarray:
-    return tg.backend.to_numpy(t.detach().array)
-
-
-def t(array, device, requires_grad=False, dtype=tg.float64):
-    return tg.tensor(array, device=device, requires_grad=requires_grad, dtype=dtype)
 
 
 def copy_weights(module: nn.Module, tmodule) -> None:

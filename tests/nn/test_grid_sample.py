@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+from nn_helpers import arr, t
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
@@ -18,14 +19,6 @@ from tinygrad_edu.autograd import gradcheck
 RNG = np.random.default_rng(1616)
 MODES = ["bilinear", "nearest"]
 PADDINGS = ["zeros", "border", "reflection"]
-
-
-def arr(x: tg.Tensor) -> np.ndarray:
-    return tg.backend.to_numpy(x.detach().array)
-
-
-def t(array, device, requires_grad=False, dtype=tg.float64):
-    return tg.tensor(array, device=device, requires_grad=requires_grad, dtype=dtype)
 
 
 # ---------------------------------------------------------------------------------------------

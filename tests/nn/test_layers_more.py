@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from nn_helpers import arr, close, t
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn as nn
@@ -22,14 +23,6 @@ def randn(*shape: int) -> np.ndarray:
     return RNG.standard_normal(shape)
 
 
-def arr(x: tg.Tensor) -> np.ndarray:
-    return tg.backend.to_numpy(x.detach().array)
-
-
-def t(array, device, requires_grad=False, dtype=tg.float64):
-    return tg.tensor(array, device=device, requires_grad=requires_grad, dtype=dtype)
-
-
 def same_module(ours: nn.Module, theirs, device: str) -> nn.Module:
     """ours, in float64 on `device`, with theirs' parameters and buffers (theirs float64)."""
     theirs.double()
@@ -39,11 +32,6 @@ def same_module(ours: nn.Module, theirs, device: str) -> nn.Module:
     ours.double()
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     return ours.to(device)
-
-
-def close(ours: tg.Tensor, theirs, rtol: float = 1e-10, atol: float = 1e-12) -> None:
-    assert tuple(ours.shape) == tuple(theirs.shape)
-    np.testing.assert_allclose(arr(ours), theirs.detach().numpy(), rtol=rtol, atol=atol)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from nn_helpers import arr, close, t
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn as nn
@@ -30,19 +31,6 @@ RNG = np.random.default_rng(1819)
 
 def randn(*shape: int) -> np.ndarray:
     return RNG.standard_normal(shape)
-
-
-def arr(x: tg.Tensor) -> np.ndarray:
-    return tg.backend.to_numpy(x.detach().array)
-
-
-def t(array, device, requires_grad=False):
-    return tg.tensor(array, device=device, requires_grad=requires_grad, dtype=tg.float64)
-
-
-def close(ours: tg.Tensor, theirs, rtol: float = 1e-10, atol: float = 1e-12) -> None:
-    assert tuple(ours.shape) == tuple(theirs.shape)
-    np.testing.assert_allclose(arr(ours), theirs.detach().numpy(), rtol=rtol, atol=atol)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -464,6 +464,18 @@ def test_softmax(device: str, name: str, sd: tuple, data: st.DataObject) -> None
         np.testing.assert_allclose(np.asarray(getattr(t, name)(dim).sum(dim)), 1.0, rtol=1e-6)
 
 
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape, dim", [((2, 0), -1), ((0, 3), 0), ((0, 3), 1), ((4, 0, 2), 1)])
+def test_softmax_over_or_beside_an_empty_dim_is_empty(device: str, name: str, shape: tuple,
+                                                      dim: int) -> None:
+    """As PyTorch: an empty result of the input's shape, and an empty gradient."""
+    x = tg.zeros(*shape, device=device, requires_grad=True)
+    y = getattr(x, name)(dim)
+    assert tuple(y.shape) == shape and y.dtype == x.dtype
+    y.sum().backward()
+    assert tuple(x.grad.shape) == shape
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_softmax_of_huge_logits_is_finite(device: str, dtype: str) -> None:
     x = tg.tensor([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [1e4, 1e4, -1e4]], dtype=dtype,

@@ -291,6 +291,8 @@ class Softmax(Function):
 
     def forward(self, x: Any, dim: int) -> Any:
         self.dim = dim
+        if x.shape[dim] == 0:  # nothing to normalise (max has no identity): an empty result
+            return x.copy()
         xp = get_array_module(x)
         e = xp.exp(x - x.max(axis=dim, keepdims=True))
         e /= e.sum(axis=dim, keepdims=True)
@@ -307,6 +309,8 @@ class LogSoftmax(Function):
 
     def forward(self, x: Any, dim: int) -> Any:
         self.dim = dim
+        if x.shape[dim] == 0:  # (as Softmax)
+            return x.copy()
         xp = get_array_module(x)
         shifted = x - x.max(axis=dim, keepdims=True)
         return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))

@@ -11,7 +11,7 @@ import os
 from _common import parse_args
 
 import tinygrad_edu as tg
-from tinygrad_edu import nn
+from tinygrad_edu import nn, plots
 from tinygrad_edu.datasets import BreastCancer
 from tinygrad_edu.metrics import roc_auc, roc_curve, sensitivity_specificity
 from tinygrad_edu.utils.data import DataLoader, TensorDataset
@@ -60,20 +60,13 @@ def main() -> None:
     print(f"specificity {100 * specificity:.1f}%   (benign tumours cleared)")
     print(f"ROC AUC     {auc:.3f}")
 
-    try:
-        from tinygrad_edu.plots import pyplot, save_figure
-        plt = pyplot()
-    except ImportError:
-        return
     fpr, tpr, _ = roc_curve(y_test, prob)  # scikit-learn's order: (y_true, y_score)
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    ax.plot(fpr, tpr, label=f"AUC = {auc:.3f}")
-    ax.plot([0, 1], [0, 1], "--", color="gray")
-    ax.set(xlabel="false positive rate (1 - specificity)", ylabel="true positive rate "
-           "(sensitivity)", title="ROC curve, test set")
-    ax.legend(loc="lower right")
     path = os.path.join(args.out, "medical_roc.png")
-    print("wrote", save_figure(fig, path, dpi=100))
+    try:
+        plots.plot_roc(fpr, tpr, auc, None, path, title="ROC curve, test set")
+    except ImportError:  # no matplotlib
+        return
+    print("wrote", path)
 
 
 if __name__ == "__main__":

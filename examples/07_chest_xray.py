@@ -29,7 +29,6 @@ from _common import parse_args
 
 import tinygrad_edu as tg
 from tinygrad_edu import metrics, nn, plots
-from tinygrad_edu.train import plot_binary_confusion, plot_roc
 from tinygrad_edu.utils.data import DataLoader, Subset, WeightedRandomSampler
 from tinygrad_edu.vision import transforms as T
 from tinygrad_edu.vision.datasets import DatasetNotFoundError, PneumoniaMNIST
@@ -207,9 +206,9 @@ def main() -> None:
     with open(os.path.join(out, "xray_metrics.json"), "w") as f:
         json.dump(summary, f, indent=2)
     fpr, tpr, _ = metrics.roc_curve(labels, scores)
-    plot_roc(fpr, tpr, report["roc_auc"], (1 - report["specificity"], report["sensitivity"]),
+    plots.plot_roc(fpr, tpr, report["roc_auc"], (1 - report["specificity"], report["sensitivity"]),
              os.path.join(out, "xray_roc.png"), title="PneumoniaMNIST, test split")
-    plot_binary_confusion(report["confusion_matrix"], PneumoniaMNIST.classes,
+    plots.plot_binary_confusion(report["confusion_matrix"], PneumoniaMNIST.classes,
                           os.path.join(out, "xray_confusion.png"),
                           title=f"Test split, threshold {threshold:.2f}")
     pred = (scores >= threshold).astype(np.int64)

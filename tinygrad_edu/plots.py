@@ -70,6 +70,44 @@ def plot_confusion(matrix: np.ndarray, class_names: Sequence[str], path: str,
     save_figure(fig, path)
 
 
+def plot_roc(fpr: np.ndarray, tpr: np.ndarray, auc: float,
+             point: tuple[float, float] | None, path: str, title: str = "Test ROC curve") -> None:
+    """The ROC curve with its AUC, the chance diagonal and, if given, the operating point
+    (1 - specificity, sensitivity) of the chosen threshold."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot(fpr, tpr, label=f"model (AUC {auc:.3f})")
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="chance")
+    if point is not None:
+        ax.plot(*point, "o", color="tab:red", label="chosen threshold")
+    ax.set(xlabel="1 - specificity (false positive rate)", ylabel="sensitivity (true "
+           "positive rate)", title=title, xlim=(-0.02, 1.02), ylim=(-0.02, 1.02))
+    ax.legend(loc="lower right")
+    ax.grid(alpha=0.3)
+    save_figure(fig, path)
+
+
+def plot_binary_confusion(matrix: np.ndarray, classes: Sequence[str], path: str,
+                          title: str = "Confusion matrix") -> None:
+    """A 2 x 2 confusion matrix, large enough to read: each cell's count and its share of
+    the true class (the bottom-right share is the sensitivity, the top-left the
+    specificity)."""
+    plt = _pyplot()
+    matrix = np.asarray(matrix)
+    rows = np.maximum(matrix.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(4.2, 3.6))
+    ax.imshow(matrix / rows, cmap="Blues", vmin=0, vmax=1)
+    for i in range(2):
+        for j in range(2):
+            share = matrix[i, j] / rows[i, 0]
+            ax.text(j, i, f"{matrix[i, j]}\n({100 * share:.1f}%)", ha="center", va="center",
+                    color="white" if share > 0.5 else "black", fontsize=11)
+    ax.set_xticks([0, 1], classes)
+    ax.set_yticks([0, 1], classes)
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    save_figure(fig, path)
+
+
 def plot_misclassified(images: np.ndarray | None, true: np.ndarray, pred: np.ndarray,
                        confidence: np.ndarray, class_names: Sequence[str], path: str,
                        max_images: int = 16) -> None:

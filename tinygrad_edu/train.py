@@ -240,10 +240,12 @@ def _train(args: argparse.Namespace, run: _Run) -> dict:
     train_set, test_set = load_data(args.dataset, args.data_root)
     if args.quick:  # a seeded sample (a file sorted by class would give one class only)
         pick = np.random.default_rng(args.seed)
-        train_set = tg.utils.data.Subset(train_set, np.sort(pick.permutation(len(train_set))[
-            :512]).tolist())
-        test_set = tg.utils.data.Subset(test_set, np.sort(pick.permutation(len(test_set))[
-            :256]).tolist())
+
+        def sample(dataset: Any, n: int) -> Any:
+            return tg.utils.data.Subset(dataset, np.sort(pick.permutation(len(dataset))[:n])
+                                        .tolist())
+
+        train_set, test_set = sample(train_set, 512), sample(test_set, 256)
     classes = list(getattr(train_set, "classes", None) or train_set.dataset.classes)
     sample_shape = tuple(train_set[0][0].shape)
     model = build_model(args.model, sample_shape, len(classes)).to(device)
@@ -497,47 +499,6 @@ def _write_file(path: str, write: Callable[[str], Any]) -> None:
         write(tmp)
 
 
-def plot_roc(fpr: np.ndarray, tpr: np.ndarray, auc: float, point: tuple[float, float],
-             path: str, title: str = "Test ROC curve") -> None:
-    """The ROC curve with its AUC, the chance diagonal and the operating point (1 -
-    specificity, sensitivity) of the chosen threshold."""
-    from tinygrad_edu import plots
-
-    plt = plots.pyplot()
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    ax.plot(fpr, tpr, label=f"model (AUC {auc:.3f})")
-    ax.plot([0, 1], [0, 1], "--", color="grey", label="chance")
-    ax.plot(*point, "o", color="tab:red", label="chosen threshold")
-    ax.set(xlabel="1 - specificity (false positive rate)", ylabel="sensitivity (true "
-           "positive rate)", title=title, xlim=(-0.02, 1.02), ylim=(-0.02, 1.02))
-    ax.legend(loc="lower right")
-    ax.grid(alpha=0.3)
-    plots.save_figure(fig, path)
-
-
-def plot_binary_confusion(matrix: np.ndarray, classes: Sequence[str], path: str,
-                          title: str = "Confusion matrix") -> None:
-    """A 2 x 2 confusion matrix, large enough to read: each cell's count and its share of
-    the true class (the bottom-right share is the sensitivity, the top-left the
-    specificity)."""
-    from tinygrad_edu import plots
-
-    plt = plots.pyplot()
-    matrix = np.asarray(matrix)
-    rows = np.maximum(matrix.sum(1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(4.2, 3.6))
-    ax.imshow(matrix / rows, cmap="Blues", vmin=0, vmax=1)
-    for i in range(2):
-        for j in range(2):
-            share = matrix[i, j] / rows[i, 0]
-            ax.text(j, i, f"{matrix[i, j]}\n({100 * share:.1f}%)", ha="center", va="center",
-                    color="white" if share > 0.5 else "black", fontsize=11)
-    ax.set_xticks([0, 1], classes)
-    ax.set_yticks([0, 1], classes)
-    ax.set(xlabel="predicted", ylabel="true", title=title)
-    plots.save_figure(fig, path)
-
-
 def write_reports(out: str, model: nn.Module, loader: DataLoader, device: str, loss_fn: Any,
                   history: list, classes: Sequence[str], test_set: Any,
                   val_loader: DataLoader | None = None) -> None:
@@ -566,7 +527,7 @@ def write_reports(out: str, model: nn.Module, loader: DataLoader, device: str, l
         return
     _write_file(os.path.join(out, "curves.png"), lambda tmp: plots.plot_curves(history, tmp))
     matrix = confusion_matrix(pred, targets, len(classes))
-    plot = plot_binary_confusion if len(classes) == 2 else plots.plot_confusion
+    plot = plots.plot_binary_confusion if len(classes) == 2 else plots.plot_confusion
     _write_file(os.path.join(out, "confusion.png"), lambda tmp: plot(matrix, classes, tmp))
     wrong = np.flatnonzero(pred != targets)
     images = None
@@ -582,7 +543,7 @@ def write_reports(out: str, model: nn.Module, loader: DataLoader, device: str, l
             fpr, tpr, _ = roc_curve(targets, probs[:, 1])
             point = (1 - report["specificity"], report["sensitivity"])
             _write_file(os.path.join(out, "roc.png"),
-                        lambda tmp: plot_roc(fpr, tpr, report["roc_auc"], point, tmp))
+                        lambda tmp: plots.plot_roc(fpr, tpr, report["roc_auc"], point, tmp))
             written += ", roc.png"
         print(f"test at threshold {report['threshold']:.3f} (chosen on "
               f"{report['threshold_chosen_on']}): accuracy {report['accuracy']:.4f}, ROC AUC "

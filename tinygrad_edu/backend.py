@@ -300,6 +300,8 @@ def device_scope(where: Any) -> contextlib.AbstractContextManager:
     CuPy's current device, so that the kernels run and the new arrays are made there. Does
     nothing on the CPU, and nothing while cuda:0 is the only GPU that holds data."""
     global several_gpus_in_use
+    if not several_gpus_in_use and type(where) is not Device:  # the CPU, or cuda:0 alone
+        return _NO_SCOPE
     if isinstance(where, Device):
         if where.type == "cpu":
             return _NO_SCOPE

@@ -131,12 +131,10 @@ class Tensor:
     @classmethod
     def _make(cls, data: Any, grad_fn: Function | None = None) -> Tensor:
         """Wrap a backend array without copying or checking (the fast internal path)."""
-        if isinstance(data, np.generic):  # NumPy ops on 0-d arrays return scalars, not arrays
-            data = np.asarray(data)
-        t = object.__new__(cls)  # (every slot set, as __init__ does, in three lines)
-        t.array, t.grad_fn, t._requires_grad = data, grad_fn, grad_fn is not None
-        t.grad = t._view_of = None
-        t._retains_grad, t._hooks, t._version_counter = False, {}, [0, 0]
+        data = np.asarray(data) if isinstance(data, np.generic) else data  # (NumPy's 0-d results)
+        t = object.__new__(cls)  # (every slot set, as __init__ does, in two lines)
+        t.array, t.grad_fn, t._requires_grad, t.grad = data, grad_fn, grad_fn is not None, None
+        t._view_of, t._retains_grad, t._hooks, t._version_counter = None, False, {}, [0, 0]
         return t
 
     # -----------------------------------------------------------------------------------------
@@ -216,8 +214,7 @@ class Tensor:
     @property
     def mT(self) -> Tensor:
         """The last two dims swapped (a batch of transposed matrices)."""
-        n = self.ndim
-        if n < 2:
+        if (n := self.ndim) < 2:
             return self.transpose(-2, -1)  # (raises, as PyTorch)
         return shape_ops.Permute.apply(self, axes=(*range(n - 2), n - 1, n - 2))
 
@@ -289,8 +286,7 @@ class Tensor:
                             f"index, got a {self.dtype} tensor of shape {list(self.shape)}")
         return int(self.item())
 
-    def __hash__(self) -> int:
-        return id(self)
+    __hash__ = object.__hash__  # by identity, as PyTorch (== is elementwise)
 
     # -----------------------------------------------------------------------------------------
     # autograd
@@ -514,12 +510,11 @@ class Tensor:
         return self ** exponent
 
     def __matmul__(self, other: Any) -> Tensor:
-        _check_same_dtype(self, other, "matmul")
-        return linalg.Matmul.apply(*as_tensor_pair(self, other, "matmul"))
+        return linalg.Matmul.apply(*as_tensor_pair(self, other, "matmul", same_dtype=True))
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        _check_same_dtype(other, self, "matmul")
-        return linalg.Matmul.apply(*as_tensor_pair(other, self, "matmul", device=self.device))
+        return linalg.Matmul.apply(*as_tensor_pair(other, self, "matmul", device=self.device,
+                                                   same_dtype=True))
 
     def matmul(self, other: Any, *, out: Tensor | None = None) -> Tensor:
         """self @ other (into `out` when given, see `tg.matmul`)."""
@@ -1345,11 +1340,8 @@ class Tensor:
     # reductions
     # -----------------------------------------------------------------------------------------
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
-        x = self if dtype is None else self.to(dtype)
-        if x.array.dtype.kind in "bu" or x.array.dtype == np.int32:
-            x = x.to(backend.int64)  # as PyTorch: integer sums are int64
-        axes = reduce.normalize_dims(dim, x.ndim, "sum")
-        return reduce.Sum.apply(x, axes=axes, keepdim=keepdim)
+        x = self if dtype is None and self.array.dtype.kind == "f" else _sum_input(self, dtype)
+        return reduce.Sum.apply(x, axes=reduce.normalize_dims(dim, x.ndim, "sum"), keepdim=keepdim)
 
     def mean(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
         x = self if dtype is None else self.to(dtype)
@@ -2998,15 +2990,28 @@ def promote_types(type1: Any, type2: Any) -> Any:
                                      np.dtype(backend.as_dtype(type2))))
 
 
-def as_tensor_pair(a: Any, b: Any, op: str, device: Any = None,
-                   true_div: bool = False) -> tuple[Tensor, Tensor]:
+def _sum_input(x: Tensor, dtype: Any) -> Tensor:
+    """What Tensor.sum adds up: x as `dtype`, or, without one, integers and bools as int64
+    (as PyTorch)."""
+    x = x if dtype is None else x.to(dtype)
+    if x.array.dtype.kind in "bu" or x.array.dtype == np.int32:
+        x = x.to(backend.int64)
+    return x
+
+
+def as_tensor_pair(a: Any, b: Any, op: str, device: Any = None, true_div: bool = False,
+                   same_dtype: bool = False) -> tuple[Tensor, Tensor]:
     """Turn the operands of a binary op into two Tensors of one dtype on one device: the
     dtype of `result_type(a, b)`, PyTorch's (a Python number or a 0-d tensor does not widen
-    a dimensioned tensor of its category); `true_div` makes integer division float."""
+    a dimensioned tensor of its category); `true_div` makes integer division float;
+    `same_dtype` (matmul) refuses two tensors of different dtypes instead of promoting."""
     # fast paths first: they are taken by almost every op in a training step
     a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
-    same = a_is and b_is and a.array.dtype == b.array.dtype
-    if same and (not true_div or a.array.dtype.kind == "f"):
+    if (same := a_is and b_is and a.array.dtype == b.array.dtype) and not true_div:
+        return a, b
+    if same_dtype:
+        _check_same_dtype(a, b, op)
+    if same and a.array.dtype.kind == "f":  # (a / b of floats)
         return a, b
     if same:  # integer / integer: float
         return a.to(backend.default_float_dtype), b.to(backend.default_float_dtype)
@@ -3997,15 +4002,19 @@ def _numpy_keywords(function: Callable) -> Callable:
     does (`x.sum(axis=0, keepdims=True)`, `tg.cat(xs, axis=1)`)."""
     @functools.wraps(function)
     def with_aliases(*args: Any, **kwargs: Any) -> Any:
-        if kwargs:
-            for alias, name in (("axis", "dim"), ("keepdims", "keepdim")):
-                if alias in kwargs:
-                    if name in kwargs:
-                        raise TypeError(f"{function.__name__}() got both {name}= and its "
-                                        f"alias {alias}=")
-                    kwargs[name] = kwargs.pop(alias)
-        return function(*args, **kwargs)
+        return function(*args, **(_renamed_aliases(function, kwargs) if kwargs else kwargs))
     return with_aliases
+
+
+def _renamed_aliases(function: Callable, kwargs: dict) -> dict:
+    """`kwargs` with NumPy's names (axis=, keepdims=) renamed to PyTorch's (dim=, keepdim=)."""
+    for alias, name in (("axis", "dim"), ("keepdims", "keepdim")):
+        if alias in kwargs:
+            if name in kwargs:
+                raise TypeError(f"{function.__name__}() got both {name}= and its alias "
+                                f"{alias}=")
+            kwargs[name] = kwargs.pop(alias)
+    return kwargs
 
 
 # --- issue 16: elementwise math ---

@@ -925,3 +925,34 @@ def test_a_training_step_with_backward_reads_nothing_back(cls, kwargs, device, n
         losses = [opt.step(closure).detach() for _ in range(3)]
     values = [loss.item() for loss in losses]  # asking for the values: allowed, afterwards
     assert values[-1] < values[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# the reference update works on the arrays: 0-d parameters, NumPy scalars as options
+# ---------------------------------------------------------------------------------------------
+EVERY_OPTIMIZER = [SGD, Adam, AdamW, RMSprop, Adagrad, optim.NAdam, optim.RAdam, optim.Adamax,
+                   optim.Adadelta, optim.Rprop, optim.ASGD]
+
+
+@pytest.mark.parametrize("mode", ["fast", "reference"])
+@pytest.mark.parametrize("cls", EVERY_OPTIMIZER, ids=lambda c: c.__name__)
+def test_a_scalar_float32_parameter_with_numpy_scalar_options(cls, mode, device):
+    """A 0-d parameter (NumPy's arithmetic on 0-d arrays gives scalars) stays a float32 0-d
+    array, updated in place, and NumPy float64 options (which NumPy 2 lets promote float32
+    arithmetic) leave the parameter and its state float32, as Python floats do."""
+    extra = dict(momentum=np.float64(0.9)) if cls in (SGD, RMSprop) else {}
+    p = tg.tensor(1.5, device=device, requires_grad=True)
+    q = tg.tensor(1.5, device=device, requires_grad=True)
+    array = p.array
+    opt = cls([p], lr=np.float64(0.01), **extra)
+    plain = cls([q], lr=0.01, **{k: float(v) for k, v in extra.items()})
+    with (tg.fast.on() if mode == "fast" else tg.fast.off()):
+        for g in (2.0, -1.0, 3.0):
+            p.grad, q.grad = tg.tensor(g, device=device), tg.tensor(g, device=device)
+            opt.step()
+            plain.step()
+    assert p.array is array and p.shape == () and p.dtype == tg.float32
+    np.testing.assert_allclose(numpy_of(p), numpy_of(q), rtol=1e-6)
+    assert numpy_of(p) != 1.5
+    for key, value in opt.state[p].items():
+        assert value.dtype == tg.float32 and value.shape == (), key

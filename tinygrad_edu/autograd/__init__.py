@@ -172,6 +172,14 @@ def is_inference_mode_enabled() -> bool:
 # ---------------------------------------------------------------------------------------------
 # Function
 # ---------------------------------------------------------------------------------------------
+# The `apply` of PyTorch-style Functions (set by Function.__init_subclass__)
+_CTX_APPLY = classmethod(lambda cls, *args, **kwargs: _apply_ctx_style(cls, args, kwargs))
+
+
+# What a node keeps once backward freed it (the rest goes; inputs is None again: the default)
+_KEPT_AFTER_FREE = ("_name", "_shown_next")
+
+
 class Function:
     """Base class of every differentiable op.
 
@@ -216,9 +224,13 @@ class Function:
         staticmethod (`forward(ctx, *args)`, or `forward(*args)` with a `setup_context`)."""
         super().__init_subclass__(**kwargs)
         cls._ctx_style = isinstance(inspect.getattr_static(cls, "forward"), staticmethod)
+        if not cls._ctx_style and inspect.getattr_static(cls, "apply") is _CTX_APPLY:
+            cls.apply = Function.__dict__["apply"]  # (our style, below a PyTorch-style class)
         cls._split_style = cls._ctx_style and (inspect.getattr_static(cls, "setup_context")
                                                is not Function.__dict__["setup_context"])
         if cls._ctx_style:  # as PyTorch: the nodes of `MyFn` are `MyFnBackward` objects
+            if "apply" not in cls.__dict__:
+                cls.apply = _CTX_APPLY
             cls._backward_cls = type(f"{cls.__name__}Backward", (BackwardCFunction,),
                                      {"_forward_cls": cls, "__module__": __name__})
 
@@ -236,9 +248,8 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **options: Any) -> Any:
         """Run the op on Tensors: forward on their arrays, and, where a graph is recorded, make
-        this Function object the node of the output (its `grad_fn`)."""
-        if cls._ctx_style:
-            return _apply_ctx_style(cls, inputs, options)
+        this Function object the node of the output (its `grad_fn`). (A PyTorch-style
+        Function has its own `apply`, see `__init_subclass__`.)"""
         fn = cls()
         data = _forward(fn, inputs, options)
         if _state.grad_enabled and any([t._requires_grad for t in inputs]):
@@ -272,6 +283,14 @@ class Function:
         for i, t in enumerate(self.inputs):
             if t._version_counter[1] > self._ran_at and self.reads_input(i):
                 raise _modified_error(t, f"input {i} of {name}", f"changed after {name} used it")
+
+    def _free(self) -> None:
+        """After backward (without retain_graph): drop everything the node holds (its inputs
+        and saved arrays). Its name stays (worked out now if it depends on what the op did and
+        its output is alive), and its `next_functions` if they were looked at."""
+        if type(self).__name__ in _NAMED_BY_WHAT_IT_DID and self._output_ref() is not None:
+            self.name()  # (worked out while what the op kept is there: its grad_fn is alive)
+        self.__dict__ = {k: v for k, v in self.__dict__.items() if k in _KEPT_AFTER_FREE}
 
     def name(self) -> str:
         """The node's name as PyTorch gives it ("MulBackward0"; see `_PYTORCH_NAMES`)."""
@@ -308,9 +327,19 @@ _inplace_clock = [0]
 def bump_version(t: Tensor) -> None:
     """Record an in-place change of `t`'s memory (every in-place op calls this)."""
     _inplace_clock[0] += 1
-    counter = t._version_counter
-    counter[0] += 1
-    counter[1] = _inplace_clock[0]
+    t._version_counter[:] = t._version_counter[0] + 1, _inplace_clock[0]  # (shared by views)
+
+
+def update_in_place(p: Tensor, update: Callable[..., None], *args: Any) -> None:
+    """Run `update(*args)`, which changes p's array in place outside any graph (an optimizer's
+    step): on p's GPU, and counted as an in-place change of p, so that a graph that saved p
+    refuses backward afterwards, as PyTorch's does."""
+    if backend.several_gpus_in_use:  # (CuPy computes on its current GPU: make it p's)
+        with backend.device_scope(p.array):
+            update(*args)
+    else:
+        update(*args)
+    bump_version(p)
 
 
 def _modified_error(t: Tensor, what: str, detail: str) -> RuntimeError:
@@ -322,17 +351,13 @@ def _modified_error(t: Tensor, what: str, detail: str) -> RuntimeError:
         "(y = y + 1 instead of y += 1), or clone() it before.")
 
 
-@backend.on_device_of_args  # (makes arrays: on its tensors' GPU)
 def _mark_view(view: Tensor, source: Tensor, step: tuple) -> None:
-    """Record that `view` shares the memory of `source`: both count their in-place changes in
-    one version counter, and `view` knows its root tensor and how to take it again from the
-    root (so an in-place op on the view can update the root's graph too)."""
-    xp = backend.get_array_module(view.array)
-    if not xp.may_share_memory(view.array, source.array):  # e.g. a reshape that had to copy
-        return
-    view._version_counter = source._version_counter
+    """Record that `view` shares the memory of `source` (the op said so by setting its
+    `view_step`): both count their in-place changes in one version counter, and `view` knows
+    its root tensor and how to take it again from the root (so an in-place op on the view can
+    update the root's graph too)."""
     root, steps = source._view_of or (source, ())
-    view._view_of = (root, steps + (step,))
+    view._version_counter, view._view_of = source._version_counter, (root, steps + (step,))
 
 
 def _check_same_device(op: str, inputs: Sequence[Tensor]) -> None:
@@ -537,7 +562,7 @@ _PYTORCH_NAMES: dict[str, str | Callable[[Function], str]] = {
     "CrossEntropy": "NllLossBackward0",  # nll_loss(log_softmax(x)), fused here
     "NllLoss": "NllLossBackward0",
 }
-# the names that need what the op kept (worked out before backward frees it: see _release)
+# the names that need what the op kept (worked out before backward frees it: see Function._free)
 _NAMED_BY_WHAT_IT_DID = {op for op, name in _PYTORCH_NAMES.items() if callable(name)}
 
 
@@ -902,44 +927,57 @@ def _run_hooks(t: Tensor, grad: Tensor) -> Tensor:
     return grad
 
 
-def _owned(grad: Tensor) -> bool:
-    """Whether nothing but the engine refers to `grad` or its array, so that a leaf may keep
-    the array as its `.grad` without a copy: it is no view, and its only references are the
-    caller's one variable (`sys.getrefcount` counts its own argument too). Anything else
-    holding it (another gradient, the user's `gradient=`, a retained grad, a hook's list, a
-    cache) makes the count higher, and the caller copies."""
-    data = grad.array
-    return (sys.getrefcount(grad) <= 3 and sys.getrefcount(data) <= 3
-            and getattr(data, "base", None) is None and data.flags.c_contiguous)
+def _owned(grad: Tensor, leaf: Tensor) -> bool:
+    """Whether `leaf` may keep `grad`'s array as its `.grad` without a copy: it has the leaf's
+    dtype, is no view, and nothing but the engine refers to it or its array (the caller's one
+    variable: `sys.getrefcount` counts its own argument too). Anything else holding it
+    (another gradient, the user's `gradient=`, a retained grad, a hook's list, a cache) makes
+    the count higher, and the caller copies."""
+    return (sys.getrefcount(grad) <= 3 and sys.getrefcount(grad.array) <= 3 and grad.array.dtype
+            == leaf.array.dtype and grad.array.base is None and grad.array.flags.c_contiguous)
 
 
-@backend.on_device_of_args  # (on the leaf's GPU)
 def _accumulate_leaf(entry: list, create_graph: bool) -> None:
-    """Add the gradient summed for a leaf into its `.grad` (`entry` is [leaf, gradient]).
+    """Put the gradient summed for a leaf into its `.grad` (`entry` is [leaf, gradient]).
 
     The first gradient a leaf gets becomes its `.grad`: the array itself where the engine
     made it and nothing else refers to it (`_owned`), else a copy, so that no gradient handed
-    out is an array that something else writes into. Later gradients are added in place (as
-    PyTorch does: `x.grad` stays the same tensor), or out of place with create_graph."""
+    out is an array that something else writes into. The rest (a cast, hooks, create_graph,
+    a `.grad` to add to) is `_accumulate_more`'s."""
     leaf, grad = entry[0], entry.pop()  # (then only `grad` refers to it: see _owned)
+    if leaf.grad is not None or leaf._hooks or create_graph or not leaf._requires_grad:
+        return _accumulate_more(leaf, grad, create_graph)
+    leaf.grad = grad if _owned(grad, leaf) else _copy_of(grad, leaf)
+
+
+def _copy_of(grad: Tensor, leaf: Tensor) -> Tensor:
+    """A C-contiguous copy of a gradient in its leaf's dtype (on its GPU)."""
+    xp = backend.get_array_module(grad.array)
+    with backend.device_scope(grad.array):
+        return Tensor._make(xp.array(grad.array, dtype=leaf.array.dtype, copy=True, order="C"))
+
+
+def _accumulate_more(leaf: Tensor, grad: Tensor, create_graph: bool) -> None:
+    """`_accumulate_leaf` for the other cases: the gradient cast to the leaf's dtype, the
+    leaf's hooks run; then with create_graph a differentiable copy or sum, else the first
+    gradient kept as above or later ones added in place (as PyTorch: `x.grad` stays the same
+    tensor)."""
+    if not leaf._requires_grad:  # (switched off since the graph was recorded)
+        return
     if grad.array.dtype != leaf.array.dtype:
         grad = grad.to(leaf.dtype)
     if leaf._hooks:
         grad = _run_hooks(leaf, grad)
     if create_graph:  # keep the gradient's graph: a differentiable copy or sum
         leaf.grad = grad.clone() if leaf.grad is None else leaf.grad + grad
-        return
-    if leaf.grad is None:
-        if _owned(grad):
-            leaf.grad = grad
-        else:
-            xp = backend.get_array_module(grad.array)
-            leaf.grad = Tensor._make(xp.array(grad.array, copy=True, order="C"))
-        return
-    if leaf.grad.shape != grad.shape:
+    elif leaf.grad is None:
+        leaf.grad = grad if _owned(grad, leaf) else _copy_of(grad, leaf)
+    elif leaf.grad.shape != grad.shape:
         raise RuntimeError(f"cannot accumulate a gradient of shape {tuple(grad.shape)} into "
                            f".grad of shape {tuple(leaf.grad.shape)}")
-    leaf.grad.array += grad.array
+    else:
+        with backend.device_scope(grad.array):
+            leaf.grad.array += grad.array
 
 
 def _retain(t: Tensor, grad: Tensor, create_graph: bool) -> None:
@@ -962,12 +1000,12 @@ def _prepare_the_process() -> None:
 
 
 def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_graph: bool,
-                 create_graph: bool, capture: dict[int, Tensor] | None = None) -> dict:
+                 create_graph: bool, capture: dict[int, Tensor | None] | None = None) -> None:
     """Propagate `root_grads` from `roots` back through the graph.
 
     Without `capture`, gradients accumulate into the `.grad` of leaf tensors. With `capture`
-    ({id(tensor): tensor}), nothing's `.grad` changes; the gradients of those tensors are
-    returned as {id(tensor): grad}.
+    ({id(tensor): None}), nothing's `.grad` changes; the gradients of those tensors are
+    put there ({id(tensor): grad}, None for a tensor that got none).
 
     A node runs once, on the sum of every gradient sent to its output: nodes run from the
     newest down (see `_node_numbers`), so all its consumers have run before it. Each leaf
@@ -977,17 +1015,9 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
         _prepare_the_process()
     pending: dict[int, list] = {}  # id(node) or id(leaf) -> [its tensor, gradient so far]
     queue: list[tuple] = []  # (-number, key, node) for nodes, (0, key, None) for leaves
-    captured: dict[int, Tensor] = {}
 
     def send(t: Tensor, fn: Function | None, g: Tensor) -> None:
         """Add `g` to the gradient of `t`, the output of node `fn` (None for a leaf)."""
-        if capture is not None:
-            if id(t) in capture:
-                captured[id(t)] = captured[id(t)] + g if id(t) in captured else g
-            if fn is None:  # autograd.grad: no leaf's .grad changes
-                return
-        if fn is None and not t._requires_grad:
-            return
         if fn is not None and fn._several_outputs:
             return _send_to_one_output(pending, queue, t, fn, g)
         key = id(t) if fn is None else id(fn)
@@ -998,6 +1028,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
         else:
             entry[1] = entry[1] + g
 
+    if capture is not None:  # autograd.grad: keep the gradients of `capture`, change no .grad
+        send = _capturing(send, capture)
     grad_mode, _state.grad_enabled = _state.grad_enabled, create_graph  # (a graph of the
     try:                                                                # backward, if asked)
         for t, g in zip(roots, root_grads):
@@ -1009,10 +1041,22 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
             else:  # (the output and its gradient are held only while the node runs)
                 _backward_node(fn, *pending.pop(key), create_graph, send)
                 if not retain_graph:
-                    _release(fn)
+                    fn._free()
     finally:
         _state.grad_enabled = grad_mode
-    return captured
+
+
+def _capturing(send: Callable[[Tensor, Function | None, Tensor], None], capture: dict
+               ) -> Callable[[Tensor, Function | None, Tensor], None]:
+    """`send` for autograd.grad: the gradients sent to the tensors of `capture`
+    ({id(tensor): None} at first) are summed there ({id(tensor): gradient}); leaves get
+    nothing (no `.grad` changes)."""
+    def capturing_send(t: Tensor, fn: Function | None, g: Tensor) -> None:
+        if id(t) in capture:
+            capture[id(t)] = g if capture[id(t)] is None else capture[id(t)] + g
+        if fn is not None:
+            send(t, fn, g)
+    return capturing_send
 
 
 def _send_to_one_output(pending: dict, queue: list, t: Tensor, fn: Function, g: Tensor) -> None:
@@ -1030,22 +1074,28 @@ def _backward_node(fn: Function, out: Tensor, grad: Tensor, create_graph: bool,
     """Run one node's backward on the gradient of its output and send each input its part."""
     if fn.inputs is None:
         raise RuntimeError(_FREED)
-    if type(grad) is list:  # the gradients of a node's several outputs
-        grad = [g if g is None else _output_grad(ref(), fn, g, create_graph)
-                for ref, g in zip(fn._output_refs, grad)]
-    elif out._hooks or out._retains_grad:
-        grad = _output_grad(out, fn, grad, create_graph)
+    if out._hooks or out._retains_grad or type(grad) is list:  # (a list: several outputs)
+        grad = _output_grads(fn, out, grad, create_graph)
     if fn._ran_at is not None and fn._ran_at != _inplace_clock[0]:
         fn.check_saved_versions()  # (something changed in place since the op ran)
     if _state.anomaly or _state.observers or backend.several_gpus_in_use:
         in_grads = _watched_backward(fn, grad)
     else:
         in_grads = _run_backward(fn, grad)
-    if type(in_grads) is not tuple:
-        in_grads = (in_grads,)
+    in_grads = in_grads if type(in_grads) is tuple else (in_grads,)  # (one input's gradient)
     for t, parent, g, needed in zip(fn.inputs, fn._parents, in_grads, fn.needs_input_grad):
         if g is not None and needed:
             send(t, parent, g if g.array.shape == t.array.shape else sum_to(g, t.shape))
+
+
+def _output_grads(fn: Function, out: Tensor, grad: Tensor | list, create_graph: bool
+                  ) -> Tensor | list:
+    """The gradient of a node's output after its hooks and retain_grad (a list of them, one
+    per output, for a node with several outputs)."""
+    if type(grad) is list:
+        return [g if g is None else _output_grad(ref(), fn, g, create_graph)
+                for ref, g in zip(fn._output_refs, grad)]
+    return _output_grad(out, fn, grad, create_graph)
 
 
 def _output_grad(out: Tensor | None, fn: Function, grad: Tensor, create_graph: bool) -> Tensor:
@@ -1093,21 +1143,6 @@ def _observed_backward(fn: Function, grad: Tensor) -> Any:
     return in_grads
 
 
-def _release(fn: Function) -> None:
-    """Drop everything a node holds (its inputs and saved arrays); mark it as used. Its name
-    stays (worked out now if it depends on what the op did and its output is alive), and its
-    `next_functions` if they were looked at."""
-    if fn._ctx_node:
-        return fn._free()
-    state = fn.__dict__
-    kept = {"_name": state.get("_name"), "_shown_next": state.get("_shown_next")}
-    if kept["_name"] is None and type(fn).__name__ in _NAMED_BY_WHAT_IT_DID and (
-            fn._output_ref() is not None):  # (its output can still be asked for its grad_fn)
-        kept["_name"] = _node_name(fn)
-    state.clear()  # (inputs is None again: the class default)
-    state.update(kept)
-
-
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
          grad_outputs: Tensor | Sequence[Tensor | None] | None = None,
          retain_graph: bool | None = None, create_graph: bool = False,
@@ -1130,8 +1165,8 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
                                "grad_fn")
     if retain_graph is None:
         retain_graph = create_graph
-    captured = run_backward(outputs, root_grads, retain_graph, create_graph,
-                            capture={id(t): t for t in inputs})
+    captured: dict[int, Tensor | None] = {id(t): None for t in inputs}
+    run_backward(outputs, root_grads, retain_graph, create_graph, capture=captured)
     result = []
     for i, t in enumerate(inputs):
         g = captured.get(id(t))
@@ -1147,13 +1182,13 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
 def _root_grad(out: Tensor, gradient: Any, where: str, create_graph: bool = True) -> Tensor:
     """The gradient backward starts from: ones for a scalar output, else `gradient` (checked;
     detached unless create_graph)."""
-    if gradient is None:
-        if out.array.size != 1:
-            raise RuntimeError(f"{where}: grad can be implicitly created only for scalar "
-                               f"outputs; this output has shape {tuple(out.shape)}, pass a "
-                               "`gradient` of that shape")
+    if gradient is None and out.array.size == 1:  # d(out)/d(out) = 1
         with backend.device_scope(out.array):
             return Tensor._make(backend.get_array_module(out.array).ones_like(out.array))
+    if gradient is None:
+        raise RuntimeError(f"{where}: grad can be implicitly created only for scalar "
+                           f"outputs; this output has shape {tuple(out.shape)}, pass a "
+                           "`gradient` of that shape")
     if not isinstance(gradient, Tensor):
         gradient = Tensor(gradient, dtype=out.dtype, device=out.device)
     if gradient.shape != out.shape:

@@ -34,6 +34,8 @@ from ..ops.conv import (
     max_pool2d,
 )
 from ..ops.conv import _pair as _conv_pair
+from ..ops.elementwise import _const
+from ..ops.reduce import Softmax
 from ..ops.shape import IndexAdd
 from ..tensor import Tensor, arange, rand, stack, where
 from ..tensor import pad as _tensor_pad
@@ -46,11 +48,6 @@ __all__ = [
     "pad", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits",
 ]
-
-
-def _const(like: Tensor, array: Any) -> Tensor:
-    """A raw array as a constant Tensor (no gradient)."""
-    return type(like)._make(array)
 
 
 def _check_tensor(value: Any, name: str, op: str) -> None:
@@ -85,13 +82,11 @@ class Linear(Function):
 
     def backward(self, g: Tensor) -> tuple:
         x, w = self.inputs[0], self.inputs[1]
-        need = self.needs_input_grad
-        gx = g @ w if need[0] else None
+        gx = g @ w if self.needs_input_grad[0] else None  # (not for a batch of data)
         if x.ndim != 2:  # one vector, or batch dims: the same on the rows of 2-D views
             g, x = g.reshape(-1, w.shape[0]), x.reshape(-1, w.shape[1])
-        gw = g.mT @ x if need[1] else None
-        gb = g.sum(0) if self.has_bias and need[2] else None
-        return (gx, gw, gb) if self.has_bias else (gx, gw)
+        gw = g.mT @ x if self.needs_input_grad[1] else None
+        return gx, gw, (g.sum(0) if self.has_bias else None)  # (no bias: None, unused)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -792,7 +787,8 @@ class _ClassTargets:
     """Class-index targets of M rows for C classes, as the losses use them:
     `index` (M,) each row's target (0 for an ignored row), `rows` 0, 1, ..., M - 1 (with
     `index`, the (row, target) pairs of fancy indexing), `valid` (M,) whether the row counts
-    (target != ignore_index), `weight` the class weights (C,) or None, and `row_weight` (M,)
+    (target != ignore_index), `weight` the class weights (C,) or None, `class_weight` the
+    same or ones (C,), and `row_weight` (M,)
     each row's w[target] (1 without weights): 0 for an ignored row, NaN for a target outside
     [0, C), so that its loss is NaN (see `_check_class_range` for where that is an error)."""
 
@@ -800,6 +796,7 @@ class _ClassTargets:
                  dtype: Any) -> None:
         xp = get_array_module(target)
         self.weight = weight
+        self.class_weight = xp.ones(num_classes, dtype=dtype) if weight is None else weight
         self.valid = target != ignore_index
         in_range = (target >= 0) & (target < num_classes)
         self.index = xp.where(self.valid & in_range, target, 0)
@@ -824,26 +821,33 @@ def _check_class_range(target: Tensor, ignore_index: int, num_classes: int, op: 
                          f"{num_classes} classes")
 
 
-def _reduce_rows(loss: Any, reduction: str, targets: _ClassTargets) -> Any:
-    """The (M,) row losses summed, averaged over the counted rows' weights, or as they are."""
+def _reduce_rows(loss: Any, reduction: str, targets: _ClassTargets, keep_scale: bool = True
+                 ) -> Any:
+    """The (M,) row losses summed, averaged over the counted rows' weights, or as they are.
+    Sets `targets.scale` (unless told not to), d(reduced loss)/d(row loss) for 'sum' and
+    'mean': 1, or 1 / the summed weights (1 when that is 0: every target ignored, no row has
+    a gradient)."""
     xp = get_array_module(loss)
     if reduction == "none":
         return loss
     total = loss.sum()
     if reduction == "sum":
+        if keep_scale:
+            targets.scale = xp.ones((), dtype=loss.dtype)
         return xp.asarray(total)
+    divisor = targets.mean_divisor()
+    if keep_scale:
+        targets.scale = 1 / (divisor + (divisor == 0))
     with np.errstate(invalid="ignore", divide="ignore"):  # every target ignored: nan
-        return xp.asarray(total / targets.mean_divisor())
+        return xp.asarray(total / divisor)
 
 
-def _row_coefficient(g: Tensor, reduction: str, targets: _ClassTargets) -> Tensor:
-    """d(reduced loss)/d(row loss), broadcastable to (M, 1): g per row ('none'), g ('sum'),
-    g / sum_i w[t_i] ('mean'; when every target is ignored the sum is 0 and no row has a
-    gradient: 1 is used instead)."""
-    if reduction == "none":
+def _row_coefficient(g: Tensor, loss: Function) -> Tensor:
+    """d(reduced loss)/d(row loss) of a class-index loss, broadcastable to (M, 1): g per row
+    ('none'), else g times the forward's `targets.scale` (see `_reduce_rows`)."""
+    if loss.reduction == "none":
         return g.reshape(-1, 1)
-    divisor = targets.mean_divisor() if reduction == "mean" else None
-    return g if divisor is None else g / _const(g, divisor + (divisor == 0))
+    return g * _const(g, loss.targets.scale)
 
 
 class CrossEntropy(Function):
@@ -864,7 +868,7 @@ class CrossEntropy(Function):
         c = x.shape[1]
         t = _ClassTargets(xp.asarray(target), c, None if weight is None else xp.asarray(weight),
                           ignore_index, x.dtype)
-        self.targets, self.reduction, self.eps = t, reduction, label_smoothing
+        self.targets, self.reduction, self.eps, self.num_classes = t, reduction, label_smoothing, c
         shifted = x - x.max(axis=1, keepdims=True)
         exps = xp.exp(shifted)
         sums = exps.sum(axis=1, keepdims=True)
@@ -882,20 +886,18 @@ class CrossEntropy(Function):
         return _reduce_rows(loss.astype(x.dtype, copy=False), reduction, t)
 
     def backward(self, g: Tensor) -> Tensor:
-        a, b = self.gradient_terms()
-        coef = _row_coefficient(g, self.reduction, self.targets)
-        return (self.inputs[0].softmax(1) * _const(g, a) - _const(g, b)) * coef
+        a, b = self.gradient_terms()  # (constants: they depend on the targets only)
+        p = Softmax.apply(self.inputs[0], dim=1)  # softmax(x) again, in differentiable ops
+        return (p * _const(g, a) - _const(g, b)) * _row_coefficient(g, self)
 
     def gradient_terms(self) -> tuple[Any, Any]:
         """dloss_i/dx_ic = p_ic * a_i - b_ic:  a_i = (1 - eps) w[t_i] + eps W / C,
         b_ic = (1 - eps) w[t_i] [c == t_i] + eps w_c / C  (rows of ignored targets are 0).
         Returns a as an (M, 1) column and b (M, C)."""
-        t, eps, c = self.targets, self.eps, self.inputs[0].shape[1]
-        xp = get_array_module(t.row_weight)
+        t, eps, c = self.targets, self.eps, self.num_classes
         valid = t.valid.astype(t.row_weight.dtype)
-        w = xp.ones(c, dtype=valid.dtype) if t.weight is None else t.weight
-        a = (1.0 - eps) * t.row_weight + (eps / c) * w.sum() * valid
-        b = (eps / c) * (valid[:, None] * w)
+        a = (1.0 - eps) * t.row_weight + (eps / c) * t.class_weight.sum() * valid
+        b = (eps / c) * (valid[:, None] * t.class_weight)
         b[t.rows, t.index] += (1.0 - eps) * t.row_weight
         return a[:, None], b
 
@@ -918,7 +920,7 @@ class NllLoss(Function):
         xp = get_array_module(g.array)
         picks = xp.zeros(self.shape, dtype=g.dtype)
         picks[t.rows, t.index] = -t.row_weight
-        return _const(g, picks) * _row_coefficient(g, self.reduction, t)
+        return _const(g, picks) * _row_coefficient(g, self)
 
 
 def _class_inputs(input: Tensor, target: Tensor, weight: Tensor | None, op: str

@@ -286,8 +286,7 @@ class Relu(Function):
 
     def backward(self, g: Any) -> Any:
         x = self.inputs[0].array
-        slope = ~(x <= 0)  # x > 0, or NaN
-        return g * _const(g, slope.astype(x.dtype))
+        return g * _const(g, (~(x <= 0)).astype(x.dtype))  # slope 1 where x > 0 (or NaN)
 
 
 class LeakyRelu(Function):

@@ -10,6 +10,19 @@ from ..autograd import Function, is_grad_enabled
 from ..backend import get_array_module
 
 
+def _matmul_error(a: tuple, b: tuple) -> ValueError:
+    """Why NumPy refused a @ b, in PyTorch's words, naming the shapes."""
+    if not a or not b:
+        return ValueError(f"matmul: both arguments need at least 1 dimension, got shapes "
+                          f"{tuple(a)} and {tuple(b)}")
+    ka, kb = a[-1], b[0] if len(b) == 1 else b[-2]
+    if ka != kb:
+        return ValueError(f"matmul: shapes {tuple(a)} and {tuple(b)} cannot be multiplied "
+                          f"({ka} != {kb})")
+    return ValueError(f"matmul: batch dimensions of {tuple(a)} and {tuple(b)} cannot be "
+                      "broadcast together")
+
+
 class Matmul(Function):
     """y = a @ b (NumPy's matmul rules: 1-D operands, batch dims broadcast).
     dL/da = g @ b^T,  dL/db = a^T @ g  (transposing the last two dims; batch dims that were
@@ -19,18 +32,10 @@ class Matmul(Function):
         return self.needs_input_grad[1 - i]
 
     def forward(self, a: Any, b: Any) -> Any:
-        ka = a.shape[-1] if a.ndim else None
-        kb = (b.shape[0] if b.ndim == 1 else b.shape[-2]) if b.ndim else None
-        if a.ndim == 0 or b.ndim == 0 or ka != kb:
-            raise ValueError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be "
-                             f"multiplied ({ka} != {kb})" if a.ndim and b.ndim else
-                             "matmul: both arguments need at least 1 dimension, got shapes "
-                             f"{tuple(a.shape)} and {tuple(b.shape)}")
         try:
             return a @ b
         except ValueError:
-            raise ValueError(f"matmul: batch dimensions of {tuple(a.shape)} and "
-                             f"{tuple(b.shape)} cannot be broadcast together") from None
+            raise _matmul_error(a.shape, b.shape) from None
 
     def backward(self, g: Any) -> tuple:
         a, b = self.inputs

@@ -19,10 +19,10 @@ from .shape import Flip
 
 def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...]:
     """Return the reduced axes as a sorted tuple of non-negative ints (all axes for None)."""
-    if dim is None:
-        return tuple(range(ndim))
     if type(dim) is int and -ndim <= dim < ndim:  # the common case: one dim, in range
         return (dim % ndim,)
+    if dim is None:
+        return tuple(range(ndim))
     try:
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
     except TypeError:
@@ -62,8 +62,7 @@ class Sum(Function):
 
     def forward(self, x: Any, axes: tuple, keepdim: bool = False) -> Any:
         self.in_shape, self.axes, self.keepdim = x.shape, axes, keepdim
-        xp = get_array_module(x)
-        return xp.asarray(x.sum(axis=axes, keepdims=keepdim))
+        return get_array_module(x).asarray(x.sum(axis=axes, keepdims=keepdim))
 
     def backward(self, g: Any) -> Any:
         return expand_reduced(g, self.in_shape, self.axes, self.keepdim)
@@ -290,10 +289,9 @@ class Softmax(Function):
     """y = exp(x - max) / sum(exp(x - max)) along `dim`.  dL/dx = y * (g - sum(g * y))."""
 
     def forward(self, x: Any, dim: int) -> Any:
-        self.dim = dim
+        self.dim, xp = dim, get_array_module(x)
         if x.shape[dim] == 0:  # nothing to normalise (max has no identity): an empty result
             return x.copy()
-        xp = get_array_module(x)
         e = xp.exp(x - x.max(axis=dim, keepdims=True))
         e /= e.sum(axis=dim, keepdims=True)
         return e

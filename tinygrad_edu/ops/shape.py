@@ -19,8 +19,10 @@ class Reshape(Function):
 
     def forward(self, x: Any, shape: tuple) -> Any:
         self.in_shape = x.shape
-        self.view_step = ("reshape", shape)
-        return x.reshape(shape)
+        y = x.reshape(shape)
+        if get_array_module(x).may_share_memory(x, y):  # a view (a reshape may have to copy)
+            self.view_step = ("reshape", shape)
+        return y
 
     def backward(self, g: Any) -> Any:
         return Reshape.apply(g, shape=self.in_shape)
@@ -61,9 +63,10 @@ class GetItem(Function):
 
     def forward(self, x: Any, index: tuple) -> Any:
         self.in_shape, self.index = x.shape, index
-        if _is_basic(index):  # a view (advanced indexing copies)
-            self.view_step = ("getitem", index)
-        return x[index]
+        y = x[index]
+        if _is_basic(index) and get_array_module(x).may_share_memory(x, y):  # a view (advanced
+            self.view_step = ("getitem", index)  # indexing copies, and so may a 0-d NumPy result)
+        return y
 
     def backward(self, g: Any) -> Any:
         return IndexAdd.apply(g, shape=self.in_shape, index=self.index)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from ..backend import get_array_module
 from ..tensor import Tensor
 from .optimizer import Optimizer, StateKey
 
@@ -43,16 +44,19 @@ class Adadelta(Optimizer):
         state["square_avg"] = self._zeros_state(p)
         state["acc_delta"] = self._zeros_state(p)
 
-    def update(self, p: Tensor, grad: Tensor, state: dict[str, Any],
+    def update(self, p: Any, grad: Any, state: dict[str, Any],
                group: dict[str, Any]) -> None:
-        """The formula of the class docstring, for one parameter."""
+        """The formula of the class docstring, on the arrays of one parameter."""
+        xp = get_array_module(p)
         rho, eps = group["rho"], group["eps"]
         g = -grad if group["maximize"] else grad
         if group["weight_decay"] != 0:
             g = g + group["weight_decay"] * p
-        state["step"] += 1
-        v, u = state["square_avg"], state["acc_delta"]
-        v.mul_(rho).add_(g * g, alpha=1 - rho)
-        delta = (u + eps).sqrt() / (v + eps).sqrt() * g
-        u.mul_(rho).add_(delta * delta, alpha=1 - rho)
+        state["step"].array += 1
+        v, u = state["square_avg"].array, state["acc_delta"].array
+        v *= rho
+        v += (1 - rho) * (g * g)
+        delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g
+        u *= rho
+        u += (1 - rho) * (delta * delta)
         p -= group["lr"] * delta

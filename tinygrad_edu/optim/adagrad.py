@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from ..backend import get_array_module
 from ..tensor import Tensor
 from .optimizer import Optimizer, StateKey
 
@@ -38,14 +39,15 @@ class Adagrad(Optimizer):
         state["step"] = self._step_state()
         state["sum"] = self._zeros_state(p, float(group["initial_accumulator_value"]))
 
-    def update(self, p: Tensor, grad: Tensor, state: dict[str, Any],
+    def update(self, p: Any, grad: Any, state: dict[str, Any],
                group: dict[str, Any]) -> None:
-        """The formula of the class docstring, for one parameter."""
+        """The formula of the class docstring, on the arrays of one parameter."""
+        xp = get_array_module(p)
         g = -grad if group["maximize"] else grad
         if group["weight_decay"] != 0:
             g = g + group["weight_decay"] * p
-        state["step"] += 1
-        clr = group["lr"] / (1 + (state["step"].item() - 1) * group["lr_decay"])
-        s = state["sum"]
-        s.add_(g * g)
-        p -= clr * (g / (s.sqrt() + group["eps"]))
+        state["step"].array += 1
+        clr = group["lr"] / (1 + (float(state["step"].array) - 1) * group["lr_decay"])
+        s = state["sum"].array
+        s += g * g
+        p -= clr * (g / (xp.sqrt(s) + group["eps"]))

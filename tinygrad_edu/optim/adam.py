@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
+from ..backend import get_array_module
 from ..tensor import Tensor
 from .optimizer import Optimizer, StateKey
 
@@ -49,9 +50,10 @@ class Adam(Optimizer):
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = self._zeros_state(p)
 
-    def update(self, p: Tensor, grad: Tensor, state: dict[str, Any],
+    def update(self, p: Any, grad: Any, state: dict[str, Any],
                group: dict[str, Any]) -> None:
-        """The formula of the class docstring, for one parameter."""
+        """The formula of the class docstring, on the arrays of one parameter."""
+        xp = get_array_module(p)
         lr, weight_decay = group["lr"], group["weight_decay"]
         beta1, beta2 = group["betas"]
         g = -grad if group["maximize"] else grad
@@ -59,16 +61,18 @@ class Adam(Optimizer):
             p *= 1 - lr * weight_decay
         elif weight_decay != 0:
             g = g + weight_decay * p
-        state["step"] += 1
-        t = state["step"].item()
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m.mul_(beta1).add_(g, alpha=1 - beta1)
-        v.mul_(beta2).add_(g * g, alpha=1 - beta2)
+        state["step"].array += 1
+        t = float(state["step"].array)
+        m, v = state["exp_avg"].array, state["exp_avg_sq"].array
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * (g * g)
         if group["amsgrad"]:
             if "max_exp_avg_sq" not in state:  # amsgrad switched on after some steps
-                state["max_exp_avg_sq"] = self._zeros_state(p)
-            v = state["max_exp_avg_sq"].copy_(state["max_exp_avg_sq"].maximum(v))
-        denom = v.sqrt() / math.sqrt(1 - beta2 ** t) + group["eps"]
+                state["max_exp_avg_sq"] = self._state_tensor(xp.zeros_like(p))
+            v = xp.maximum(state["max_exp_avg_sq"].array, v, out=state["max_exp_avg_sq"].array)
+        denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** t) + group["eps"]
         p -= m / denom * (lr / (1 - beta1 ** t))
 
 

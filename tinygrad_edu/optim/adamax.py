@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from ..backend import get_array_module
 from ..tensor import Tensor
 from .optimizer import Optimizer, StateKey
 
@@ -38,16 +39,18 @@ class Adamax(Optimizer):
         state["exp_avg"] = self._zeros_state(p)
         state["exp_inf"] = self._zeros_state(p)
 
-    def update(self, p: Tensor, grad: Tensor, state: dict[str, Any],
+    def update(self, p: Any, grad: Any, state: dict[str, Any],
                group: dict[str, Any]) -> None:
-        """The formula of the class docstring, for one parameter."""
+        """The formula of the class docstring, on the arrays of one parameter."""
+        xp = get_array_module(p)
         beta1, beta2 = group["betas"]
         g = -grad if group["maximize"] else grad
         if group["weight_decay"] != 0:
             g = g + group["weight_decay"] * p
-        state["step"] += 1
-        t = state["step"].item()
-        m, u = state["exp_avg"], state["exp_inf"]
-        m.mul_(beta1).add_(g, alpha=1 - beta1)
-        u.copy_((u * beta2).maximum(g.abs() + group["eps"]))
+        state["step"].array += 1
+        t = float(state["step"].array)
+        m, u = state["exp_avg"].array, state["exp_inf"].array
+        m *= beta1
+        m += (1 - beta1) * g
+        xp.maximum(u * beta2, xp.abs(g) + group["eps"], out=u)
         p -= m / u * (group["lr"] / (1 - beta1 ** t))

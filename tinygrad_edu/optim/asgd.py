@@ -45,22 +45,22 @@ class ASGD(Optimizer):
         state["mu"] = self._step_state().fill_(1.0)
         state["ax"] = self._zeros_state(p)
 
-    def update(self, p: Tensor, grad: Tensor, state: dict[str, Any],
+    def update(self, p: Any, grad: Any, state: dict[str, Any],
                group: dict[str, Any]) -> None:
-        """The formula of the class docstring, for one parameter."""
+        """The formula of the class docstring, on the arrays of one parameter."""
         lr, lambd = group["lr"], group["lambd"]
         g = -grad if group["maximize"] else grad
-        state["step"] += 1
+        state["step"].array += 1
         if group["weight_decay"] != 0:
             g = g + group["weight_decay"] * p
-        eta, mu = state["eta"].item(), state["mu"].item()
+        eta, mu = float(state["eta"].array), float(state["mu"].array)
         p *= 1 - lambd * eta
         p -= eta * g
-        ax = state["ax"]
+        ax = state["ax"].array
         if mu != 1:
-            ax.add_((p - ax) * mu)
+            ax += (p - ax) * mu
         else:
-            ax.copy_(p)
-        t = state["step"].item()
-        state["eta"].fill_(lr / (1 + lambd * lr * t) ** group["alpha"])
-        state["mu"].fill_(1 / max(1, t - group["t0"]))
+            ax[...] = p
+        t = float(state["step"].array)
+        state["eta"].array[...] = lr / (1 + lambd * lr * t) ** group["alpha"]
+        state["mu"].array[...] = 1 / max(1, t - group["t0"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from ..backend import get_array_module
 from ..tensor import Tensor
 from .optimizer import Optimizer, StateKey
 
@@ -55,25 +56,28 @@ class NAdam(Optimizer):
         state["exp_avg"] = self._zeros_state(p)
         state["exp_avg_sq"] = self._zeros_state(p)
 
-    def update(self, p: Tensor, grad: Tensor, state: dict[str, Any],
+    def update(self, p: Any, grad: Any, state: dict[str, Any],
                group: dict[str, Any]) -> None:
-        """The formula of the class docstring, for one parameter."""
+        """The formula of the class docstring, on the arrays of one parameter."""
+        xp = get_array_module(p)
         lr, weight_decay, psi = group["lr"], group["weight_decay"], group["momentum_decay"]
         beta1, beta2 = group["betas"]
         g = -grad if group["maximize"] else grad
-        state["step"] += 1
-        t = state["step"].item()
+        state["step"].array += 1
+        t = float(state["step"].array)
         if weight_decay != 0 and group["decoupled_weight_decay"]:
             p *= 1 - lr * weight_decay
         elif weight_decay != 0:
             g = g + weight_decay * p
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
-        state["mu_product"] *= mu
-        prod = state["mu_product"].item()
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m.mul_(beta1).add_(g, alpha=1 - beta1)
-        v.mul_(beta2).add_(g * g, alpha=1 - beta2)
-        denom = (v / (1 - beta2 ** t)).sqrt() + group["eps"]
+        state["mu_product"].array *= mu
+        prod = float(state["mu_product"].array)
+        m, v = state["exp_avg"].array, state["exp_avg_sq"].array
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * (g * g)
+        denom = xp.sqrt(v / (1 - beta2 ** t)) + group["eps"]
         p -= g / denom * (lr * (1 - mu) / (1 - prod))
         p -= m / denom * (lr * mu_next / (1 - prod * mu_next))

@@ -7,9 +7,12 @@ momentum buffer, running averages, step count...), created on the first `step()`
 
 `Optimizer.step()` is the same for every optimizer: it runs the closure, checks the
 gradients, and for each parameter with a gradient calls the subclass's `update(p, grad,
-state, group)`, its formula in Tensor code, under `no_grad()`. (A faster version of an
-optimizer's step, registered in `tinygrad_edu/fast/`, runs instead where there is one; with
-`tg.fast.off()` the formula runs.)
+state, group)`, its formula on the ARRAYS: `p` is the parameter's array, changed in place
+(`p -= lr * d_p`), `grad` its gradient's array. No graph is recorded (an optimizer step is not
+differentiable, as PyTorch's default `differentiable=False`), and the step counts as an
+in-place change of the parameter (`autograd.update_in_place`): a graph that saved it refuses
+backward afterwards. (A faster version of an optimizer's step, registered in
+`tinygrad_edu/fast/`, runs instead where there is one; with `tg.fast.off()` the formula runs.)
 
 A subclass declares the state its `update()` reads in `_state_keys` (key -> `StateKey`), and
 `load_state_dict` checks a loaded state against it in one place (`_load_param_state`): the keys,
@@ -28,7 +31,8 @@ from typing import Any, Callable, ClassVar, Iterable, Literal
 import numpy as np
 
 from .. import backend
-from ..autograd import enable_grad, no_grad, overrides
+from ..autograd import enable_grad, overrides, update_in_place
+from ..backend import get_array_module
 from ..tensor import Tensor, full_like, zeros_like
 
 __all__ = ["Optimizer", "StateKey", "required"]
@@ -47,6 +51,15 @@ required = _RequiredParameter()
 def _is_array(value: Any) -> bool:
     """A NumPy or CuPy array (anything with a dtype, a shape and array arithmetic)."""
     return isinstance(value, np.ndarray) or backend.get_array_module(value) is not np
+
+
+def _fits(g: Any, p: Any) -> bool:
+    """Whether the gradient's array `g` fits the parameter's array `p`: the same kind of array
+    (NumPy's or CuPy's), the same shape and the same device (the `.device` of NumPy 2's and
+    CuPy's arrays; NumPy 1's have none). Metadata only, nothing is read from the GPU; for two
+    arrays of one type, answered without a call into the library."""
+    same_kind = type(g) is type(p) or get_array_module(g) is get_array_module(p)
+    return same_kind and (g.shape, getattr(g, "device", 0)) == (p.shape, getattr(p, "device", 0))
 
 
 def _copy_plain(value: Any) -> Any:
@@ -216,7 +229,7 @@ class Optimizer:
 
         For each param group, a faster version registered in `tinygrad_edu.fast` runs if
         there is one (see `autograd.Overrides`); else the subclass's formula, `update`, runs
-        on each parameter with a gradient, without recording a graph."""
+        on the arrays of each parameter with a gradient."""
         if type(self).update is Optimizer.update:
             raise NotImplementedError(f"{type(self).__name__} implements neither step() nor "
                                       "update()")
@@ -226,16 +239,16 @@ class Optimizer:
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
             if fast is None or fast(self, group, params) is NotImplemented:
-                with no_grad():
-                    for p in params:
-                        state = self.state.get(p) or self._new_state(p, group)
-                        self.update(p, p.grad, state, group)
+                for p in params:
+                    state = self.state.get(p) or self._new_state(p, group)
+                    update_in_place(p, self.update, p.array, p.grad.array, state, group)
         return loss
 
-    def update(self, p: Tensor, grad: Tensor, state: dict[str, Any],
-               group: dict[str, Any]) -> None:
-        """Update parameter `p` in place from its gradient `grad`, its state (filled by
-        `_init_state` on the first step) and its group's options (subclasses)."""
+    def update(self, p: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        """Update the parameter's array `p` in place from its gradient's array `grad` (never
+        written to), its state (Tensors, filled by `_init_state` on the first step: change
+        their arrays in place, `state["exp_avg"].array`) and its group's options
+        (subclasses)."""
 
     def _run_closure(self, closure: Callable[[], Any]) -> Any:
         with enable_grad():
@@ -244,9 +257,8 @@ class Optimizer:
     def _check_grads(self) -> None:
         """Before touching anything: every gradient must have its parameter's shape and be
         on its device (checks of metadata only: nothing is read from the GPU)."""
-        params = [p for group in self.param_groups for p in group["params"]]
-        for index, p in enumerate(params):
-            if p.grad is not None and (p.grad.shape != p.shape or p.grad.device != p.device):
+        for index, p in enumerate(chain.from_iterable(g["params"] for g in self.param_groups)):
+            if p.grad is not None and not _fits(p.grad.array, p.array):
                 raise self._grad_mismatch(index, p)
 
     def _grad_mismatch(self, index: int, p: Tensor) -> Exception:
@@ -271,6 +283,12 @@ class Optimizer:
     def _zeros_state(p: Tensor, fill: float = 0.0) -> Tensor:
         """A state Tensor like `p` (same shape, dtype and device) filled with `fill`."""
         return zeros_like(p) if fill == 0.0 else full_like(p, fill)
+
+    @staticmethod
+    def _state_tensor(array: Any) -> Tensor:
+        """A new state Tensor wrapping `array` (made by `update`, e.g. SGD's momentum buffer
+        at the first step: a fresh array, never the parameter's or the gradient's)."""
+        return Tensor._make(array)
 
     @staticmethod
     def _step_state() -> Tensor:

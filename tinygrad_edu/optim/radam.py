@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
+from ..backend import get_array_module
 from ..tensor import Tensor
 from .optimizer import Optimizer, StateKey
 
@@ -49,27 +50,30 @@ class RAdam(Optimizer):
         state["exp_avg"] = self._zeros_state(p)
         state["exp_avg_sq"] = self._zeros_state(p)
 
-    def update(self, p: Tensor, grad: Tensor, state: dict[str, Any],
+    def update(self, p: Any, grad: Any, state: dict[str, Any],
                group: dict[str, Any]) -> None:
-        """The formula of the class docstring, for one parameter."""
+        """The formula of the class docstring, on the arrays of one parameter."""
+        xp = get_array_module(p)
         lr, weight_decay = group["lr"], group["weight_decay"]
         beta1, beta2 = group["betas"]
         g = -grad if group["maximize"] else grad
-        state["step"] += 1
-        t = state["step"].item()
+        state["step"].array += 1
+        t = float(state["step"].array)
         if weight_decay != 0 and group["decoupled_weight_decay"]:
             p *= 1 - lr * weight_decay
         elif weight_decay != 0:
             g = g + weight_decay * p
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m.mul_(beta1).add_(g, alpha=1 - beta1)
-        v.mul_(beta2).add_(g * g, alpha=1 - beta2)
+        m, v = state["exp_avg"].array, state["exp_avg_sq"].array
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * (g * g)
         m_hat = m / (1 - beta1 ** t)
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * t * beta2 ** t / (1 - beta2 ** t)
         if rho_t > 5.0:
             rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
                              / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-            p -= m_hat * (lr * rect * math.sqrt(1 - beta2 ** t)) / (v.sqrt() + group["eps"])
+            p -= m_hat * (lr * rect * math.sqrt(1 - beta2 ** t)) / (xp.sqrt(v) + group["eps"])
         else:
             p -= m_hat * lr

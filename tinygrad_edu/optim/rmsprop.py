@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from ..backend import get_array_module
 from ..tensor import Tensor
 from .optimizer import Optimizer, StateKey
 
@@ -49,29 +50,33 @@ class RMSprop(Optimizer):
         state["step"] = self._step_state()
         state["square_avg"] = self._zeros_state(p)
 
-    def update(self, p: Tensor, grad: Tensor, state: dict[str, Any],
+    def update(self, p: Any, grad: Any, state: dict[str, Any],
                group: dict[str, Any]) -> None:
-        """The formula of the class docstring, for one parameter."""
+        """The formula of the class docstring, on the arrays of one parameter."""
+        xp = get_array_module(p)
         alpha, momentum = group["alpha"], group["momentum"]
         g = -grad if group["maximize"] else grad
         if group["weight_decay"] != 0:
             g = g + group["weight_decay"] * p
-        state["step"] += 1
-        v = state["square_avg"]
-        v.mul_(alpha).add_(g * g, alpha=1 - alpha)
+        state["step"].array += 1
+        v = state["square_avg"].array
+        v *= alpha
+        v += (1 - alpha) * (g * g)
         if group["centered"]:
             if "grad_avg" not in state:  # centered switched on after some steps
-                state["grad_avg"] = self._zeros_state(p)
-            a = state["grad_avg"]
-            a.mul_(alpha).add_(g, alpha=1 - alpha)
-            avg = (v - a * a).sqrt() + group["eps"]
+                state["grad_avg"] = self._state_tensor(xp.zeros_like(p))
+            a = state["grad_avg"].array
+            a *= alpha
+            a += (1 - alpha) * g
+            avg = xp.sqrt(v - a * a) + group["eps"]
         else:
-            avg = v.sqrt() + group["eps"]
+            avg = xp.sqrt(v) + group["eps"]
         if momentum > 0:
             if "momentum_buffer" not in state:  # momentum switched on after some steps
-                state["momentum_buffer"] = self._zeros_state(p)
-            b = state["momentum_buffer"]
-            b.mul_(momentum).add_(g / avg)
+                state["momentum_buffer"] = self._state_tensor(xp.zeros_like(p))
+            b = state["momentum_buffer"].array
+            b *= momentum
+            b += g / avg
             p -= group["lr"] * b
         else:
             p -= group["lr"] * (g / avg)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ..tensor import Tensor, ones_like
+from ..backend import get_array_module
+from ..tensor import Tensor
 from .optimizer import Optimizer, StateKey
 
 __all__ = ["Rprop"]
@@ -47,17 +48,18 @@ class Rprop(Optimizer):
         state["prev"] = self._zeros_state(p)
         state["step_size"] = self._zeros_state(p, float(group["lr"]))
 
-    def update(self, p: Tensor, grad: Tensor, state: dict[str, Any],
+    def update(self, p: Any, grad: Any, state: dict[str, Any],
                group: dict[str, Any]) -> None:
-        """The formula of the class docstring, for one parameter."""
+        """The formula of the class docstring, on the arrays of one parameter."""
+        xp = get_array_module(p)
         etaminus, etaplus = group["etas"]
         step_size_min, step_size_max = group["step_sizes"]
         g = -grad if group["maximize"] else grad
-        state["step"] += 1
-        prev, step_size = state["prev"], state["step_size"]
-        s = (g * prev).sign()
-        factor = ones_like(s).masked_fill(s > 0, etaplus).masked_fill(s < 0, etaminus)
-        step_size.mul_(factor).clamp_(step_size_min, step_size_max)
-        g = g.masked_fill(s < 0, 0.0)
-        p -= g.sign() * step_size
-        prev.copy_(g)
+        state["step"].array += 1
+        prev, step_size = state["prev"].array, state["step_size"].array
+        s = xp.sign(g * prev)
+        step_size *= xp.where(s > 0, etaplus, xp.where(s < 0, etaminus, 1.0)).astype(p.dtype)
+        xp.clip(step_size, step_size_min, step_size_max, out=step_size)
+        g = xp.where(s < 0, 0, g)
+        p -= xp.sign(g) * step_size
+        prev[...] = g

@@ -47,18 +47,19 @@ class SGD(Optimizer):
         """Without momentum SGD keeps no state (as PyTorch): a throwaway dict."""
         return super()._new_state(p, group) if group["momentum"] != 0 else {}
 
-    def update(self, p: Tensor, grad: Tensor, state: dict[str, Any],
+    def update(self, p: Any, grad: Any, state: dict[str, Any],
                group: dict[str, Any]) -> None:
-        """p -= lr * d_p, d_p the gradient after maximize, weight decay and momentum."""
-        momentum, dampening = group["momentum"], group["dampening"]
+        """p -= lr * d_p on the arrays, d_p the gradient after maximize, weight decay and
+        momentum (the buffer b is a state Tensor: its array changes in place)."""
         d_p = -grad if group["maximize"] else grad
         if group["weight_decay"] != 0:
             d_p = d_p + group["weight_decay"] * p
-        if momentum != 0:
+        if group["momentum"] != 0:
             buf = state.get("momentum_buffer")
-            if buf is None:  # the first step
-                buf = state["momentum_buffer"] = d_p.clone()
+            if buf is None:  # the first step: b = d_p (a copy, in p's dtype)
+                buf = state["momentum_buffer"] = self._state_tensor(d_p.astype(p.dtype))
             else:
-                buf.mul_(momentum).add_(d_p, alpha=1 - dampening)
-            d_p = d_p + momentum * buf if group["nesterov"] else buf
+                buf.array *= group["momentum"]
+                buf.array += (1 - group["dampening"]) * d_p
+            d_p = d_p + group["momentum"] * buf.array if group["nesterov"] else buf.array
         p -= group["lr"] * d_p

@@ -1,8 +1,8 @@
 """The optimizers' steps on arrays: in place, with few temporaries, large ones in threads.
 
-The reference `update` of each optimizer (tinygrad_edu/optim/) is its formula in Tensor
-code: every Tensor op makes a new array. These steps do the same arithmetic, in the same
-order, on the arrays themselves: NumPy's / CuPy's ufuncs with `out=` into the state or into
+The reference `update` of each optimizer (tinygrad_edu/optim/) is its formula in plain
+arithmetic on the arrays: every operator makes a new temporary array. These steps do the same
+arithmetic, in the same order, with NumPy's / CuPy's ufuncs `out=` into the state or into
 scratch arrays kept per optimizer, so that a step allocates nothing of a parameter's size.
 On the GPU each parameter's update is one fused kernel (`fast/cuda/optim.py`). On the CPU
 a large parameter is split into flat chunks updated in parallel threads:

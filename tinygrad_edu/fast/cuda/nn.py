@@ -108,6 +108,18 @@ class _KernelTargets(_ClassTargets):
     def rows(self) -> Any:
         return get_array_module(self.index).arange(self.index.shape[0])
 
+    @functools.cached_property
+    def class_weight(self) -> Any:
+        return self.weight if self.weight is not None else get_array_module(self.index).ones(
+            self.num_classes, dtype=self.counted.dtype)
+
+    @functools.cached_property
+    def scale(self) -> Any:  # (only the reference backward reads it: with create_graph)
+        if self.reduction == "sum":
+            return get_array_module(self.index).ones((), dtype=self.counted.dtype)
+        divisor = self.mean_divisor()
+        return 1 / (divisor + (divisor == 0))
+
     def mean_divisor(self) -> Any:
         if self.divisor is None:
             self.divisor = self.row_weight.sum()
@@ -119,7 +131,7 @@ def _class_targets(target: Any, num_classes: int, weight: Any, ignore_index: int
     """_ClassTargets from one kernel (index and 1 / 0 / NaN per row) instead of five."""
     xp = get_array_module(target)
     targets = _KernelTargets.__new__(_KernelTargets)
-    targets.weight, targets.divisor = weight, None
+    targets.weight, targets.divisor, targets.num_classes = weight, None, num_classes
     targets.index, counted = xp.empty_like(target), xp.empty(target.shape, dtype=dtype)
     _CLASS_TARGETS(target, ignore_index, num_classes, dtype.type(math.nan), targets.index,
                    counted)
@@ -147,14 +159,15 @@ def cross_entropy_forward(fn: CrossEntropy, x: Any, *, target: Any, weight: Any,
     target = xp.asarray(target).astype(backend.int64, copy=False)
     t = _class_targets(target, x.shape[1], None if weight is None else xp.asarray(weight),
                        ignore_index, x.dtype)
-    fn.targets, fn.reduction, fn.eps = t, reduction, label_smoothing
+    fn.targets, fn.reduction, fn.eps, fn.num_classes = t, reduction, label_smoothing, x.shape[1]
+    t.reduction = reduction
     row_max = x.max(axis=1, keepdims=True)
     fn.exps = _EXP_SHIFTED(x, row_max)
     fn.sums = fn.exps.sum(axis=1, keepdims=True)
     fn.probs = None  # softmax(x) = exps / sums, computed by the backward kernel
     picked = xp.take_along_axis(x, t.index[:, None], axis=1)
     loss = _ROW_LOSS(fn.sums, picked, row_max, t.row_weight[:, None])
-    return _reduce_rows(loss[:, 0], reduction, t)
+    return _reduce_rows(loss[:, 0], reduction, t, keep_scale=False)
 
 
 @register_backward(CrossEntropy, devices=("cuda",), sample=_cross_entropy_sample,

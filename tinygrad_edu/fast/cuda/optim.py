@@ -1,7 +1,7 @@
 """The optimizers' updates on the GPU: one fused CuPy kernel per parameter and step.
 
 On a small model a GPU step is bound by how many kernels Python launches; each kernel here
-does a whole update (the reference `update` launches one kernel per Tensor op). They follow
+does a whole update (the reference `update` launches one kernel per array operation). They follow
 the order of operations of the array code in `fast/cpu/optim.py` (and of the reference), so
 that the results agree; `fast/cpu/optim.py` calls them for CuPy arrays (see
 `fast.runtime.use_kernels`).

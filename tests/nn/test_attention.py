@@ -126,6 +126,30 @@ def test_sdpa_gradchecks(device):
     assert np.all(np.isfinite(arr(q.grad))) and np.all(arr(q.grad)[:, :, 1] == 0)
 
 
+def test_sdpa_second_derivatives_and_both_backward_paths(device):
+    """Attention is one Function: its reference backward (Tensor ops, recomputing the
+    weights) gives exact second derivatives; the fast one (arrays, the forward's weights)
+    the same first derivatives."""
+    from tinygrad_edu.autograd import gradgradcheck
+
+    q = t(randn(1, 2, 3, 4), device, requires_grad=True)
+    k = t(randn(1, 2, 4, 4), device, requires_grad=True)
+    v = t(randn(1, 2, 4, 2), device, requires_grad=True)
+    bias = t(randn(3, 4), device, requires_grad=True)
+    assert gradgradcheck(lambda a, b, c, m: F.scaled_dot_product_attention(
+        a, b, c, attn_mask=m), (q, k, v, bias))
+    assert gradgradcheck(lambda a, b, c: F.scaled_dot_product_attention(
+        a, b, c, is_causal=True), (q, k, v))
+    grads = {}
+    for mode in ("on", "off"):
+        with getattr(tg.fast, mode)():
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+            assert type(out.grad_fn).__name__ == "Attention"
+            grads[mode] = tg.autograd.grad(out.square().sum(), (q, k, v, bias))
+    for fast_g, ref_g in zip(grads["on"], grads["off"]):
+        np.testing.assert_allclose(arr(fast_g), arr(ref_g), rtol=1e-12, atol=1e-12)
+
+
 @given(lead=st.lists(st.integers(1, 2), min_size=0, max_size=2), L=st.integers(1, 3),
        S=st.integers(1, 3), E=st.integers(1, 3), Ev=st.integers(1, 2),
        kind=st.sampled_from(["none", "causal", "bool", "float"]), seed=st.integers(0, 999))

@@ -2335,8 +2335,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     (the top-left triangle, as PyTorch). A row where every key is masked gives 0, not NaN.
     Dropout (probability dropout_p) acts on the weights. `enable_gqa`: key and value with
     fewer heads (dim -3) are shared by groups of query heads.
-    Derivative: composed of matmul, softmax, where and dropout, each differentiated by
-    autograd (d softmax: dW = W * (g - sum(g * W))).
+    Derivative: see `Attention` (without dropout); with dropout, composed of matmul, softmax,
+    where and dropout, each differentiated by autograd.
     """
     op = "scaled_dot_product_attention"
     for name, t in (("query", query), ("key", key), ("value", value)):
@@ -2366,31 +2366,73 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                f"heads and {value.shape[-3]} value heads")
         key = key.repeat_interleave(heads // kv_heads, dim=-3)
         value = value.repeat_interleave(heads // kv_heads, dim=-3)
-    L, S = query.shape[-2], key.shape[-2]
     scale_factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
-    scores = (query @ key.transpose(-2, -1)) * scale_factor
-    dead = None
-    if is_causal:  # (row i keeps key 0 at least: no row is fully masked)
-        keep = _full((L, S), True, dtype=backend.bool_, device=query.device).tril()
-        scores = where(keep, scores, -math.inf)
-    elif attn_mask is not None:
+    bias = None
+    if attn_mask is not None:
         _check_tensor(attn_mask, "attn_mask", op)
-        if attn_mask.dtype == backend.bool_:
-            scores = where(attn_mask, scores, -math.inf)
+        if attn_mask.dtype == backend.bool_:  # (True = the key takes part)
+            bias = where(attn_mask, 0.0, -math.inf).to(query.dtype)
         elif backend.is_floating(attn_mask.dtype):
-            scores = scores + attn_mask.to(scores.dtype)
+            bias = attn_mask.to(query.dtype)
         else:
             raise RuntimeError(f"{op}: Expected attn_mask dtype to be bool or float or to match "
                                f"query dtype, but got attn_mask.dtype: {attn_mask.dtype} and "
                                f"query.dtype: {query.dtype}")
-        # rows in which every key is masked: softmax of zeros there, then weights 0 (as
-        # PyTorch's safe softmax), so that neither the output nor the gradient is NaN
-        dead = (scores == -math.inf).all(-1, keepdim=True)
-        scores = where(dead, 0.0, scores)
-    weights = scores.softmax(-1) if S else scores  # (no keys: the output is 0)
-    if dead is not None:
-        weights = where(dead, 0.0, weights)
-    return dropout(weights, dropout_p) @ value  # (dropout_p = 0: the weights themselves)
+    if dropout_p > 0.0 or key.shape[-2] == 0:  # (no keys: the output is 0)
+        weights = _attention_weights(query, key, bias, scale_factor, is_causal)
+        return dropout(weights, dropout_p) @ value
+    return Attention.apply(query, key, value, *([] if bias is None else [bias]),
+                           scale=scale_factor, causal=is_causal)
+
+
+def _attention_weights(q: Tensor, k: Tensor, bias: Tensor | None, scale: float,
+                       causal: bool) -> Tensor:
+    """W = softmax(Q K^T * scale + bias) in Tensor ops, key j > query i masked if `causal`,
+    and weights 0 in a row where every key is masked (PyTorch's safe softmax: neither the
+    output nor the gradient is NaN)."""
+    L, S = q.shape[-2], k.shape[-2]
+    scores = (q @ k.mT) * scale
+    if causal:  # (row i keeps key 0 at least: no row is fully masked)
+        keep = _full((L, S), True, dtype=backend.bool_, device=q.device).tril()
+        scores = where(keep, scores, -math.inf)
+    if bias is None or not S:
+        return scores.softmax(-1) if S else scores
+    scores = scores + bias
+    dead = (scores == -math.inf).all(-1, keepdim=True)
+    return where(dead, 0.0, where(dead, 0.0, scores).softmax(-1))
+
+
+class Attention(Function):
+    """Scaled dot-product attention O = W V, W = softmax(S) over the keys,
+    S = Q K^T * scale + bias (bias: an additive mask, -inf where a key is masked; with
+    `causal`, key j > query i is masked too). A row where every key is masked has W = 0.
+    dV = W^T g,  dW = g V^T,  dS = W * (dW - sum_j W dW)  (softmax's derivative; 0 where
+    masked),  dQ = dS K * scale,  dK = dS^T Q * scale,  dbias = dS."""
+
+    def forward(self, q: Any, k: Any, v: Any, bias: Any = None, *, scale: float,
+                causal: bool) -> Any:
+        xp = get_array_module(q)
+        s = q @ xp.swapaxes(k, -1, -2)
+        s *= scale
+        if causal:  # + 0 on and below the diagonal, -inf above (in place: s is new)
+            s += xp.where(xp.tri(s.shape[-2], s.shape[-1], dtype=bool), 0, -xp.inf).astype(s.dtype)
+        if bias is not None:
+            s = s + bias
+        top = s.max(axis=-1, keepdims=True)
+        s -= xp.where(top == -xp.inf, 0, top)  # (a row of -inf stays -inf: exp gives 0)
+        w = xp.exp(s, out=s)
+        total = w.sum(axis=-1, keepdims=True)
+        w /= xp.where(total == 0, 1, total)
+        self.weights, self.scale, self.causal = w, scale, causal  # (W: for the fast backward)
+        return w @ v
+
+    def backward(self, g: Tensor) -> tuple:
+        q, k, v = self.inputs[0], self.inputs[1], self.inputs[2]
+        bias = self.inputs[3] if len(self.inputs) > 3 else None
+        w = _attention_weights(q, k, bias, self.scale, self.causal)  # again, differentiable
+        dw = g @ v.mT
+        ds = w * (dw - (dw * w).sum(-1, keepdim=True))
+        return ds @ k * self.scale, ds.mT @ q * self.scale, w.mT @ g, ds
 
 
 def _canonical_mask(mask: Tensor | None, mask_name: str, other_type: Any, other_name: str,
@@ -2511,12 +2553,11 @@ def multi_head_attention_forward(
                                  f"{tuple(value.shape)}")
         if in_proj_weight is None:
             raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
-        if query is key and key is value:  # self-attention: one product
-            q, k, v = linear(query, in_proj_weight, in_proj_bias).chunk(3, -1)
-        else:
-            w_q, w_k, w_v = in_proj_weight.chunk(3)
-            b_q, b_k, b_v = (None,) * 3 if in_proj_bias is None else in_proj_bias.chunk(3)
-            q, k, v = linear(query, w_q, b_q), linear(key, w_k, b_k), linear(value, w_v, b_v)
+        # three products with the rows of in_proj_weight, also for self-attention: one
+        # product split in three would cost a zero-filled (L, N, 3E) gradient per part
+        w_q, w_k, w_v = in_proj_weight.chunk(3)
+        b_q, b_k, b_v = (None,) * 3 if in_proj_bias is None else in_proj_bias.chunk(3)
+        q, k, v = linear(query, w_q, b_q), linear(key, w_k, b_k), linear(value, w_v, b_v)
     if attn_mask is not None:
         if attn_mask.ndim == 2:
             if tuple(attn_mask.shape) != (tgt_len, src_len):

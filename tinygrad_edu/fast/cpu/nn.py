@@ -17,6 +17,7 @@ import numpy as np
 from ...backend import get_array_module
 from ...nn.functional import (
     _SQRT_2_OVER_PI,
+    Attention,
     BatchNorm,
     CrossEntropy,
     GeluTanh,
@@ -198,3 +199,26 @@ def cross_entropy_backward(fn: CrossEntropy, g: Tensor) -> Tensor:
         return _tensor(g, grad)
     a, b = fn.gradient_terms()
     return _tensor(g, (fn.probs * a - b) * coef)
+
+
+def _attention_sample(rng: np.random.Generator) -> tuple:
+    return [rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((2, 3, 6, 5)),
+            rng.standard_normal((2, 3, 6, 2)), rng.standard_normal((4, 6))], dict(
+        scale=0.4, causal=True)
+
+
+@register_backward(Attention, sample=_attention_sample,
+                   why="from the forward's weights on the arrays, in place: no second softmax "
+                       "and no graph nodes (W5: 4 attention layers of 12 x 4 x 64 x 64)")
+def attention_backward(fn: Attention, g: Tensor) -> tuple:
+    q, k, v = (t.array for t in fn.inputs[:3])
+    w, ga = fn.weights, g.array
+    xp = get_array_module(ga)
+    dv = xp.swapaxes(w, -1, -2) @ ga
+    ds = ga @ xp.swapaxes(v, -1, -2)
+    ds -= (ds * w).sum(axis=-1, keepdims=True)
+    ds *= w  # dS = W * (dW - sum_j W dW)
+    dq, dk = ds @ k, xp.swapaxes(ds, -1, -2) @ q
+    dq *= fn.scale
+    dk *= fn.scale
+    return _tensor(g, dq), _tensor(g, dk), _tensor(g, dv), _tensor(g, ds)

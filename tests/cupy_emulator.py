@@ -26,6 +26,25 @@ and that code written with NumPy in mind breaks most often:
   another device raises CuPy's ValueError, as CuPy does between GPUs without peer access.
   Views keep their array's device; `ndarray.copy` / `cupy.copy` copy across devices.
 
+* CUDA streams and graph capture (`cupy.cuda.Stream`, `begin_capture` / `end_capture`,
+  `cupy.cuda.graph.Graph.launch`), see "Streams, graphs and memory pools" below: while a
+  stream captures, every piece of device work is recorded (what it computes, on which
+  buffers) and ALSO executed at once, so that Python code running during the capture sees
+  plausible values, as after a warm-up; `end_capture` then puts back the contents of every
+  buffer that existed before the capture and was written during it (and the state of the
+  random generators drawn from), so that afterwards the device memory is as a real capture
+  (which executes nothing) leaves it, except that the memory allocated during the capture
+  holds the values computed (a GPU's holds garbage until the first replay). Work on another
+  stream than the capturing one runs, uncaptured, as in CUDA's relaxed mode. `Graph.launch()`
+  re-runs the recorded work in order, each piece reading the CURRENT contents of its inputs
+  and writing into the SAME buffers as during the capture. A host read (anything that
+  synchronizes) or a host-to-device copy during a capture raises CUDA's
+  cudaErrorStreamCaptureUnsupported and invalidates the capture; a replay that would touch a
+  buffer freed since the capture raises cudaErrorIllegalAddress (on a GPU it would read or
+  write memory that is no longer the graph's); `cupy.cuda.MemoryPool` set as the allocator
+  (`cupy.cuda.set_allocator(pool.malloc)`) keeps what is allocated meanwhile until its
+  `free_all_blocks()`, as a graph's private pool.
+
 `ElementwiseKernel` runs bodies written in a small subset of C (see _statements) on whole
 NumPy arrays; other CUDA C kernels (RawKernel, ReductionKernel) cannot run here and raise
 NotImplementedError. `cupy.fuse` runs the Python function unfused.
@@ -47,6 +66,7 @@ import re
 import sys
 import types
 import warnings
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -136,6 +156,8 @@ def transfers() -> int:
 
 
 def _synchronize(what: str) -> None:
+    if _capturing:
+        _capture_error(what)
     if not _sync["allowed"]:
         raise DeviceSynchronized(f"synchronization ({what}) inside cupyx.allow_synchronize(False)")
     _sync["count"] += 1
@@ -154,6 +176,436 @@ def allow_synchronize(allow: bool) -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Streams, graphs and memory pools
+# ---------------------------------------------------------------------------------------------
+# A capture records each piece of device work as a _Launch: a NumPy function and its
+# arguments, where every buffer is a _Buffer (the place in memory, held weakly: the graph
+# does not keep its buffers alive, as a CUDA graph does not). The work also runs at once (see
+# the module docstring); `end_capture` undoes its writes to the buffers that existed before.
+class CUDARuntimeError(RuntimeError):
+    """cupy_backends.cuda.api.runtime.CUDARuntimeError: a CUDA call failed (the message
+    starts with the CUDA error's name)."""
+
+
+CAPTURE_UNSUPPORTED = ("cudaErrorStreamCaptureUnsupported: operation not permitted when "
+                       "stream is capturing")
+CAPTURE_INVALIDATED = ("cudaErrorStreamCaptureInvalidated: operation failed due to a previous "
+                       "error during capture")
+ILLEGAL_ADDRESS = "cudaErrorIllegalAddress: an illegal memory access was encountered"
+
+_capturing: list[_Capture] = []  # the captures in progress (CUDA allows one per stream)
+_watch_allocations = False  # whether _wrap must tell _allocated about new buffers
+_pools: list[MemoryPool] = []  # the pool set as allocator, if any (last)
+
+
+def _capture_error(what: str) -> None:
+    """Raise CUDA's error for `what` (a synchronization, a host-to-device copy) during a
+    capture, which invalidates the capture (its end_capture raises)."""
+    for capture in _capturing:
+        capture.invalid = capture.invalid or what
+    raise CUDARuntimeError(f"{CAPTURE_UNSUPPORTED} ({what})")
+
+
+def _current_capture() -> _Capture | None:
+    """The capture that the work launched now goes into: the current stream's (None when the
+    work runs on a stream that does not capture)."""
+    stream = _streams[-1]
+    for capture in _capturing:
+        if capture.stream is stream:
+            return capture
+    if stream is Stream.null and any(not c.stream.non_blocking for c in _capturing):
+        # the legacy default stream waits for every blocking stream, the capturing one too
+        _capture_error("work on the legacy default stream")
+    return None
+
+
+def _root(a: np.ndarray) -> Any:
+    """The array that owns the memory of `a` (a view's base, followed down, also through
+    the objects that as_strided and _Interface make views of)."""
+    while True:
+        base = a.base
+        if not isinstance(base, np.ndarray):
+            base = getattr(base, "base", None)
+            if not isinstance(base, np.ndarray):
+                return a
+        a = base
+
+
+class _Alive:
+    """Holds a buffer of foreign memory (a NumPy base that is not an array): never freed."""
+
+    def __init__(self, root: Any) -> None:
+        self.root = root
+
+    def __call__(self) -> Any:
+        return self.root
+
+
+class _Interface:
+    """An object exposing a recorded __array_interface__: NumPy rebuilds the view from it."""
+
+    def __init__(self, interface: dict, root: Any) -> None:
+        self.__array_interface__ = interface
+        self.base = root  # (the rebuilt view keeps its memory alive while it is used)
+
+
+class _Buffer:
+    """Where a captured launch reads or writes: a view's geometry in the memory of `root`,
+    which is held weakly (freed memory is found at replay)."""
+
+    __slots__ = ("root", "interface", "what")
+
+    def __init__(self, a: np.ndarray) -> None:
+        root = _root(a)
+        self.root = _Alive(root) if root.base is not None else weakref.ref(root)
+        self.interface = dict(a.__array_interface__)
+        self.what = f"{a.dtype}{list(a.shape)}"
+
+    def array(self) -> np.ndarray | None:
+        """The view, on the current contents of its memory; None when that was freed."""
+        root = self.root()
+        return None if root is None else np.asarray(_Interface(self.interface, root))
+
+
+def _template(value: Any, buffers: list[_Buffer]) -> Any:
+    """`value` (arguments of a NumPy function) with each array replaced by its _Buffer's
+    number in `buffers`."""
+    if isinstance(value, np.ndarray):
+        buffers.append(_Buffer(value))
+        return _Slot(len(buffers) - 1)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_template(v, buffers) for v in value)
+    if isinstance(value, dict):
+        return {k: _template(v, buffers) for k, v in value.items()}
+    if isinstance(value, slice):
+        return slice(*(_template(v, buffers) for v in (value.start, value.stop, value.step)))
+    return value
+
+
+class _Slot(int):
+    """A buffer's number in a _Launch's template."""
+
+
+def _fill(value: Any, arrays: list[np.ndarray]) -> Any:
+    if type(value) is _Slot:
+        return arrays[value]
+    if isinstance(value, (tuple, list)):
+        return type(value)(_fill(v, arrays) for v in value)
+    if isinstance(value, dict):
+        return {k: _fill(v, arrays) for k, v in value.items()}
+    if isinstance(value, slice):
+        return slice(*(_fill(v, arrays) for v in (value.start, value.stop, value.step)))
+    return value
+
+
+def _arrays_in(value: Any) -> list[np.ndarray]:
+    """The arrays a function returned (one, or a tuple or list of them)."""
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [v for v in value if isinstance(v, np.ndarray)]
+    return []
+
+
+class _Launch:
+    """One recorded piece of device work: `function(*args, **kwargs)` on the buffers, its
+    results copied into the buffers that it returned during the capture (`outputs`: their
+    positions among the returned arrays)."""
+
+    __slots__ = ("name", "function", "args", "kwargs", "buffers", "outputs")
+
+    def __init__(self, name: str, function: Callable, args: tuple, kwargs: dict,
+                 result: Any, writes: tuple) -> None:
+        self.name, self.function, self.buffers = name, function, []
+        self.args = _template(args, self.buffers)
+        self.kwargs = _template(kwargs, self.buffers)
+        written = {id(w) for w in writes}
+        self.outputs = [(i, _template(a, self.buffers))
+                        for i, a in enumerate(_arrays_in(result)) if id(a) not in written]
+
+    def run(self, arrays: list[np.ndarray]) -> None:
+        result = self.function(*_fill(self.args, arrays), **_fill(self.kwargs, arrays))
+        if self.outputs:
+            if isinstance(result, np.generic):
+                result = np.asarray(result)
+            results = _arrays_in(result)
+            for index, slot in self.outputs:
+                arrays[slot][...] = results[index]
+
+
+class _Capture:
+    """A capture in progress on `stream`."""
+
+    def __init__(self, stream: Stream) -> None:
+        self.stream = stream
+        self.launches: list[_Launch] = []
+        self.invalid = ""  # what invalidated it
+        self.saved: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # contents before it
+        self.new: dict[int, weakref.ref] = {}  # the memory allocated during it
+        self.saved_states: dict[int, tuple[Any, dict]] = {}  # random generators' before it
+
+    def before_writing(self, arrays: Any) -> None:
+        """Keep the contents of memory that existed before the capture, before the first
+        write to it (end_capture puts them back)."""
+        for a in arrays:
+            if not isinstance(a, np.ndarray):
+                continue
+            root = _root(a)
+            key = id(root)
+            if key in self.saved or (key in self.new and self.new[key]() is root):
+                continue
+            self.saved[key] = (root, root.copy(order="K"))
+
+    def end(self) -> None:
+        for root, contents in self.saved.values():
+            np.copyto(root, contents)
+        for bit_generator, state in self.saved_states.values():
+            bit_generator.state = state
+        self.saved.clear()
+        self.saved_states.clear()
+
+
+def _run(name: str, function: Callable, args: tuple, kwargs: dict | None = None,
+         writes: tuple = (), view: bool = False) -> Any:
+    """`function(*args, **kwargs)`: device work on NumPy buffers (`writes`: those it writes
+    in place, besides the arrays it returns; `view`: it may return views of its inputs),
+    recorded when the current stream captures."""
+    kwargs = kwargs or {}
+    capture = _current_capture() if _capturing else None
+    if capture is None:
+        return function(*args, **kwargs)
+    capture.before_writing(writes)
+    result = function(*args, **kwargs)
+    if isinstance(result, np.generic):  # (kept as the 0-d array that _wrap then holds)
+        result = np.asarray(result)
+    inputs = {id(_root(a)) for a in _arrays_in(list(args) + list(kwargs.values()))}
+    fresh = [root for root in map(_root, _arrays_in(result)) if id(root) not in inputs]
+    for root in fresh:  # new memory (also behind a view: a reshape that copies)
+        _allocated(root)
+    if (view or name in _VIEWS or not _arrays_in(result)) and not writes and not fresh:
+        return result  # a view computes nothing (nor does a query: may_share_memory...)
+    capture.launches.append(_Launch(name, function, args, kwargs, result, writes))
+    return result
+
+
+def _allocated(a: np.ndarray) -> None:
+    """New device memory: the pool set as allocator keeps it, a capture notes it."""
+    if _pools:
+        _pools[-1]._held[id(a)] = a
+    for capture in _capturing:
+        capture.new[id(a)] = weakref.ref(a)
+
+
+def _update_watch() -> None:
+    global _watch_allocations
+    _watch_allocations = bool(_capturing or _pools)
+
+
+class Stream:
+    """cupy.cuda.Stream: a queue of device work. `with stream:` makes it the current one;
+    `begin_capture()` ... `end_capture()` records its work into a `Graph`."""
+
+    null: Stream
+
+    def __init__(self, null: bool = False, non_blocking: bool = False,
+                 ptds: bool = False) -> None:
+        self.is_null = null or ptds
+        self.non_blocking = non_blocking
+        self.device_id = -1 if self.is_null else _current[-1]
+        self.ptr = 0 if null else id(self)
+
+    def __enter__(self) -> Stream:
+        _streams.append(self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _streams.pop()
+
+    def use(self) -> Stream:
+        _streams[-1] = self
+        return self
+
+    def synchronize(self) -> None:
+        _synchronize("Stream.synchronize")
+
+    @property
+    def done(self) -> bool:
+        if _capturing:
+            _capture_error("Stream.done")
+        return True
+
+    def record(self, event: Event | None = None) -> Event:
+        event = Event() if event is None else event
+        return event
+
+    def wait_event(self, event: Event) -> None:
+        pass
+
+    def begin_capture(self, mode: int | None = None) -> None:
+        if self.is_null:
+            raise RuntimeError("cannot capture on the default (legacy) stream")
+        if any(c.stream is self for c in _capturing):
+            raise CUDARuntimeError("cudaErrorIllegalState: the stream is already capturing")
+        _capturing.append(_Capture(self))
+        _update_watch()
+
+    def is_capturing(self) -> bool:
+        return any(c.stream is self for c in _capturing)
+
+    def end_capture(self) -> Graph:
+        capture = next((c for c in _capturing if c.stream is self), None)
+        if capture is None:
+            raise CUDARuntimeError("cudaErrorIllegalState: the stream is not capturing")
+        _capturing.remove(capture)
+        _update_watch()
+        capture.end()
+        if capture.invalid:
+            raise CUDARuntimeError(f"{CAPTURE_INVALIDATED} ({capture.invalid})")
+        return Graph(capture.launches)
+
+    def __repr__(self) -> str:
+        return f"<Stream {self.ptr} (device {self.device_id})>"
+
+
+Stream.null = Stream(null=True)
+Stream.ptds = Stream(ptds=True)  # type: ignore[attr-defined]
+_streams: list[Stream] = [Stream.null]  # the current stream, innermost `with stream:` last
+
+
+def get_current_stream(device_id: int = -1) -> Stream:
+    return _streams[-1]
+
+
+class Event:
+    """cupy.cuda.Event (work here is done as soon as it is launched)."""
+
+    def __init__(self, block: bool = False, disable_timing: bool = False,
+                 interprocess: bool = False) -> None:
+        pass
+
+    def record(self, stream: Stream | None = None) -> None:
+        pass
+
+    def synchronize(self) -> None:
+        _synchronize("Event.synchronize")
+
+    @property
+    def done(self) -> bool:
+        return True
+
+
+class Graph:
+    """cupy.cuda.graph.Graph: the work of a capture, run again by `launch()`."""
+
+    def __init__(self, launches: list[_Launch]) -> None:
+        self._launches = launches
+
+    def launch(self, stream: Stream | None = None) -> None:
+        """Re-run the captured work in order: inputs as they are now, results into the
+        buffers of the capture. A buffer freed since the capture raises (a GPU would read
+        or write memory that is no longer there: CUDA's illegal address)."""
+        if _capturing:
+            raise NotImplementedError("the CuPy emulator cannot launch a graph into a capture")
+        _launch("cudaGraphLaunch")
+        arrays = []
+        for number, launch in enumerate(self._launches):
+            views = [b.array() for b in launch.buffers]
+            for view, buffer in zip(views, launch.buffers):
+                if view is None:
+                    raise CUDARuntimeError(
+                        f"{ILLEGAL_ADDRESS} (graph launch: its work #{number}, "
+                        f"{launch.name!r}, uses a buffer ({buffer.what}) freed since the "
+                        "capture)")
+            arrays.append(views)
+        for launch, views in zip(self._launches, arrays):
+            launch.run(views)
+
+    def upload(self, stream: Stream | None = None) -> None:
+        pass
+
+    def __len__(self) -> int:
+        """How many pieces of work it holds (the emulator's; CuPy's Graph has no len)."""
+        return len(self._launches)
+
+
+class MemoryPool:
+    """cupy.cuda.MemoryPool: set as allocator (`cupy.cuda.set_allocator(pool.malloc)`) it
+    keeps every buffer allocated meanwhile until `free_all_blocks()` releases those that no
+    array uses any more, as CuPy's pool keeps freed blocks for reuse (here never reused)."""
+
+    def __init__(self, allocator: Any = None) -> None:
+        self._held: dict[int, np.ndarray] = {}  # by id: the memory it holds
+
+    def malloc(self, size: int) -> Any:
+        raise NotImplementedError("the CuPy emulator allocates with NumPy; set the pool as "
+                                  "allocator with cupy.cuda.set_allocator(pool.malloc)")
+
+    def _in_use(self, a: np.ndarray) -> bool:
+        """Whether anything but the pool refers to `a` (an array or a view uses it)."""
+        return sys.getrefcount(a) > _POOL_REFS
+
+    def _free_ones(self) -> list[np.ndarray]:
+        return [a for a in self._held.values() if not self._in_use(a)]
+
+    def used_bytes(self) -> int:
+        return self.total_bytes() - self.free_bytes()
+
+    def total_bytes(self) -> int:
+        return sum(a.nbytes for a in self._held.values())
+
+    def free_bytes(self) -> int:
+        return sum(a.nbytes for a in self._free_ones())
+
+    def n_free_blocks(self) -> int:
+        return len(self._free_ones())
+
+    def free_all_blocks(self, stream: Stream | None = None) -> None:
+        for a in self._free_ones():
+            del self._held[id(a)]
+
+
+def _pool_refs() -> int:
+    """The references to a buffer that only a pool holds, as _in_use counts them."""
+    pool = MemoryPool()
+    pool._held[0] = np.empty(0)
+    return max(sys.getrefcount(a) for a in pool._held.values() for _ in [pool._in_use(a)]) + 1
+
+
+_POOL_REFS = 0
+_POOL_REFS = _pool_refs()
+
+
+_allocator: list[Any] = [None]  # the current allocator (None: CuPy's default pool)
+
+
+def set_allocator(allocator: Any = None) -> None:
+    """cupy.cuda.set_allocator: `pool.malloc` of a MemoryPool, or None for the default."""
+    owner = getattr(allocator, "__self__", None)
+    _allocator[0] = None if owner is _DEFAULT_POOL else allocator
+    _pools.clear()
+    if isinstance(owner, MemoryPool) and owner is not _DEFAULT_POOL:
+        _pools.append(owner)
+    _update_watch()
+
+
+def get_allocator() -> Any:
+    return _allocator[0] if _allocator[0] is not None else _DEFAULT_POOL.malloc
+
+
+@contextlib.contextmanager
+def using_allocator(allocator: Any = None) -> Iterator[None]:
+    previous = _allocator[0]
+    set_allocator(allocator)
+    try:
+        yield
+    finally:
+        set_allocator(previous)
+
+
+_DEFAULT_POOL = MemoryPool()
+
+
+# ---------------------------------------------------------------------------------------------
 # Moving values across the boundary
 # ---------------------------------------------------------------------------------------------
 def _wrap(value: Any, device: int | None = None) -> Any:
@@ -163,6 +615,8 @@ def _wrap(value: Any, device: int | None = None) -> Any:
         out = object.__new__(ndarray)
         out._a = value
         out._dev = _current[-1] if device is None else device
+        if _watch_allocations and value.base is None:
+            _allocated(value)
         return out
     if isinstance(value, np.generic):
         return _wrap(np.asarray(value), device)
@@ -194,6 +648,8 @@ def _unwrap(value: Any, host_ok: bool = False) -> Any:
         return _on_current_device(value)
     if isinstance(value, np.ndarray):
         if host_ok:
+            if _capturing:
+                _capture_error(HOST_TO_DEVICE)
             return value
         raise TypeError(f"Unsupported type {type(value)}: a NumPy array cannot be an operand "
                         "of a CuPy function (move it to the device with cupy.asarray)")
@@ -204,12 +660,30 @@ def _unwrap(value: Any, host_ok: bool = False) -> Any:
     return value
 
 
-def _wrapped_key(key: Any, shape: tuple[int, ...]) -> Any:
-    """CuPy wraps out-of-bounds integer-array indices around instead of raising (see
-    "Differences between CuPy and NumPy"); Python int indices are still checked."""
+def _key_operands(key: Any) -> Any:
+    """The key of an indexing, for a kernel: device index arrays -> their buffers, host index
+    arrays and lists -> NumPy arrays (copied to the device by CuPy: refused during a
+    capture); None when the key holds no array (basic indexing)."""
     keys = key if isinstance(key, tuple) else (key,)
     if not any(isinstance(k, (ndarray, np.ndarray, list)) for k in keys):
-        return key
+        return None
+    out = []
+    for k in keys:
+        if k is not None and k is not Ellipsis:
+            k = _unwrap(k, host_ok=True)
+            if isinstance(k, list):
+                if _capturing:
+                    _capture_error(HOST_TO_DEVICE)
+                k = np.asarray(k)
+        out.append(k)
+    return tuple(out) if isinstance(key, tuple) else out[0]
+
+
+def _wrap_around(key: Any, shape: tuple[int, ...]) -> Any:
+    """CuPy wraps out-of-bounds integer-array indices around instead of raising (see
+    "Differences between CuPy and NumPy"); Python int indices are still checked. `key` as
+    `_key_operands` gives it (run again at each replay of a captured indexing)."""
+    keys = key if isinstance(key, tuple) else (key,)
     out, axis = [], 0
     for position, k in enumerate(keys):
         if k is None:
@@ -220,9 +694,6 @@ def _wrapped_key(key: Any, shape: tuple[int, ...]) -> Any:
                                     if rest is not None and rest is not Ellipsis)
             out.append(k)
             continue
-        k = _unwrap(k, host_ok=True)
-        if isinstance(k, list):
-            k = np.asarray(k)
         if isinstance(k, np.ndarray) and k.dtype == np.bool_:
             axis += k.ndim
         else:
@@ -231,6 +702,26 @@ def _wrapped_key(key: Any, shape: tuple[int, ...]) -> Any:
             axis += 1
         out.append(k)
     return tuple(out) if isinstance(key, tuple) else out[0]
+
+
+def _wrapped_key(key: Any, shape: tuple[int, ...]) -> Any:
+    """`key` ready for NumPy, with CuPy's wrap-around of integer-array indices."""
+    operands = _key_operands(key)
+    return key if operands is None else _wrap_around(operands, shape)
+
+
+def _take(a: np.ndarray, key: Any) -> np.ndarray:
+    """a[key] for an advanced index (key from _key_operands)."""
+    return a[_wrap_around(key, a.shape)]
+
+
+def _put(a: np.ndarray, key: Any, value: Any, advanced: bool) -> None:
+    """a[key] = value (key from _key_operands where `advanced`)."""
+    a[_wrap_around(key, a.shape) if advanced else key] = value
+
+
+def _ufunc_at(np_ufunc: np.ufunc, a: np.ndarray, key: Any, *b: Any) -> None:
+    np_ufunc.at(a, _wrap_around(key, a.shape), *b)
 
 
 def _has_bool_mask(key: Any) -> bool:
@@ -264,16 +755,39 @@ def _nudge(array: Any) -> None:
         array[...] = np.where(exact, array, nudged)
 
 
+# NumPy functions (and array methods) that write into their first argument
+_WRITES_FIRST = frozenset({"copyto", "put", "put_along_axis", "place", "putmask", "fill_diagonal",
+                           "shuffle", "sort", "partition", "fill"})
+
+
+def _noisy(function: Callable) -> Callable:
+    """`function` with its results nudged (CUPY_EMULATOR_NOISE), the same way at each replay."""
+    def noisy(*args: Any, **kwargs: Any) -> Any:
+        result = function(*args, **kwargs)
+        if isinstance(result, np.generic):
+            result = np.asarray(result)
+        _nudge(result)
+        return result
+    return noisy
+
+
 def _call(np_func: Callable, args: tuple, kwargs: dict, host_ok: bool = False) -> Any:
     name = getattr(np_func, "__name__", "function")
     _launch(name)
     out = kwargs.get("out")
-    result = np_func(*_unwrap(args, host_ok),
-                     **{k: _unwrap(v, host_ok) for k, v in kwargs.items()})
-    if NOISE and name in _NOISY:
-        if isinstance(result, np.generic):
-            result = np.asarray(result)
-        _nudge(result)
+    args, kwargs = _unwrap(args, host_ok), {k: _unwrap(v, host_ok) for k, v in kwargs.items()}
+    if _capturing and name not in ("empty", "empty_like"):  # (new memory, nothing written)
+        owner = getattr(np_func, "__self__", None)
+        if isinstance(owner, np.ndarray):  # a method of a device array: record it unbound
+            np_func, args = getattr(np.ndarray, name), (owner, *args)
+        writes = tuple(a for a in (kwargs.get("out"), args[0] if args and name in _WRITES_FIRST
+                                   else None) if isinstance(a, np.ndarray))
+        result = _run(name, _noisy(np_func) if NOISE and name in _NOISY else np_func, args,
+                      kwargs, writes)
+    elif NOISE and name in _NOISY:
+        result = _noisy(np_func)(*args, **kwargs)
+    else:
+        result = np_func(*args, **kwargs)
     if isinstance(out, ndarray) and result is out._a:
         return out
     return _wrap(result)
@@ -393,9 +907,12 @@ class ndarray:  # noqa: N801 - CuPy's name
 
     def fill(self, value: Any) -> None:
         _launch("fill")  # a zero is written with memset: -0.0 becomes +0.0, as in CuPy
-        self._a.fill(0 if value == 0 else _unwrap(value, host_ok=True))
+        value = 0 if value == 0 else _unwrap(value, host_ok=True)
+        _run("fill", np.ndarray.fill, (self._a, value), writes=(self._a,))
 
     def set(self, arr: np.ndarray, stream: Any = None) -> None:
+        if _capturing:
+            _capture_error(HOST_TO_DEVICE)
         _launch(HOST_TO_DEVICE)
         self._a[...] = arr
 
@@ -415,6 +932,9 @@ class ndarray:  # noqa: N801 - CuPy's name
                     np.dtype(args[0] if args else kwargs["dtype"]) == self._a.dtype):
                 return self  # as CuPy: no copy, no kernel
             if name in _VIEW_METHODS:  # no kernel: the view stays on the array's device
+                if _capturing:  # (unless it copies: reshape, ravel of a non-contiguous array)
+                    return _wrap(_run(name, getattr(np.ndarray, name), (self._a, *args),
+                                      kwargs, view=True), self._dev)
                 return _wrap(value(*args, **kwargs), self._dev)
             if name not in _ANY_DEVICE_METHODS:
                 _on_current_device(self)
@@ -437,10 +957,10 @@ class ndarray:  # noqa: N801 - CuPy's name
     def __getitem__(self, key: Any) -> ndarray:
         if _has_bool_mask(key):
             _synchronize("boolean-mask indexing")
-        if any(isinstance(k, (ndarray, np.ndarray, list))
-               for k in (key if isinstance(key, tuple) else (key,))):
+        operands = _key_operands(key)
+        if operands is not None:
             _launch("getitem")
-            return _wrap(_on_current_device(self)[_wrapped_key(key, self.shape)])
+            return _wrap(_run("getitem", _take, (_on_current_device(self), operands)))
         return _wrap(self._a[key], self._dev)  # a view (basic indexing): no kernel
 
     def __setitem__(self, key: Any, value: Any) -> None:
@@ -451,17 +971,20 @@ class ndarray:  # noqa: N801 - CuPy's name
         if isinstance(value, np.ndarray) and value.ndim and key != slice(None):
             # CuPy copies a host array in only for `x[:] = host` (cupy/cupy#2079)
             raise ValueError("non-scalar numpy.ndarray cannot be used for fill")
-        self._a[_wrapped_key(key, self.shape)] = _unwrap(value, host_ok=True)
+        operands = _key_operands(key)
+        _run("setitem", _put, (self._a, key if operands is None else operands,
+                               _unwrap(value, host_ok=True), operands is not None),
+             writes=(self._a,))
 
     def __format__(self, spec: str) -> str:
         _synchronize("format(array)")
         return format(self._a[()] if self.ndim == 0 else self._a, spec)
 
     def __copy__(self) -> ndarray:
-        return _wrap(self._a.copy(), self._dev)
+        return _wrap(_run("copy", np.copy, (self._a,)), self._dev)
 
     def __deepcopy__(self, memo: dict) -> ndarray:
-        return _wrap(self._a.copy(), self._dev)
+        return _wrap(_run("copy", np.copy, (self._a,)), self._dev)
 
     def __reduce__(self) -> tuple:
         _synchronize("pickle")
@@ -469,18 +992,18 @@ class ndarray:  # noqa: N801 - CuPy's name
 
     def __neg__(self) -> ndarray:
         _launch("neg")
-        return _wrap(-_on_current_device(self))
+        return _wrap(_run("neg", operator.neg, (_on_current_device(self),)))
 
     def __pos__(self) -> ndarray:
-        return _wrap(+_on_current_device(self))
+        return _wrap(_run("pos", operator.pos, (_on_current_device(self),)))
 
     def __abs__(self) -> ndarray:
         _launch("abs")
-        return _wrap(abs(_on_current_device(self)))
+        return _wrap(_run("abs", operator.abs, (_on_current_device(self),)))
 
     def __invert__(self) -> ndarray:
         _launch("invert")
-        return _wrap(~_on_current_device(self))
+        return _wrap(_run("invert", operator.invert, (_on_current_device(self),)))
 
 
 def _from_host(array: np.ndarray) -> ndarray:
@@ -504,21 +1027,22 @@ def _binary(fn: Callable) -> Callable:
                 raise
             return NotImplemented
         _launch(fn.__name__)
-        return _wrap(fn(_on_current_device(self), other))
+        return _wrap(_run(fn.__name__, fn, (_on_current_device(self), other)))
     return op
 
 
 def _reflected(fn: Callable) -> Callable:
     def op(self: ndarray, other: Any) -> Any:
         _launch(fn.__name__)
-        return _wrap(fn(_operand(other), _on_current_device(self)))
+        return _wrap(_run(fn.__name__, fn, (_operand(other), _on_current_device(self))))
     return op
 
 
 def _inplace(fn: Callable) -> Callable:
     def op(self: ndarray, other: Any) -> ndarray:
         _launch(fn.__name__)
-        fn(_on_current_device(self), _operand(other))
+        a = _on_current_device(self)
+        _run(fn.__name__, fn, (a, _operand(other)), writes=(a,))
         return self
     return op
 
@@ -572,8 +1096,10 @@ class ufunc:  # noqa: N801 - CuPy's name
         return _call(self._u.outer, args, kwargs)
 
     def at(self, a: ndarray, indices: Any, b: Any = None) -> None:
-        args = (_wrapped_key(indices, a.shape),) + (() if b is None else (_unwrap(b),))
-        self._u.at(_unwrap(a), *args)
+        operands = _key_operands(indices)
+        key = indices if operands is None else operands
+        _run(f"{self.name}.at", _ufunc_at, (self._u, _unwrap(a), key)
+             + (() if b is None else (_unwrap(b),)), writes=(a._a,))
 
 
 def _function(np_func: Callable, host_ok: bool = False, syncs: str = "", key: str = "") -> Callable:
@@ -624,13 +1150,16 @@ def array(obj: Any, dtype: Any = None, copy: bool = True, order: str = "K", subo
     if isinstance(obj, ndarray) and not copy:
         return asarray(obj, dtype)
     if isinstance(obj, ndarray):
-        return _wrap(np.array(_unwrap(obj), dtype=dtype, order=order, copy=True, ndmin=ndmin))
+        return _wrap(_run("array", np.array, (_unwrap(obj),),
+                          {"dtype": dtype, "order": order, "copy": True, "ndmin": ndmin}))
     return _from_host(obj, dtype=dtype, order=order, ndmin=ndmin)
 
 
 def _from_host(obj: Any, **kwargs: Any) -> ndarray:
     """A copy of a host value on the device. CuPy sets a 0-d array with `fill`, which writes a
     zero with memset: -0.0 arrives as +0.0."""
+    if _capturing:
+        _capture_error(HOST_TO_DEVICE)
     _launch(HOST_TO_DEVICE)
     a = np.array(_unwrap(obj, host_ok=True), copy=True, **kwargs)
     if a.ndim == 0 and a.dtype.kind in "fc" and a == 0:
@@ -641,7 +1170,7 @@ def _from_host(obj: Any, **kwargs: Any) -> ndarray:
 def copy(a: ndarray, order: str = "K") -> ndarray:
     """A copy on the current device, from any device (as CuPy copies between GPUs)."""
     _launch("copy")
-    return _wrap(np.array(a._a, order=order, copy=True))
+    return _wrap(_run("copy", np.array, (a._a,), {"order": order, "copy": True}))
 
 
 def asnumpy(a: Any, stream: Any = None, order: str = "C", out: Any = None, **kwargs: Any) -> Any:
@@ -832,9 +1361,7 @@ class ElementwiseKernel:
             raise TypeError(f"{self.name}: wrong number of arguments: {len(args)}")
         _launch(self.name)
         types = self._decide_types(args)
-        env: dict[str, Any] = {"_where": np.where, "_or": np.logical_or,
-                               "_and": np.logical_and, "_not": np.logical_not, "_nudge": _nudge}
-        env.update({f"_f_{k}": v for k, v in _C_FUNCTIONS.items()})
+        env: dict[str, Any] = {}  # the parameters' values
         arrays = []
         for (kind, name), arg in zip(params, args):
             dtype = np.dtype(kind) if kind[0].islower() else types.get(kind)
@@ -846,7 +1373,6 @@ class ElementwiseKernel:
             else:
                 env[name] = dtype.type(arg) if dtype is not None else arg
         shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
-        env["i"] = np.arange(math.prod(shape)).reshape(shape)  # CuPy's flat element index
         results = []
         for index, (kind, name) in enumerate(self.outputs, len(self.inputs)):
             if index < len(args):
@@ -857,9 +1383,22 @@ class ElementwiseKernel:
                 results.append(_wrap(env[name]))
             if not isinstance(results[-1], ndarray):
                 raise TypeError("Output arguments must be cupy.ndarray")
-        with np.errstate(all="ignore"):
-            exec(self.code, env)
+        _run(self.name, _run_kernel, (self.code, env, shape),
+             writes=tuple(env[name] for _, name in self.outputs))
         return results[0] if len(results) == 1 else tuple(results)
+
+
+_KERNEL_NAMES = {"_where": np.where, "_or": np.logical_or, "_and": np.logical_and,
+                 "_not": np.logical_not, "_nudge": _nudge,
+                 **{f"_f_{k}": v for k, v in _C_FUNCTIONS.items()}}
+
+
+def _run_kernel(code: Any, values: dict[str, Any], shape: tuple[int, ...]) -> None:
+    """Run a compiled kernel body on its parameters' `values` (outputs written in place)."""
+    env = dict(_KERNEL_NAMES, **values)
+    env["i"] = np.arange(math.prod(shape)).reshape(shape)  # CuPy's flat element index
+    with np.errstate(all="ignore"):
+        exec(code, env)
 
 
 class _Generator:
@@ -881,6 +1420,10 @@ class _Generator:
 
         def on_its_device(*args: Any, **kwargs: Any) -> Any:
             _check_device(self._dev)
+            capture = _current_capture() if _capturing else None
+            if capture is not None:  # its state is device memory: put back by end_capture
+                capture.saved_states.setdefault(id(self._rng), (
+                    self._rng.bit_generator, self._rng.bit_generator.state))
             return function(*args, **kwargs)
         return on_its_device
 
@@ -905,8 +1448,16 @@ _runtime = types.SimpleNamespace(
     getDeviceProperties=lambda i: {"name": b"CuPy emulator on NumPy", "totalGlobalMem": 0},
 )
 cuda = types.ModuleType("cupy.cuda", "Emulated cupy.cuda")
+_runtime.CUDARuntimeError = CUDARuntimeError
+_runtime.streamCaptureModeGlobal, _runtime.streamCaptureModeThreadLocal = 0, 1
+_runtime.streamCaptureModeRelaxed = 2
+graph = types.ModuleType("cupy.cuda.graph", "Emulated cupy.cuda.graph")
+graph.Graph = Graph  # type: ignore[attr-defined]
 cuda.__dict__.update(runtime=_runtime, Device=_DeviceHandle, is_available=lambda: True,
-                     get_device_id=lambda: _current[-1])
+                     get_device_id=lambda: _current[-1], Stream=Stream, Event=Event,
+                     get_current_stream=get_current_stream, graph=graph, Graph=Graph,
+                     MemoryPool=MemoryPool, set_allocator=set_allocator,
+                     get_allocator=get_allocator, using_allocator=using_allocator)
 stride_tricks = _module("cupy.lib.stride_tricks", set(API["lib.stride_tricks"]),
                         _np_stride_tricks, {})
 lib = types.ModuleType("cupy.lib")
@@ -927,7 +1478,10 @@ cupy = _module("cupy", _CUPY_NAMES, np, {
 
 def _scatter(np_ufunc: np.ufunc) -> Callable:
     def scatter(a: ndarray, slices: Any, value: Any) -> None:
-        np_ufunc.at(_unwrap(a), _wrapped_key(slices, a.shape), _unwrap(value))
+        operands = _key_operands(slices)
+        _run(f"scatter_{np_ufunc.__name__}", _ufunc_at,
+             (np_ufunc, _unwrap(a), slices if operands is None else operands, _unwrap(value)),
+             writes=(a._a,))
     return scatter
 
 
@@ -936,8 +1490,9 @@ cupyx.__dict__.update(scatter_add=_scatter(np.add), scatter_max=_scatter(np.maxi
                       scatter_min=_scatter(np.minimum), allow_synchronize=allow_synchronize,
                       DeviceSynchronized=DeviceSynchronized, errstate=np.errstate)
 
-MODULES = {"cupy": cupy, "cupy.cuda": cuda, "cupy.random": random, "cupy.lib": lib,
-           "cupy.lib.stride_tricks": stride_tricks, "cupy.linalg": linalg, "cupyx": cupyx}
+MODULES = {"cupy": cupy, "cupy.cuda": cuda, "cupy.cuda.graph": graph, "cupy.random": random,
+           "cupy.lib": lib, "cupy.lib.stride_tricks": stride_tricks, "cupy.linalg": linalg,
+           "cupyx": cupyx}
 
 
 def install() -> None:

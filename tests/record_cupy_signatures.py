@@ -96,7 +96,10 @@ def record() -> dict[str, str]:
     api = json.loads(API_FILE.read_text())
     found: dict[str, str] = {}
     sources = {"cupy": cupy, "ndarray": cupy.ndarray, "random": cupy.random,
-               "Generator": cupy.random.Generator, "linalg": cupy.linalg, "cupyx": cupyx}
+               "Generator": cupy.random.Generator, "linalg": cupy.linalg, "cupyx": cupyx,
+               # the names of cupy.cuda that the emulator has (streams, graphs, pools)
+               "cuda": cupy.cuda, "cuda.Stream": cupy.cuda.Stream,
+               "cuda.graph.Graph": cupy.cuda.graph.Graph, "cuda.MemoryPool": cupy.cuda.MemoryPool}
     for section, owner in sources.items():
         for name in api[section]:
             func = getattr(owner, name, None)

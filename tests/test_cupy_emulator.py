@@ -3,6 +3,10 @@ the suite is only as good as this stand-in."""
 
 from __future__ import annotations
 
+import collections
+import inspect
+from typing import Any, Callable
+
 import cupy_emulator as emu
 import numpy as np
 import pytest
@@ -218,3 +222,150 @@ def test_signatures_are_read_from_inspect_or_from_a_cython_docstring() -> None:
     assert as_text(_from_doc(CythonMethod)) == "axis, out, keepdims"
     assert as_text(_from_doc(CythonUfunc)) == "x, /, out, *, casting, dtype"
     assert _from_doc(type("NoSignature", (), {"__doc__": "Just words."})) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# streams, graph capture and memory pools
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def capture_pool() -> Any:
+    """A MemoryPool set as the allocator (as a graph's private pool), reset afterwards."""
+    pool = cp.cuda.MemoryPool()
+    cp.cuda.set_allocator(pool.malloc)
+    yield pool
+    cp.cuda.set_allocator(None)
+
+
+def _capture(stream: Any, work: Callable[[], Any]) -> tuple[Any, Any]:
+    with stream:
+        stream.begin_capture()
+        assert stream.is_capturing()
+        try:
+            result = work()
+        finally:
+            graph = stream.end_capture()
+    assert not stream.is_capturing()
+    return graph, result
+
+
+def test_capture_records_and_replays_work_on_the_current_contents(capture_pool: Any) -> None:
+    x = cp.arange(4, dtype=np.float32)
+    out = cp.zeros((2, 4), dtype=np.float32)
+    index = cp.asarray(np.array([3, 0]))
+    stream = cp.cuda.Stream(non_blocking=True)
+
+    def work() -> Any:
+        y = cp.exp(x * 2) + 1  # ufunc, operators
+        out[0] = y  # basic setitem: a device-to-device copy into an existing buffer
+        out[1, :] = x[index].sum()  # advanced indexing, a reduction
+        kernel = cp.ElementwiseKernel("T a", "T b", "b = a * a", "square")
+        return y, kernel(x), x.T.reshape(2, 2).copy(), y.astype(np.float64)
+
+    before = emu.launches.copy()
+    graph, (y, squared, copied, as_double) = _capture(stream, work)
+    assert emu.launches - before  # the work ran during the capture (counted) ...
+    np.testing.assert_allclose(y.get(), np.exp(2 * np.arange(4)) + 1, rtol=1e-6)
+    np.testing.assert_array_equal(out.get(), np.zeros((2, 4)))  # ... undone where it wrote
+    x[...] = cp.full(4, 0.5, dtype=np.float32)  # new data into the captured input
+    index[...] = cp.asarray(np.array([1, 1]))
+    before = emu.launches.copy()
+    graph.launch()
+    assert emu.launches - before == collections.Counter({"cudaGraphLaunch": 1})
+    np.testing.assert_allclose(y.get(), np.full(4, np.exp(1.0) + 1), rtol=1e-6)
+    np.testing.assert_allclose(out.get(), [[np.exp(1.0) + 1] * 4, [1.0] * 4], rtol=1e-6)
+    np.testing.assert_array_equal(squared.get(), [0.25] * 4)
+    np.testing.assert_array_equal(copied.get(), [[0.5, 0.5], [0.5, 0.5]])
+    assert as_double.dtype == np.float64 and as_double.get()[0] == y.get()[0]
+
+
+def test_capture_refuses_host_reads_and_host_to_device_copies(capture_pool: Any) -> None:
+    x = cp.ones(3, dtype=np.float32)
+    stream = cp.cuda.Stream(non_blocking=True)
+    for broken, what in ((lambda: float(x.sum()), "float"), (lambda: x.get(), "ndarray.get"),
+                         (lambda: x.sum().item(), "ndarray.item"), (lambda: repr(x), "repr"),
+                         (lambda: x + cp.asarray(np.ones(3)), "host-to-device"),
+                         (lambda: x.set(np.zeros(3, dtype=np.float32)), "host-to-device"),
+                         (lambda: x[[0, 1]], "host-to-device"),
+                         (lambda: stream.synchronize(), "Stream.synchronize")):
+        with stream:
+            stream.begin_capture()
+            with pytest.raises(cp.cuda.runtime.CUDARuntimeError,
+                               match=f"cudaErrorStreamCaptureUnsupported.*{what}"):
+                broken()
+            with pytest.raises(cp.cuda.runtime.CUDARuntimeError,
+                               match="cudaErrorStreamCaptureInvalidated"):
+                stream.end_capture()
+        assert not stream.is_capturing()
+    assert float(x.sum()) == 3.0  # outside a capture all of it works again
+
+
+def test_capture_needs_a_side_stream_and_leaves_other_streams_alone() -> None:
+    with pytest.raises(RuntimeError, match="legacy"):
+        cp.cuda.Stream.null.begin_capture()
+    stream, other = cp.cuda.Stream(non_blocking=True), cp.cuda.Stream(non_blocking=True)
+    x = cp.zeros(2)
+    with stream:
+        stream.begin_capture()
+        with pytest.raises(cp.cuda.runtime.CUDARuntimeError, match="already capturing"):
+            stream.begin_capture()
+        with other:
+            x += 1  # runs on another stream: not captured
+        assert cp.cuda.get_current_stream() is stream
+        graph = stream.end_capture()
+    assert len(graph) == 0 and x.get().tolist() == [1.0, 1.0]
+    blocking = cp.cuda.Stream()
+    with blocking:
+        blocking.begin_capture()
+    with pytest.raises(cp.cuda.runtime.CUDARuntimeError, match="legacy default stream"):
+        x += 1  # the legacy stream would wait for the capturing blocking stream
+    with pytest.raises(cp.cuda.runtime.CUDARuntimeError, match="Invalidated"):
+        blocking.end_capture()
+
+
+def test_replay_raises_on_buffers_freed_since_the_capture() -> None:
+    stream = cp.cuda.Stream(non_blocking=True)
+    x = cp.arange(3, dtype=np.float32)
+    graph, y = _capture(stream, lambda: (x + 1) * 2)  # x + 1 is freed at once (no pool)
+    with pytest.raises(cp.cuda.runtime.CUDARuntimeError, match="cudaErrorIllegalAddress"):
+        graph.launch()
+
+    pool = cp.cuda.MemoryPool()
+    with cp.cuda.using_allocator(pool.malloc):
+        graph, y = _capture(stream, lambda: (x + 1) * 2)
+    assert pool.n_free_blocks() == 1 and pool.used_bytes() == y.nbytes  # x + 1: freed, kept
+    graph.launch()
+    np.testing.assert_array_equal(y.get(), [2.0, 4.0, 6.0])
+    pool.free_all_blocks()  # gives the memory of x + 1 back: the graph may not use it now
+    with pytest.raises(cp.cuda.runtime.CUDARuntimeError, match="freed since the capture"):
+        graph.launch()
+    assert cp.cuda.get_allocator() is not pool.malloc
+
+
+def test_capture_puts_random_generators_back() -> None:
+    rng = cp.random.default_rng(0)
+    expected = cp.random.default_rng(0).random(3).get()
+    stream, pool = cp.cuda.Stream(non_blocking=True), cp.cuda.MemoryPool()
+    with cp.cuda.using_allocator(pool.malloc):
+        graph, drawn = _capture(stream, lambda: rng.random(3))
+    graph.launch()  # the first draw, as on a GPU, where the capture drew nothing
+    np.testing.assert_array_equal(drawn.get(), expected)
+
+
+def test_streams_graphs_and_pools_take_cupys_arguments() -> None:
+    owners = {"cuda": emu.cuda, "cuda.Stream": emu.Stream, "cuda.graph.Graph": emu.Graph,
+              "cuda.MemoryPool": emu.MemoryPool}
+    checked = 0
+    for key, recorded in emu.SIGNATURES.items():
+        section, _, name = key.rpartition(".")
+        if section not in owners:
+            continue
+        ours = inspect.signature(getattr(owners[section], name))
+        assert [p for p in ours.parameters if p != "self"] == (
+            recorded.split(", ") if recorded else []), key
+        checked += 1
+    assert checked >= 15
+    instances = {"cuda": emu.cuda, "cuda.Stream": emu.Stream(non_blocking=True),
+                 "cuda.graph.Graph": emu.Graph([]), "cuda.MemoryPool": emu.MemoryPool()}
+    for section, owner in instances.items():
+        for name in emu.API[section]:
+            assert hasattr(owner, name), f"{section}.{name}"

@@ -442,6 +442,17 @@ class _Cuda:
     def manual_seed_all(seed: int) -> None:
         cuda_manual_seed(seed)
 
+    # CUDA graphs and streams (tinygrad_edu/backends/cuda_graphs.py), imported on first use
+    _GRAPH_NAMES = frozenset({"CUDAGraph", "graph", "graph_pool_handle", "Stream", "stream",
+                              "current_stream"})
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _Cuda._GRAPH_NAMES:
+            from .backends import cuda_graphs  # noqa: PLC0415 - a higher layer, on first use
+
+            return getattr(cuda_graphs, name)
+        raise AttributeError(f"tg.cuda has no attribute {name!r}")
+
 
 cuda = _Cuda()
 

@@ -116,6 +116,24 @@ def test_leaves_keep_a_fresh_gradient_without_a_copy_but_copy_a_shared_one() -> 
     assert other.grad is not shared and not np.shares_memory(other.grad.array, shared.array)
 
 
+def test_a_leaf_with_a_hook_that_returns_nothing_keeps_the_fresh_gradient_too() -> None:
+    """The hook path hands the whole [leaf, gradient] entry on, so the gradient is still
+    referenced once only and kept without a copy; one the hook keeps is copied."""
+    leaf = T([1.0, 2.0, 3.0], "cpu", grad=True)
+    leaf.register_hook(lambda g: None)
+    fresh = tg.Tensor._make(np.ones(3))
+    entry = [leaf, fresh]
+    del fresh
+    array = weakref.ref(entry[1].array)
+    autograd._accumulate_leaf(entry, False)
+    assert leaf.grad.array is array()
+    kept = []
+    other = T([1.0, 2.0, 3.0], "cpu", grad=True)
+    other.register_hook(kept.append)
+    autograd._accumulate_leaf([other, tg.Tensor._make(np.ones(3))], False)
+    assert not np.shares_memory(other.grad.array, kept[0].array)
+
+
 def test_create_graph_gradients_are_copies_too(device: str) -> None:
     x = T([1.0, 2.0], device, grad=True)
     g = T([1.0, 1.0], device)

@@ -45,7 +45,7 @@ def mlp_loss():
 
 # Issue 15 asks for at most 120. Measured: 308 after ops/, nn/ and optim/ became reference code;
 # 177 after the engine ran nodes from a heap (no separate topological sort) and the GPU,
-# profiler and anomaly work moved to one watched path; 119 (2026-12-03) after the common path
+# profiler and anomaly work moved to one watched path; 120 (2026-12-03) after the common path
 # of each engine step shrank to one check per feature (the rare cases in helpers: leaf
 # gradients to cast, hook or add to, autograd.grad's capture, several outputs), views said by
 # the op that makes them, matmul's shape checks only when NumPy refuses, cross-entropy's

@@ -944,9 +944,10 @@ def _accumulate_leaf(entry: list, create_graph: bool) -> None:
     made it and nothing else refers to it (`_owned`), else a copy, so that no gradient handed
     out is an array that something else writes into. The rest (a cast, hooks, create_graph,
     a `.grad` to add to) is `_accumulate_more`'s."""
-    leaf, grad = entry[0], entry.pop()  # (then only `grad` refers to it: see _owned)
+    leaf = entry[0]
     if leaf.grad is not None or leaf._hooks or create_graph or not leaf._requires_grad:
-        return _accumulate_more(leaf, grad, create_graph)
+        return _accumulate_more(entry, create_graph)
+    grad = entry.pop()  # (then only `grad` refers to it: see _owned)
     leaf.grad = grad if _owned(grad, leaf) else _copy_of(grad, leaf)
 
 
@@ -957,11 +958,13 @@ def _copy_of(grad: Tensor, leaf: Tensor) -> Tensor:
         return Tensor._make(xp.array(grad.array, dtype=leaf.array.dtype, copy=True, order="C"))
 
 
-def _accumulate_more(leaf: Tensor, grad: Tensor, create_graph: bool) -> None:
+def _accumulate_more(entry: list, create_graph: bool) -> None:
     """`_accumulate_leaf` for the other cases: the gradient cast to the leaf's dtype, the
     leaf's hooks run; then with create_graph a differentiable copy or sum, else the first
     gradient kept as above or later ones added in place (as PyTorch: `x.grad` stays the same
-    tensor)."""
+    tensor). (`entry` is passed whole, so that after the pop only `grad` refers to the
+    gradient and a hook that returns it unchanged still lets `_owned` keep it uncopied.)"""
+    leaf, grad = entry[0], entry.pop()
     if not leaf._requires_grad:  # (switched off since the graph was recorded)
         return
     if grad.array.dtype != leaf.array.dtype:

@@ -184,14 +184,8 @@ def _cross_entropy_sample(rng: np.random.Generator) -> tuple:
                    why="softmax - onehot from the forward's softmax, in place")
 def cross_entropy_backward(fn: CrossEntropy, g: Tensor) -> Tensor:
     t = fn.targets
-    if fn.reduction == "none":
-        coef = g.array.reshape(-1, 1)
-    elif fn.reduction == "sum":
-        coef = g.array
-    else:
-        divisor = t.mean_divisor()  # 0 when every target is ignored: no gradient, use 1
-        xp = get_array_module(divisor)
-        coef = g.array / xp.where(divisor == 0, xp.ones((), dtype=divisor.dtype), divisor)
+    # d(reduced loss)/d(row loss): g per row, or g times the scale the forward kept
+    coef = g.array.reshape(-1, 1) if fn.reduction == "none" else g.array * t.scale
     if fn.eps == 0:  # w[t] (softmax - onehot) * coef
         row = coef * t.row_weight[:, None]
         grad = fn.probs * row

@@ -444,7 +444,7 @@ class _Cuda:
 
     # CUDA graphs and streams (tinygrad_edu/backends/cuda_graphs.py), imported on first use
     _GRAPH_NAMES = frozenset({"CUDAGraph", "graph", "graph_pool_handle", "Stream", "stream",
-                              "current_stream"})
+                              "current_stream", "is_current_stream_capturing"})
 
     def __getattr__(self, name: str) -> Any:
         if name in _Cuda._GRAPH_NAMES:

@@ -56,7 +56,7 @@ from typing import Any
 from .. import backend
 
 __all__ = ["CUDAGraph", "graph", "graph_pool_handle", "Stream", "StreamContext", "stream",
-           "current_stream"]
+           "current_stream", "is_current_stream_capturing"]
 
 _PACKAGE = Path(__file__).resolve().parent.parent  # tinygrad_edu/
 _ERROR_MODES = ("global", "thread_local", "relaxed")
@@ -150,6 +150,13 @@ def current_stream(device: backend.Device | str | int | None = None) -> Stream:
     """torch.cuda.current_stream: the stream that GPU work goes to now."""
     cupy = _cupy("tg.cuda.current_stream")
     return Stream(device, _raw=cupy.cuda.get_current_stream())
+
+
+def is_current_stream_capturing() -> bool:
+    """torch.cuda.is_current_stream_capturing: whether the current stream is capturing a graph
+    (False where CUDA is not available)."""
+    cupy, _ = backend._import_cupy()
+    return cupy is not None and bool(cupy.cuda.get_current_stream().is_capturing())
 
 
 # ---------------------------------------------------------------------------------------------

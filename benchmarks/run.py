@@ -3,11 +3,15 @@
     python benchmarks/run.py                 # full run on the CPU, table + benchmarks/results.json
     python benchmarks/run.py --quick         # a few steps of each workload (CI smoke test)
     python benchmarks/run.py --device cuda   # the same workloads on the GPU
+    python benchmarks/run.py --device cuda --capture   # also each step captured in a CUDA graph
 
 Every workload goes through the public API (Module, loss module, optimizer) and is written
 ONCE: `lib` is either `tinygrad_edu` or `torch`, whose names are the same. Libraries run
 interleaved (tg, torch, numpy, tg, torch, numpy, ...) so that both see the same machine
 load, and the table reports medians and their ratio (> 1 means tinygrad_edu is faster).
+With --capture (GPU only), each library also runs its step captured once in a CUDA graph
+and replayed (PyTorch's "whole network capture" recipe, `captured` below, written once for
+both libraries): four contenders side by side.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ def _train_step(lib: Any, model: Any, x: Any, y: Any, device: str) -> Step:
         loss.backward()
         opt.step()
 
+    step.watched = lambda: list(model.parameters())  # what a step changes (for the tests)
     return step
 
 
@@ -105,11 +110,12 @@ def overhead(lib: Any, device: str, length: int = 200) -> Step:
             y = (y * 1.001 + 0.001).tanh()
         y.sum().backward()
 
+    step.watched = lambda: [x.grad]
     return step
 
 
 def gpt(lib: Any, device: str, batch: int = 12, block: int = 64, vocab: int = 65,
-        n_embd: int = 128, n_head: int = 4, n_layer: int = 4) -> Step:
+        n_embd: int = 128, n_head: int = 4, n_layer: int = 4, capturable: bool = False) -> Step:
     """W5: one AdamW step of examples/09_tiny_gpt.py's character-level GPT at nanoGPT's CPU
     configuration for Tiny Shakespeare: 4 pre-norm blocks of causal 4-head self-attention
     (nn.MultiheadAttention) and a tanh-GELU MLP, 128-wide, context 64, batch 12, no biases,
@@ -152,7 +158,9 @@ def gpt(lib: Any, device: str, batch: int = 12, block: int = 64, vocab: int = 65
     rng = np.random.default_rng(0)
     x = lib.tensor(rng.integers(0, vocab, (batch, block)), device=device)
     y = lib.tensor(rng.integers(0, vocab, (batch, block)), device=device)
-    opt = lib.optim.AdamW(model.parameters(), lr=1e-3)
+    # capturable: the step counter and bias corrections on the GPU, so that a graph replays them
+    opt = lib.optim.AdamW(model.parameters(), lr=1e-3, **({"capturable": True} if capturable
+                                                           else {}))
 
     def step() -> None:
         opt.zero_grad()
@@ -161,6 +169,7 @@ def gpt(lib: Any, device: str, batch: int = 12, block: int = 64, vocab: int = 65
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
 
+    step.watched = lambda: list(model.parameters())
     return step
 
 
@@ -218,8 +227,24 @@ WORKLOADS = {
     "W3 overhead": dict(make=overhead, samples=600, unit="us/op", numpy=numpy_overhead),
     "W4 wide": dict(make=wide, samples=512, unit="samples/s",
                     numpy=lambda: numpy_mlp(512, (1024, 4096, 4096, 10))),
-    "W5 gpt": dict(make=gpt, samples=12, unit="samples/s"),
+    "W5 gpt": dict(make=gpt, samples=12, unit="samples/s", capture_kwargs={"capturable": True}),
 }
+
+
+def captured(lib: Any, step: Step, warmup: int = 3) -> Step:
+    """`step` captured once in a CUDA graph; the result replays it. PyTorch's recipe: warm up
+    on a side stream (the optimizer makes its state, the allocator its blocks), capture one
+    step, then every replay reruns its kernels on the same buffers (the same data here)."""
+    side = lib.cuda.Stream()
+    side.wait_stream(lib.cuda.current_stream())
+    with lib.cuda.stream(side):
+        for _ in range(warmup):
+            step()
+    lib.cuda.current_stream().wait_stream(side)
+    graph = lib.cuda.CUDAGraph()
+    with lib.cuda.graph(graph):
+        step()
+    return graph.replay
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,12 +278,18 @@ def steps_for(name: str, quick: bool, device: str) -> tuple[int, int, int]:
 
 
 def run_workload(name: str, spec: dict, device: str, quick: bool, with_torch: bool,
-                 with_numpy: bool) -> dict:
-    contenders: dict[str, tuple[Step, Callable[[], None]]] = {
-        "tinygrad_edu": (spec["make"](tg, device), lambda: _sync(tg, device))}
+                 with_numpy: bool, capture: bool = False) -> dict:
+    libraries = {"tinygrad_edu": tg}
     if with_torch and torch is not None:
         torch.set_num_threads(os.cpu_count() or 1)
-        contenders["pytorch"] = (spec["make"](torch, device), lambda: _sync(torch, device))
+        libraries["pytorch"] = torch
+    contenders: dict[str, tuple[Step, Callable[[], None]]] = {}
+    for key, lib in libraries.items():
+        contenders[key] = (spec["make"](lib, device), lambda lib=lib: _sync(lib, device))
+    if capture:  # "<library> graphed": a fresh model whose whole step replays one graph
+        for key, lib in libraries.items():
+            step = captured(lib, spec["make"](lib, device, **spec.get("capture_kwargs", {})))
+            contenders[key + " graphed"] = (step, lambda lib=lib: _sync(lib, device))
     if with_numpy and "numpy" in spec and not device.startswith("cuda"):
         contenders["numpy"] = (spec["numpy"](), lambda: None)
     warm, steps, rounds = steps_for(name, quick, device)
@@ -333,26 +364,40 @@ def memory_profile(epochs: int, quick: bool) -> list[float]:
 
 
 def format_table(results: dict, device: str) -> str:
-    has_torch = any("pytorch" in r for r in results.values())
-    has_numpy = any("numpy" in r for r in results.values())
+    has = {key: any(key in r for r in results.values())
+           for key in ("pytorch", "numpy", "tinygrad_edu graphed", "pytorch graphed")}
     head = ["workload", "unit", "tinygrad_edu"]
-    if has_torch:
+    if has["pytorch"]:
         head += ["PyTorch", "vs PyTorch"]
-    if has_numpy:
+    if has["numpy"]:
         head += ["NumPy by hand", "vs NumPy"]
+    if has["tinygrad_edu graphed"]:
+        head += ["tinygrad_edu graphed", "graphed vs PyTorch"]
+    if has["pytorch graphed"]:
+        head += ["PyTorch graphed", "graphed vs PyTorch graphed"]
     rows = [head]
     for name, r in results.items():
         lower_better = r["unit"] == "us/op"
 
-        def ratio(other: float) -> str:
-            mine = r["tinygrad_edu"]
+        def ratio(other: float, mine_key: str = "tinygrad_edu") -> str:
+            mine = r[mine_key]
             return f"{(other / mine if lower_better else mine / other):.2f}x"
 
+        def cells(key: str, mine_key: str = "tinygrad_edu") -> list[str]:
+            return [f"{r[key]:,.1f}", ratio(r[key], mine_key)] if key in r else ["", ""]
+
         row = [name, r["unit"], f"{r['tinygrad_edu']:,.1f}"]
-        if has_torch:
-            row += [f"{r['pytorch']:,.1f}", ratio(r["pytorch"])] if "pytorch" in r else ["", ""]
-        if has_numpy:
-            row += [f"{r['numpy']:,.1f}", ratio(r["numpy"])] if "numpy" in r else ["", ""]
+        if has["pytorch"]:
+            row += cells("pytorch")
+        if has["numpy"]:
+            row += cells("numpy")
+        if has["tinygrad_edu graphed"]:  # our graphed step against PyTorch's eager one
+            row += ([f"{r['tinygrad_edu graphed']:,.1f}",
+                     ratio(r["pytorch"], "tinygrad_edu graphed") if "pytorch" in r else ""]
+                    if "tinygrad_edu graphed" in r else ["", ""])
+        if has["pytorch graphed"]:
+            row += (cells("pytorch graphed", "tinygrad_edu graphed")
+                    if "tinygrad_edu graphed" in r else ["", ""])
         rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in rows]
@@ -368,16 +413,20 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--only", nargs="*", help="workload prefixes, e.g. W1 W3")
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--json", default=None, help="where to write the results (JSON)")
+    parser.add_argument("--capture", action="store_true",
+                        help="also time each step captured in a CUDA graph (GPU only)")
     args = parser.parse_args(argv)
     if args.device.startswith("cuda") and not tg.cuda.is_available():
         parser.error(f"--device {args.device}: {tg.cuda.unavailable_reason()}")
+    if args.capture and not args.device.startswith("cuda"):
+        parser.error("--capture: CUDA graphs need --device cuda")
 
     results: dict[str, Any] = {}
     for name, spec in WORKLOADS.items():
         if args.only and not any(name.startswith(p) for p in args.only):
             continue
         results[name] = run_workload(name, spec, args.device, args.quick, not args.no_torch,
-                                     with_numpy=True)
+                                     with_numpy=True, capture=args.capture)
         print(f"{name}: {results[name]}", flush=True)
     extra: dict[str, Any] = {}
     if "W4 wide" in results:
@@ -393,7 +442,9 @@ def main(argv: list[str] | None = None) -> dict:
     report = {"device": args.device, "machine": platform.platform(),
               "cpus": os.cpu_count(), "numpy": np.__version__,
               "torch": None if torch is None else torch.__version__,
-              "quick": args.quick, "results": results, **extra}
+              "quick": args.quick, "capture": args.capture,
+              "gc_frozen_at_first_backward": os.environ.get("TINYGRAD_EDU_FREEZE_GC") != "0",
+              "results": results, **extra}
     path = args.json or os.path.join(os.path.dirname(__file__),
                                      "results-quick.json" if args.quick else "results.json")
     with open(path, "w") as f:

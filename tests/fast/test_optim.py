@@ -129,6 +129,115 @@ def test_switching_between_fast_and_reference_mid_training(cls, kwargs, device):
     assert_agree(alternating.array, reference.array, np.float64, "parameter")
 
 
+# capturable=True (the step count on the device) and a Tensor lr on the parameters' device
+# (a device scalar): the fast steps, fused kernels included, against the reference
+DEVICE_SCALAR_CONFIGS = [
+    (Adam, dict(lr=0.01, capturable=True)),
+    (Adam, dict(lr=0.01, amsgrad=True, weight_decay=0.05, maximize=True, capturable=True)),
+    (AdamW, dict(lr=0.01, weight_decay=0.1, capturable=True)),
+    (AdamW, dict(lr=0.01, weight_decay=0.1, amsgrad=True, capturable=True, lr_tensor=True)),
+    (Adam, dict(lr=0.01, weight_decay=0.1, lr_tensor=True)),
+    (SGD, dict(lr=0.1, lr_tensor=True)),
+    (SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01, lr_tensor=True)),
+    (RMSprop, dict(lr=0.01, momentum=0.9, centered=True, lr_tensor=True)),
+    (Adagrad, dict(lr=0.1, lr_decay=0.01, lr_tensor=True)),
+]
+DEVICE_SCALAR_IDS = [f"{cls.__name__}-" + "-".join(f"{k}={v}" for k, v in kw.items())
+                     for cls, kw in DEVICE_SCALAR_CONFIGS]
+
+
+def with_device_scalars(kwargs, device, dtype):
+    """The options, with lr_tensor=True: lr a 0-d Tensor of the parameters' dtype on their
+    device."""
+    kwargs = dict(kwargs)
+    if kwargs.pop("lr_tensor", False):
+        kwargs["lr"] = tg.tensor(np.array(kwargs["lr"], dtype=dtype), device=device)
+    return kwargs
+
+
+@pytest.mark.filterwarnings("ignore:This instance was constructed with capturable=True")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("cls,kwargs", DEVICE_SCALAR_CONFIGS, ids=DEVICE_SCALAR_IDS)
+def test_fast_step_with_device_scalars_agrees_with_the_reference(cls, kwargs, dtype, device):
+    kwargs = with_device_scalars(kwargs, device, dtype)
+    fast_params, fast_opt = five_steps(cls, kwargs, device, dtype)
+    with fast.off():
+        ref_params, ref_opt = five_steps(cls, kwargs, device, dtype)
+    for i, (a, b) in enumerate(zip(fast_params, ref_params)):
+        assert_agree(a.array, b.array, dtype, f"parameter {i}")
+    assert_state_dicts_agree(fast_opt.state_dict(), ref_opt.state_dict(), dtype)
+    if kwargs.get("capturable"):
+        assert all(s["step"].device == device for s in fast_opt.state.values())
+
+
+@pytest.mark.filterwarnings("ignore:This instance was constructed with capturable=True")
+@pytest.mark.parametrize("cls,kwargs", DEVICE_SCALAR_CONFIGS, ids=DEVICE_SCALAR_IDS)
+def test_the_fused_kernels_with_device_scalars_follow_the_array_code(cls, kwargs, device,
+                                                                    monkeypatch,
+                                                                    no_host_sync):
+    """The capturable Adam kernels compute the bias corrections from the device's step count;
+    every kernel takes a Tensor lr as a 0-d input. Nothing is read back by either."""
+    kwargs = with_device_scalars(kwargs, device, np.float32)
+
+    def run(kernels: bool) -> np.ndarray:
+        monkeypatch.setattr(tg.fast.runtime, "CUDA_KERNELS", kernels)
+        params, opt = five_steps(cls, kwargs, device, np.float32)
+        for p in params:
+            p.grad = tg.ones_like(p)
+        with no_host_sync():
+            opt.step()
+        return [numpy_of(p) for p in params]
+
+    for a, b in zip(run(True), run(False)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.filterwarnings("ignore:This instance was constructed with capturable=True")
+@pytest.mark.parametrize("cls,kwargs", DEVICE_SCALAR_CONFIGS[:4], ids=DEVICE_SCALAR_IDS[:4])
+def test_a_capturable_step_makes_no_parameter_sized_temporaries(cls, kwargs, device,
+                                                                monkeypatch):
+    """As test_a_step_makes_no_parameter_sized_temporaries: the bias corrections on the
+    device are 0-d arrays."""
+    if device != "cpu" and not getattr(tg.backend.cupy_or_raise(), "emulated", False):
+        pytest.skip("tracemalloc cannot see GPU memory; the emulated run checks this code")
+    if device != "cpu" and os.environ.get("CUPY_EMULATOR_NOISE") == "1":
+        pytest.skip("the emulator's rounding noise allocates arrays itself")
+    monkeypatch.setattr(tg.fast.runtime, "CUDA_KERNELS", False)
+    n = 100_000
+    p = tg.zeros(n, device=device, requires_grad=True)
+    opt = cls([p], **with_device_scalars(kwargs, device, np.float32))
+    p.grad = tg.ones(n, device=device)
+    opt.step()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        start = tracemalloc.get_traced_memory()[0]
+        opt.step()
+        peak = tracemalloc.get_traced_memory()[1] - start
+        assert peak < p.array.nbytes // 4, f"a step allocated {peak} bytes at its peak"
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.filterwarnings("ignore:This instance was constructed with capturable=True")
+def test_a_capturable_adam_step_is_one_count_and_one_kernel_per_parameter(device):
+    """On the (emulated) GPU: the count goes up on the device, then one fused kernel computes
+    the bias corrections and the update; a Tensor lr adds nothing."""
+    cupy = None if device == "cpu" else tg.backend.cupy_or_raise()
+    if not getattr(cupy, "emulated", False) or not tg.fast.runtime.CUDA_KERNELS:
+        pytest.skip("counts the emulated CuPy's launches of the fused kernels")
+    import cupy_emulator  # noqa: PLC0415 - tests/
+
+    params = [tg.ones(5, device=device, requires_grad=True) for _ in range(3)]
+    opt = AdamW(params, lr=tg.tensor(0.01, device=device), capturable=True, amsgrad=True)
+    for p in params:
+        p.grad = tg.ones(5, device=device)
+    opt.step()
+    cupy_emulator.launches.clear()
+    opt.step()
+    assert dict(cupy_emulator.launches) == {"iadd": 3, "tinygrad_edu_adam_amsgrad_capturable": 3}
+
+
 def test_a_user_subclass_runs_its_own_update():
     """The fast steps are found by the exact class: a subclass's own update() runs."""
     class HalfSGD(SGD):

@@ -535,9 +535,11 @@ def test_duplicate_parameters_are_refused():
 def test_required_hyperparameter_must_be_given():
     with pytest.raises(ValueError, match="required optimization parameter lr"):
         Optimizer([leaf()], {"lr": optim.required})
-    opt = Optimizer([{"params": [leaf()], "lr": 0.3}], {"lr": optim.required})
+    p = leaf()
+    opt = Optimizer([{"params": [p], "lr": 0.3}], {"lr": optim.required})
     assert opt.param_groups[0]["lr"] == 0.3
-    with pytest.raises(NotImplementedError):
+    p.grad = tg.ones(2)
+    with pytest.raises(NotImplementedError, match="Optimizer implements neither step"):
         opt.step()
 
 

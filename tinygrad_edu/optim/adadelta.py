@@ -28,7 +28,8 @@ class Adadelta(Optimizer):
 
     _state_keys = {"step": StateKey("step"), "square_avg": StateKey(), "acc_delta": StateKey()}
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1.0,
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]],
+                 lr: float | Tensor = 1.0,
                  rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0, *,
                  maximize: bool = False) -> None:
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)

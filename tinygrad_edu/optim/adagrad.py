@@ -27,7 +27,8 @@ class Adagrad(Optimizer):
 
     _state_keys = {"step": StateKey("step"), "sum": StateKey()}
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-2,
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]],
+                 lr: float | Tensor = 1e-2,
                  lr_decay: float = 0, weight_decay: float = 0,
                  initial_accumulator_value: float = 0, eps: float = 1e-10, *,
                  maximize: bool = False) -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..backend import get_array_module
 from ..tensor import Tensor
@@ -27,6 +26,12 @@ class Adam(Optimizer):
         p = p - lr / (1 - beta1**t) * m / denom
 
     State per parameter: "step", "exp_avg", "exp_avg_sq" (and "max_exp_avg_sq").
+
+    capturable: keep the step count t on the parameter's device (a float32 Tensor) and compute
+    the bias corrections there, so that a step captured in a CUDA graph counts on at every
+    replay (without it, t is a CPU number, and a capture would bake in the captured step's
+    corrections: stepping while a graph captures raises PyTorch's error). `lr` may be a
+    Tensor on the GPU too (a scheduler changes it in place; a replay reads its latest value).
     """
 
     _state_keys = {"step": StateKey("step"), "exp_avg": StateKey(), "exp_avg_sq": StateKey(),
@@ -35,16 +40,24 @@ class Adam(Optimizer):
 
     _decoupled_weight_decay = False
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-3,
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]],
+                 lr: float | Tensor = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, amsgrad: bool = False, *,
-                 maximize: bool = False) -> None:
+                 maximize: bool = False, capturable: bool = False) -> None:
         defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
-                        weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
+                        weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                        capturable=capturable)
         super().__init__(params, defaults)
 
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter with a gradient (`Optimizer.step`); while a CUDA
+        graph captures, only with capturable=True."""
+        self._cuda_graph_capture_health_check()
+        return super().step(closure)
+
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["step"] = self._step_state()
+        state["step"] = self._step_state(p.device if group["capturable"] else None)
         state["exp_avg"] = self._zeros_state(p)
         state["exp_avg_sq"] = self._zeros_state(p)
         if group["amsgrad"]:
@@ -61,8 +74,7 @@ class Adam(Optimizer):
             p *= 1 - lr * weight_decay
         elif weight_decay != 0:
             g = g + weight_decay * p
-        state["step"].array += 1
-        t = float(state["step"].array)
+        t = self._count_step(p, state, group)  # a number, or (capturable) a device scalar
         m, v = state["exp_avg"].array, state["exp_avg_sq"].array
         m *= beta1
         m += (1 - beta1) * g
@@ -72,7 +84,7 @@ class Adam(Optimizer):
             if "max_exp_avg_sq" not in state:  # amsgrad switched on after some steps
                 state["max_exp_avg_sq"] = self._state_tensor(xp.zeros_like(p))
             v = xp.maximum(state["max_exp_avg_sq"].array, v, out=state["max_exp_avg_sq"].array)
-        denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** t) + group["eps"]
+        denom = xp.sqrt(v) / (1 - beta2 ** t) ** 0.5 + group["eps"]
         p -= m / denom * (lr / (1 - beta1 ** t))
 
 
@@ -83,9 +95,10 @@ class AdamW(Adam):
 
     _decoupled_weight_decay = True
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-3,
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]],
+                 lr: float | Tensor = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 1e-2, amsgrad: bool = False, *,
-                 maximize: bool = False) -> None:
+                 maximize: bool = False, capturable: bool = False) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize)
+                         amsgrad=amsgrad, maximize=maximize, capturable=capturable)

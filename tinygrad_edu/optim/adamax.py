@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..backend import get_array_module
 from ..tensor import Tensor
@@ -22,20 +22,29 @@ class Adamax(Optimizer):
         u = max(beta2 * u, |g| + eps)                  "exp_inf"
         p = p - lr / (1 - beta1**t) * m / u
 
-    State per parameter: "step", "exp_avg", "exp_inf".
+    State per parameter: "step", "exp_avg", "exp_inf". capturable: t on the parameter's
+    device (see Adam).
     """
 
     _state_keys = {"step": StateKey("step"), "exp_avg": StateKey(), "exp_inf": StateKey()}
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 2e-3,
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]],
+                 lr: float | Tensor = 2e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, *, maximize: bool = False) -> None:
+                 weight_decay: float = 0, *, maximize: bool = False,
+                 capturable: bool = False) -> None:
         defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
-                        weight_decay=weight_decay, maximize=maximize)
+                        weight_decay=weight_decay, maximize=maximize, capturable=capturable)
         super().__init__(params, defaults)
 
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter with a gradient (`Optimizer.step`); while a CUDA
+        graph captures, only with capturable=True."""
+        self._cuda_graph_capture_health_check()
+        return super().step(closure)
+
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["step"] = self._step_state()
+        state["step"] = self._step_state(p.device if group["capturable"] else None)
         state["exp_avg"] = self._zeros_state(p)
         state["exp_inf"] = self._zeros_state(p)
 
@@ -47,8 +56,7 @@ class Adamax(Optimizer):
         g = -grad if group["maximize"] else grad
         if group["weight_decay"] != 0:
             g = g + group["weight_decay"] * p
-        state["step"].array += 1
-        t = float(state["step"].array)
+        t = self._count_step(p, state, group)  # a number, or (capturable) a device scalar
         m, u = state["exp_avg"].array, state["exp_inf"].array
         m *= beta1
         m += (1 - beta1) * g

@@ -28,7 +28,8 @@ class ASGD(Optimizer):
     _state_keys = {"step": StateKey("step"), "eta": StateKey("step"), "mu": StateKey("step"),
                    "ax": StateKey()}
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-2,
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]],
+                 lr: float | Tensor = 1e-2,
                  lambd: float = 1e-4, alpha: float = 0.75, t0: float = 1e6,
                  weight_decay: float = 0, maximize: bool = False) -> None:
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
@@ -41,14 +42,14 @@ class ASGD(Optimizer):
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         state["step"] = self._step_state()
-        state["eta"] = self._step_state().fill_(group["lr"])
+        state["eta"] = self._step_state().fill_(float(group["lr"]))  # (eta is a CPU scalar)
         state["mu"] = self._step_state().fill_(1.0)
         state["ax"] = self._zeros_state(p)
 
     def update(self, p: Any, grad: Any, state: dict[str, Any],
                group: dict[str, Any]) -> None:
         """The formula of the class docstring, on the arrays of one parameter."""
-        lr, lambd = group["lr"], group["lambd"]
+        lr, lambd = float(group["lr"]), group["lambd"]  # (eta is a CPU scalar: a GPU lr is read)
         g = -grad if group["maximize"] else grad
         state["step"].array += 1
         if group["weight_decay"] != 0:

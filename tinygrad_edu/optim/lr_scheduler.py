@@ -10,6 +10,11 @@ makes the first one, so it starts at 0), `get_last_lr()` gives the rates just se
 `state_dict()` holds every attribute except the optimizer. Most schedules are computed
 recursively from the current rate, as PyTorch does; `step(epoch)` (deprecated there too)
 uses the closed form instead.
+
+A group's lr may be a Tensor (`SGD(params, lr=tg.tensor(0.1, device="cuda"))`): as PyTorch's,
+the schedulers then compute with Tensors and fill that same Tensor in place (`_set_lr`), so
+that a training step captured in a CUDA graph, which reads it on the GPU, sees every new
+rate; "initial_lr", `base_lrs` and `get_last_lr()` hold copies of it.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from functools import partial, wraps
 from typing import Any, Callable, Iterable, Sequence
 from weakref import ref
 
+from ..tensor import Tensor
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
@@ -32,6 +38,25 @@ __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR
 
 _EPOCH_DEPRECATION = ("passing an epoch to scheduler.step() is deprecated (as in PyTorch); the "
                       "closed form of the schedule is used instead of the recursive one")
+
+
+def _copy_lr(lr: Any) -> Any:
+    """A rate to keep: a copy of a Tensor (never the group's own), a number as it is."""
+    return lr.detach().clone() if isinstance(lr, Tensor) else lr
+
+
+def _lrs(optimizer: Optimizer, key: str = "lr") -> list[Any]:
+    """group[key] of every group, Tensors copied (what get_last_lr() and base_lrs hold)."""
+    return [_copy_lr(group[key]) for group in optimizer.param_groups]
+
+
+def _set_lr(group: dict[str, Any], lr: Any) -> None:
+    """Set a group's rate: into its Tensor lr in place (a captured graph reads that Tensor),
+    else the number replaces it."""
+    if isinstance(group["lr"], Tensor):
+        group["lr"].fill_(lr.reshape(()) if isinstance(lr, Tensor) else lr)
+    else:
+        group["lr"] = lr
 
 
 def _check_optimizer(optimizer: Any, name: str) -> None:
@@ -80,7 +105,7 @@ class LRScheduler:
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
+                group.setdefault("initial_lr", _copy_lr(group["lr"]))
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
@@ -88,7 +113,7 @@ class LRScheduler:
                                    f"in param_groups[{i}] when resuming a scheduler with "
                                    f"last_epoch={last_epoch}; load the optimizer's state first, "
                                    "or use last_epoch=-1 for a new schedule")
-        self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
+        self.base_lrs: list[float] = _lrs(optimizer, "initial_lr")
         self.last_epoch = last_epoch
         _track_optimizer_steps(optimizer)
         self._initial_step()
@@ -107,7 +132,8 @@ class LRScheduler:
         raise NotImplementedError(f"{type(self).__name__} does not implement get_lr()")
 
     def get_last_lr(self) -> list[float]:
-        """The learning rates set by the last `step()`, one per param group."""
+        """The learning rates set by the last `step()`, one per param group (copies of Tensor
+        rates, never the groups' own)."""
         return self._last_lr
 
     def step(self, epoch: int | None = None) -> None:
@@ -133,8 +159,8 @@ class LRScheduler:
             closed_form = getattr(self, "_get_closed_form_lr", None)
             values = closed_form() if closed_form is not None else self.get_lr()
         for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+            _set_lr(group, lr)
+        self._last_lr = _lrs(self.optimizer)
 
     def state_dict(self) -> dict[str, Any]:
         """Every attribute except the optimizer (plain values: save it with `tg.save`)."""
@@ -213,7 +239,7 @@ class StepLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
-            return [group["lr"] for group in self.optimizer.param_groups]
+            return _lrs(self.optimizer)
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
@@ -233,7 +259,7 @@ class MultiStepLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         if self.last_epoch not in self.milestones:
-            return [group["lr"] for group in self.optimizer.param_groups]
+            return _lrs(self.optimizer)
         factor = self.gamma ** self.milestones[self.last_epoch]
         return [group["lr"] * factor for group in self.optimizer.param_groups]
 
@@ -256,7 +282,7 @@ class ExponentialLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         if self._is_initial:
-            return [group["lr"] for group in self.optimizer.param_groups]
+            return _lrs(self.optimizer)
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self) -> list[float]:
@@ -283,7 +309,7 @@ class CosineAnnealingLR(LRScheduler):
         groups = self.optimizer.param_groups
         epoch, t_max, eta_min = self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
-            return [group["lr"] for group in groups]
+            return _lrs(self.optimizer)
         if self._step_count == 1 and epoch > 0:
             return [eta_min + (base_lr - eta_min) * (1 + math.cos(epoch * math.pi / t_max)) / 2
                     for base_lr in self.base_lrs]
@@ -455,7 +481,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown = cooldown
         self.eps = eps
         self.last_epoch = 0
-        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+        self._last_lr = _lrs(optimizer)
         self._init_is_better(mode, threshold, threshold_mode)
         self._reset()
 
@@ -508,7 +534,7 @@ class ReduceLROnPlateau(LRScheduler):
             self._reduce_lr()
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = _lrs(self.optimizer)
 
     def _reduce_lr(self) -> None:
         groups = self.optimizer.param_groups
@@ -522,10 +548,10 @@ class ReduceLROnPlateau(LRScheduler):
             old_lr = float(group["lr"])
             new_lr = max(old_lr * self.factor, min_lr)
             if old_lr - new_lr > self.eps:
-                group["lr"] = new_lr
+                _set_lr(group, new_lr)
 
     def get_lr(self) -> list[float]:
-        return [group["lr"] for group in self.optimizer.param_groups]
+        return _lrs(self.optimizer)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         super().load_state_dict(state_dict)
@@ -551,7 +577,7 @@ class MultiplicativeLR(LRScheduler):
     def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
         if self._is_initial:
-            return [group["lr"] for group in groups]
+            return _lrs(self.optimizer)
         return [group["lr"] * fn(self.last_epoch) for fn, group in zip(self.lr_lambdas, groups)]
 
 
@@ -573,7 +599,7 @@ class ConstantLR(LRScheduler):
         if self.last_epoch == 0:
             return [group["lr"] * self.factor for group in groups]
         if self.last_epoch != self.total_iters:
-            return [group["lr"] for group in groups]
+            return _lrs(self.optimizer)
         return [group["lr"] * (1.0 / self.factor) for group in groups]
 
     def _get_closed_form_lr(self) -> list[float]:
@@ -604,7 +630,7 @@ class LinearLR(LRScheduler):
         if self.last_epoch == 0:
             return [group["lr"] * self.start_factor for group in groups]
         if self._is_initial or self.last_epoch > self.total_iters:
-            return [group["lr"] for group in groups]
+            return _lrs(self.optimizer)
         change = self.end_factor - self.start_factor
         ratio = 1.0 + change / (self.total_iters * self.start_factor
                                 + (self.last_epoch - 1) * change)
@@ -629,7 +655,7 @@ class PolynomialLR(LRScheduler):
     def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
         if self._is_initial or self.last_epoch > self.total_iters:
-            return [group["lr"] for group in groups]
+            return _lrs(self.optimizer)
         decay = ((1.0 - self.last_epoch / self.total_iters)
                  / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
         return [group["lr"] * decay for group in groups]
@@ -696,8 +722,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             self.T_cur = epoch
         self.last_epoch = math.floor(epoch)
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+            _set_lr(group, lr)
+        self._last_lr = _lrs(self.optimizer)
 
 
 class CyclicLR(LRScheduler):
@@ -720,11 +746,11 @@ class CyclicLR(LRScheduler):
                  max_momentum: float | Sequence[float] = 0.9, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer, "CyclicLR")
         self.optimizer = optimizer
-        base_lrs = _per_group("CyclicLR: base_lr", optimizer, base_lr)
+        base_lrs = [_copy_lr(lr) for lr in _per_group("CyclicLR: base_lr", optimizer, base_lr)]
         if last_epoch == -1:
             for lr, group in zip(base_lrs, optimizer.param_groups):
-                group["lr"] = lr
-        self.max_lrs = _per_group("CyclicLR: max_lr", optimizer, max_lr)
+                _set_lr(group, lr)
+        self.max_lrs = [_copy_lr(lr) for lr in _per_group("CyclicLR: max_lr", optimizer, max_lr)]
         step_size_up = float(step_size_up)
         step_size_down = float(step_size_down) if step_size_down is not None else step_size_up
         self.total_size = step_size_up + step_size_down
@@ -890,7 +916,7 @@ class SequentialLR(_Combined):
         self.last_epoch = last_epoch + 1
         self.optimizer = optimizer
         for group in optimizer.param_groups:  # undo what the schedulers' constructors did
-            group["lr"] = group["initial_lr"]
+            _set_lr(group, group["initial_lr"])
         for scheduler in self._schedulers:
             _undo_initial_step(scheduler)
         idx = bisect_right(self._milestones, 0)  # only the one of epoch 0 starts now
@@ -936,10 +962,10 @@ class ChainedScheduler(_Combined):
         _check_schedulers("ChainedScheduler", schedulers, optimizer)
         self._schedulers = list(schedulers)
         self.optimizer = optimizer
-        self._last_lr = [group["lr"] for group in self._schedulers[-1].optimizer.param_groups]
+        self._last_lr = _lrs(self._schedulers[-1].optimizer)
 
     def step(self) -> None:  # type: ignore[override]
         """Step every scheduler, in order."""
         for scheduler in self._schedulers:
             scheduler.step()
-        self._last_lr = [group["lr"] for group in self._schedulers[-1].optimizer.param_groups]
+        self._last_lr = _lrs(self._schedulers[-1].optimizer)

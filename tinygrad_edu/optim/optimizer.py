@@ -14,6 +14,14 @@ in-place change of the parameter (`autograd.update_in_place`): a graph that save
 backward afterwards. (A faster version of an optimizer's step, registered in
 `tinygrad_edu/fast/`, runs instead where there is one; with `tg.fast.off()` the formula runs.)
 
+The learning rate may be a one-element Tensor (PyTorch's "lr (float, Tensor)"), which a
+scheduler changes in place. `update` then reads it as a number, or, when it lives on the GPU of
+the group's parameters, as its 0-d array (a device scalar: nothing is read back, and a step
+captured in a CUDA graph reads its latest value at every replay; see `_lr_for_step`).
+Optimizers with a step counter take `capturable=True` (as PyTorch's Adam): the counter is then a
+Tensor on the parameter's device and the bias corrections are computed there, so that a step
+captured in a CUDA graph (`tg.cuda.graph`) counts on at every replay.
+
 A subclass declares the state its `update()` reads in `_state_keys` (key -> `StateKey`), and
 `load_state_dict` checks a loaded state against it in one place (`_load_param_state`): the keys,
 the shapes, dtypes and devices of the Tensors, the step counter. A state that `step()` could
@@ -23,6 +31,7 @@ not use is refused when it is loaded, not at the next step.
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from itertools import chain
@@ -33,7 +42,7 @@ import numpy as np
 from .. import backend
 from ..autograd import enable_grad, overrides, update_in_place
 from ..backend import get_array_module
-from ..tensor import Tensor, full_like, zeros_like
+from ..tensor import Tensor, full_like, zeros, zeros_like
 
 __all__ = ["Optimizer", "StateKey", "required"]
 
@@ -62,13 +71,29 @@ def _fits(g: Any, p: Any) -> bool:
     return same_kind and (g.shape, getattr(g, "device", 0)) == (p.shape, getattr(p, "device", 0))
 
 
-def _copy_plain(value: Any) -> Any:
-    """Copy nested dicts, lists and tuples of plain values (hyperparameters)."""
+def _copy_plain(value: Any, tensors: bool = False) -> Any:
+    """Copy nested dicts, lists and tuples of plain values (hyperparameters); with `tensors`,
+    Tensors too (a Tensor lr: load_state_dict copies, as PyTorch's deep copy of the groups)."""
     if isinstance(value, dict):
-        return {k: _copy_plain(v) for k, v in value.items()}
+        return {k: _copy_plain(v, tensors) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_copy_plain(v) for v in value)
+        return type(value)(_copy_plain(v, tensors) for v in value)
+    if tensors and isinstance(value, Tensor):
+        return value.detach().clone()
     return value
+
+
+def _lr_for_step(group: dict[str, Any], params: list[Tensor]) -> dict[str, Any]:
+    """The group as `step()` hands it to `update`, for a group whose lr is a Tensor: the same
+    options with "lr" the 0-d array of that Tensor if it is on a GPU that all of `params`
+    are on (a device scalar: the update reads nothing back, and a step captured in a CUDA graph
+    reads the lr's latest value at every replay), else its value as a Python float (a CPU lr
+    is read without waiting for anything, and gives what the same float would)."""
+    lr = group["lr"]
+    value = lr.array.reshape(())
+    if lr.device.type == "cpu" or any(p.device != lr.device for p in params):
+        value = float(value)
+    return {**group, "lr": value}
 
 
 @dataclass(frozen=True)
@@ -77,7 +102,8 @@ class StateKey:
 
     kind: "tensor", a Tensor of the parameter's shape (loaded onto the parameter's device and,
         for a floating parameter, cast to its dtype, as PyTorch), or "step", the step
-        counter (a float32 scalar on the CPU, see `Optimizer._step_state`).
+        counter (a float32 scalar on the CPU, or on the parameter's device in a capturable
+        group, see `Optimizer._step_state`).
     required: whether a parameter that has any state must have this entry (False: `step()`
         creates it when it is missing, e.g. after an option was switched on).
     nullable: whether None is a valid value (SGD's "momentum_buffer", as PyTorch writes it).
@@ -182,6 +208,11 @@ class Optimizer:
             if key not in group:
                 return None
             value = group[key]
+            if key == "lr" and isinstance(value, Tensor):  # PyTorch's "lr (float, Tensor)"
+                if value.numel() != 1 or not backend.is_floating(value.dtype):
+                    raise ValueError(f"{name}: Tensor lr must be 1-element and floating, got "
+                                     f"shape {tuple(value.shape)} and dtype {value.dtype}")
+                return float(value)  # (a GPU lr is read back here, once, not by step())
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise TypeError(f"{name}: {key} must be a real number, got {value!r}")
             return float(value)
@@ -229,15 +260,15 @@ class Optimizer:
 
         For each param group, a faster version registered in `tinygrad_edu.fast` runs if
         there is one (see `autograd.Overrides`); else the subclass's formula, `update`, runs
-        on the arrays of each parameter with a gradient."""
-        if type(self).update is Optimizer.update:
-            raise NotImplementedError(f"{type(self).__name__} implements neither step() nor "
-                                      "update()")
+        on the arrays of each parameter with a gradient. (A Tensor lr is handed to both as a
+        number or a device scalar: `_lr_for_step`.)"""
         loss = None if closure is None else self._run_closure(closure)
         self._check_grads()
         fast = overrides.step.get(type(self)) if overrides.on else None
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
+            if isinstance(group["lr"], Tensor):
+                group = _lr_for_step(group, params)
             if fast is None or fast(self, group, params) is NotImplemented:
                 for p in params:
                     state = self.state.get(p) or self._new_state(p, group)
@@ -249,6 +280,8 @@ class Optimizer:
         written to), its state (Tensors, filled by `_init_state` on the first step: change
         their arrays in place, `state["exp_avg"].array`) and its group's options
         (subclasses)."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither step() nor "
+                                  "update()")
 
     def _run_closure(self, closure: Callable[[], Any]) -> Any:
         with enable_grad():
@@ -291,10 +324,57 @@ class Optimizer:
         return Tensor._make(array)
 
     @staticmethod
-    def _step_state() -> Tensor:
+    def _step_state(device: backend.Device | str | None = None) -> Tensor:
         """The step counter: a float32 scalar on the CPU (as PyTorch), so that reading it
-        never waits for the GPU."""
-        return Tensor._make(np.zeros((), dtype=np.float32))
+        never waits for the GPU; on `device` (the parameter's) for a capturable optimizer,
+        whose step counts and reads it there (`_count_step`)."""
+        if device is None:
+            return Tensor._make(np.zeros((), dtype=np.float32))
+        return zeros((), dtype=np.float32, device=device)
+
+    def _count_step(self, p: Any, state: dict[str, Any], group: dict[str, Any]) -> Any:
+        """Add one to the step counter state["step"] and return the count t, for the update
+        of the parameter's array `p`: a Python float, or in a capturable group the 0-d array
+        on `p`'s device, in `p`'s dtype (nothing is read back: what is computed from t, such
+        as Adam's bias corrections, is computed on the device, and a captured step counts on
+        at every replay)."""
+        if group["capturable"]:
+            counter = self._on_device(p, state, "step")
+            counter += 1
+            return counter.astype(p.dtype, copy=False)
+        state["step"].array += 1
+        return float(state["step"].array)
+
+    @staticmethod
+    def _on_device(p: Any, state: dict[str, Any], key: str) -> Any:
+        """The array of the scalar state Tensor `state[key]` (a counter) on the device of the
+        parameter's array `p`, moved there first if it was kept on the CPU (capturable
+        switched on after some steps)."""
+        device = backend.device_of(p)
+        if state[key].device != device:
+            state[key] = state[key].to(device)
+        return state[key].array
+
+    def _cuda_graph_capture_health_check(self) -> None:
+        """PyTorch's check at the start of `step()` of an optimizer with a `capturable`
+        option: stepping while the current CUDA stream captures a graph needs capturable=True
+        in every group (else host numbers, such as the step count, would be baked into the
+        graph); capturable=True without a capture is allowed, with a warning (once). Checked
+        once the process computes on a GPU (before that nothing can be captured)."""
+        if not backend.gpu_in_use:
+            return
+        capturing = backend.cuda.is_current_stream_capturing()
+        capturable = all(group["capturable"] for group in self.param_groups)
+        if capturing and not capturable:
+            raise RuntimeError(f"Attempting CUDA graph capture of step() for an instance of "
+                               f"{type(self).__name__} but param_groups' capturable is False.")
+        if capturable and not capturing and not getattr(self, "_warned_capturable", False):
+            warnings.warn("This instance was constructed with capturable=True or some of all "
+                          "the param_groups came with capturable=True, but step() is running "
+                          "without CUDA graph capture. If you never intend to graph-capture "
+                          "this instance, capturable=True can impair performance, and you "
+                          "should set capturable=False.", UserWarning, stacklevel=3)
+            self._warned_capturable = True
 
     # -----------------------------------------------------------------------------------------
     # state_dict
@@ -357,6 +437,10 @@ class Optimizer:
                                  f"{len(group['params'])}")
         param_of = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
                             chain.from_iterable(g["params"] for g in self.param_groups)))
+        # a capturable group's step counters go to the parameter's device (as PyTorch)
+        on_device = {index for saved, group in zip(saved_groups, self.param_groups)
+                     if saved.get("capturable", group.get("capturable"))
+                     for index in saved["params"]}
 
         new_state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         for key, entries in saved_state.items():
@@ -369,10 +453,13 @@ class Optimizer:
                                  f"{type(entries).__name__}")
             p = param_of[index]
             new_state[p] = self._load_param_state(p, index, entries)
+            if index in on_device:
+                self._counters_to_device(p, new_state[p])
 
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups):
-            new_group = {k: _copy_plain(v) for k, v in saved.items() if k != "params"}
+            new_group = {k: _copy_plain(v, tensors=True) for k, v in saved.items()
+                         if k != "params"}
             for k, v in group.items():
                 new_group.setdefault(k, v)  # options the checkpoint predates keep their value
             new_group["params"] = group["params"]
@@ -454,6 +541,14 @@ class Optimizer:
             raise ValueError(f"{name}: state {key!r} of parameter {index} must be a step count "
                              f">= 0, got {array.reshape(())}")
         return Tensor._make(count)
+
+    def _counters_to_device(self, p: Tensor, state: dict[str, Any]) -> None:
+        """Move the loaded step counters of parameter `p` (its "step" state, and any other of
+        the kind "step") to `p`'s device: its group is capturable, its step counts there."""
+        spec = self._state_keys or {"step": StateKey("step")}
+        for key, key_spec in spec.items():
+            if key_spec.kind == "step" and isinstance(state.get(key), Tensor):
+                state[key] = state[key].to(p.device)
 
     def _load_like_param(self, p: Tensor, index: Any, key: str, value: Any) -> Tensor:
         """A copy of a saved state Tensor (or array) of `p`'s shape, on `p`'s device and, for

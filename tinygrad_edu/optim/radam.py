@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..backend import get_array_module
 from ..tensor import Tensor
@@ -31,22 +31,31 @@ class RAdam(Optimizer):
         else:                                          (early steps: momentum SGD)
             p = p - lr * m_hat
 
-    State per parameter: "step", "exp_avg", "exp_avg_sq".
+    State per parameter: "step", "exp_avg", "exp_avg_sq". capturable: t on the parameter's
+    device (see Adam), and the choice between the two updates made there, elementwise (both
+    are computed, as PyTorch's capturable RAdam does).
     """
 
     _state_keys = {"step": StateKey("step"), "exp_avg": StateKey(), "exp_avg_sq": StateKey()}
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-3,
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]],
+                 lr: float | Tensor = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, decoupled_weight_decay: bool = False, *,
-                 maximize: bool = False) -> None:
+                 maximize: bool = False, capturable: bool = False) -> None:
         defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas, eps=eps,
                         weight_decay=weight_decay, maximize=maximize,
-                        decoupled_weight_decay=decoupled_weight_decay)
+                        decoupled_weight_decay=decoupled_weight_decay, capturable=capturable)
         super().__init__(params, defaults)
 
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter with a gradient (`Optimizer.step`); while a CUDA
+        graph captures, only with capturable=True."""
+        self._cuda_graph_capture_health_check()
+        return super().step(closure)
+
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["step"] = self._step_state()
+        state["step"] = self._step_state(p.device if group["capturable"] else None)
         state["exp_avg"] = self._zeros_state(p)
         state["exp_avg_sq"] = self._zeros_state(p)
 
@@ -57,8 +66,7 @@ class RAdam(Optimizer):
         lr, weight_decay = group["lr"], group["weight_decay"]
         beta1, beta2 = group["betas"]
         g = -grad if group["maximize"] else grad
-        state["step"].array += 1
-        t = float(state["step"].array)
+        t = self._count_step(p, state, group)  # a number, or (capturable) a device scalar
         if weight_decay != 0 and group["decoupled_weight_decay"]:
             p *= 1 - lr * weight_decay
         elif weight_decay != 0:
@@ -71,7 +79,11 @@ class RAdam(Optimizer):
         m_hat = m / (1 - beta1 ** t)
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * t * beta2 ** t / (1 - beta2 ** t)
-        if rho_t > 5.0:
+        if group["capturable"]:  # rho_t is on the device: choose there, without reading it
+            ratio = (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+            rect = xp.sqrt(xp.maximum(ratio, 0) * (1 - beta2 ** t))  # (ratio < 0: not used)
+            p -= m_hat * lr * xp.where(rho_t > 5.0, rect / (xp.sqrt(v) + group["eps"]), 1.0)
+        elif rho_t > 5.0:
             rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
                              / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
             p -= m_hat * (lr * rect * math.sqrt(1 - beta2 ** t)) / (xp.sqrt(v) + group["eps"])

@@ -38,7 +38,8 @@ class RMSprop(Optimizer):
                    "momentum_buffer": StateKey(required=False),
                    "grad_avg": StateKey(required=False)}
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-2,
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]],
+                 lr: float | Tensor = 1e-2,
                  alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0,
                  momentum: float = 0, centered: bool = False, *,
                  maximize: bool = False) -> None:

@@ -29,7 +29,8 @@ class Rprop(Optimizer):
 
     _state_keys = {"step": StateKey("step"), "prev": StateKey(), "step_size": StateKey()}
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-2,
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]],
+                 lr: float | Tensor = 1e-2,
                  etas: tuple[float, float] = (0.5, 1.2),
                  step_sizes: tuple[float, float] = (1e-6, 50), *,
                  maximize: bool = False) -> None:

@@ -23,13 +23,16 @@ class SGD(Optimizer):
             g = g + momentum * b   if nesterov else   g = b
         p = p - lr * g
 
-    State per parameter: "momentum_buffer" (only when momentum != 0).
+    State per parameter: "momentum_buffer" (only when momentum != 0). `lr` may be a Tensor,
+    also on the GPU, which a scheduler changes in place (see `Optimizer`): a step captured in
+    a CUDA graph then uses its latest value at every replay.
     """
 
     # None (PyTorch's value without momentum) or missing: the first step fills it
     _state_keys = {"momentum_buffer": StateKey(required=False, nullable=True)}
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-3,
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]],
+                 lr: float | Tensor = 1e-3,
                  momentum: float = 0, dampening: float = 0, weight_decay: float = 0,
                  nesterov: bool = False, maximize: bool = False) -> None:
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,

@@ -20,6 +20,7 @@ OPENBLAS_THREAD_TIMEOUT, and take most of the gain.)
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import weakref
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -138,6 +139,14 @@ def _floats(group: dict[str, Any], *keys: str) -> tuple[float, ...]:
     return tuple(float(group[key]) for key in keys)
 
 
+def _lr(group: dict[str, Any], like: Any) -> Any:
+    """The group's learning rate for the update of the array `like`: a Python float, or the
+    0-d GPU array that `Optimizer.step` hands over for a Tensor lr (`_lr_for_step`), in
+    `like`'s dtype (as a kernel's `T lr` must be), never read back."""
+    lr = group["lr"]
+    return float(lr) if isinstance(lr, numbers.Real) else lr.astype(like.dtype, copy=False)
+
+
 def _count_step(step: Tensor) -> float:
     """Add one to a step counter (a float32 CPU scalar) in place; return the new count."""
     data = step.array
@@ -212,12 +221,12 @@ def _sample_adagrad(rng: Any) -> tuple:
                why="in-place ufuncs into scratch arrays, threads for large CPU parameters, "
                    "one fused kernel per parameter on the GPU")
 def sgd_step(optimizer: SGD, group: dict[str, Any], params: list[Tensor]) -> None:
-    lr, momentum, dampening, weight_decay = _floats(
-        group, "lr", "momentum", "dampening", "weight_decay")
+    momentum, dampening, weight_decay = _floats(group, "momentum", "dampening", "weight_decay")
     nesterov = bool(group["nesterov"])
     maximize = bool(group["maximize"])
     for p, data, grad, xp, state in _with_arrays(optimizer, group, params,
                                                  with_state=momentum != 0):
+        lr = _lr(group, data)
         buf = first = None
         if momentum != 0:
             first = state.get("momentum_buffer") is None
@@ -271,27 +280,37 @@ def sgd_step(optimizer: SGD, group: dict[str, Any], params: list[Tensor]) -> Non
 
 def adam_step(optimizer: Adam, group: dict[str, Any], params: list[Tensor]) -> None:
     decoupled = optimizer._decoupled_weight_decay
-    lr, eps, weight_decay = _floats(group, "lr", "eps", "weight_decay")
+    eps, weight_decay = _floats(group, "eps", "weight_decay")
     beta1, beta2 = (float(b) for b in group["betas"])
     amsgrad = bool(group["amsgrad"])
     maximize = bool(group["maximize"])
+    capturable = bool(group["capturable"])
     l2 = 0.0 if decoupled else weight_decay  # the penalty added to the gradient
     for p, data, grad, xp, state in _with_arrays(optimizer, group, params):
-        step = _count_step(state["step"])
-        bias_correction1 = 1.0 - beta1 ** step
-        bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
+        lr = _lr(group, data)
         if amsgrad and "max_exp_avg_sq" not in state:  # amsgrad switched on later
             state["max_exp_avg_sq"] = optimizer._zeros_state(p)
         max_exp_avg_sq = state["max_exp_avg_sq"].array if amsgrad else None
+        moments = (data, state["exp_avg"].array, state["exp_avg_sq"].array) + (
+            (max_exp_avg_sq,) if amsgrad else ())
+        kernel = kernels.ADAM_KERNELS[amsgrad, capturable]
+        sign = -1.0 if maximize else 1.0
+        if capturable:  # the count and the bias corrections on the device (see Adam)
+            step = optimizer._count_step(data, state, group)  # 0-d, in data's dtype
+            if runtime.use_kernels(data, grad):  # the kernel computes the corrections
+                kernel(grad, sign, l2, beta1, 1.0 - beta1, beta2, 1.0 - beta2, eps, lr,
+                       weight_decay if decoupled else 0.0, state["step"].array, *moments)
+                continue
+            bias_correction1 = 1.0 - beta1 ** step
+            bias_correction2_sqrt = xp.sqrt(1.0 - beta2 ** step)
+        else:
+            step = _count_step(state["step"])
+            bias_correction1 = 1.0 - beta1 ** step
+            bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
         if runtime.use_kernels(data, grad):  # the GPU: one fused kernel
             decay = 1.0 - lr * weight_decay if decoupled and weight_decay != 0 else 1.0
-            scalars = (-1.0 if maximize else 1.0, l2, decay, beta1, 1.0 - beta1, beta2,
-                       1.0 - beta2, bias_correction2_sqrt, eps, lr / bias_correction1)
-            moments = (data, state["exp_avg"].array, state["exp_avg_sq"].array)
-            if amsgrad:
-                kernels.ADAM_AMSGRAD_KERNEL(grad, *scalars, *moments, max_exp_avg_sq)
-            else:
-                kernels.ADAM_KERNEL(grad, *scalars, *moments)
+            kernel(grad, sign, l2, beta1, 1.0 - beta1, beta2, 1.0 - beta2, decay,
+                   bias_correction2_sqrt, eps, lr / bias_correction1, *moments)
             continue
 
         # the in-place update, on whole arrays or matching chunks (see chunked); called
@@ -332,11 +351,12 @@ register_step(AdamW, sample=_sample_adam, why=_ADAM_WHY)(adam_step)
                why="in-place ufuncs into a scratch array, one fused kernel per parameter on "
                    "the GPU")
 def rmsprop_step(optimizer: RMSprop, group: dict[str, Any], params: list[Tensor]) -> None:
-    lr, alpha, eps, weight_decay, momentum = _floats(
-        group, "lr", "alpha", "eps", "weight_decay", "momentum")
+    alpha, eps, weight_decay, momentum = _floats(group, "alpha", "eps", "weight_decay",
+                                                 "momentum")
     centered = bool(group["centered"])
     maximize = bool(group["maximize"])
     for p, data, grad, xp, state in _with_arrays(optimizer, group, params):
+        lr = _lr(group, data)
         # (momentum and centered may be switched on after some steps)
         if momentum > 0 and "momentum_buffer" not in state:
             state["momentum_buffer"] = optimizer._zeros_state(p)
@@ -383,11 +403,11 @@ def rmsprop_step(optimizer: RMSprop, group: dict[str, Any], params: list[Tensor]
                why="in-place ufuncs into a scratch array, one fused kernel per parameter on "
                    "the GPU")
 def adagrad_step(optimizer: Adagrad, group: dict[str, Any], params: list[Tensor]) -> None:
-    lr, lr_decay, eps, weight_decay = _floats(group, "lr", "lr_decay", "eps", "weight_decay")
+    lr_decay, eps, weight_decay = _floats(group, "lr_decay", "eps", "weight_decay")
     maximize = bool(group["maximize"])
     for _, data, grad, xp, state in _with_arrays(optimizer, group, params):
         step = _count_step(state["step"])
-        clr = lr / (1.0 + (step - 1.0) * lr_decay)
+        clr = _lr(group, data) / (1.0 + (step - 1.0) * lr_decay)
         if runtime.use_kernels(data, grad):  # the GPU: one fused kernel
             kernels.ADAGRAD_KERNEL(grad, -1.0 if maximize else 1.0, weight_decay, eps, clr,
                                    data, state["sum"].array)

@@ -32,7 +32,7 @@ RANKS = {
     "vision": 7,
     # the tools, built on everything above
     "serialization": 8, "metrics": 8, "plots": 8, "viz": 8, "profiler": 8, "train": 8,
-    "distributions": 8,
+    "distributions": 8, "cuda_capture": 8,
     # old names kept as aliases of utils.data / vision (they re-export them)
     "data": 9, "datasets": 9,
     "fast": 10,

@@ -195,7 +195,12 @@ globals().update(_export_methods([  # issue 16: scatter and index writes, quanti
     "scatter", "scatter_add", "scatter_reduce", "index_add", "index_fill", "multinomial",
     "quantile", "nanquantile", "unique", "unique_consecutive",
 ]))
+from . import cuda_capture  # noqa: E402 - issue 19: CUDA graphs of whole steps
+from .cuda_capture import compile  # noqa: E402, A004 - tg.compile, as torch.compile
 from .ops.einsum import einsum  # noqa: E402 - issue 16
 from .tensor import normal  # noqa: E402 - issue 16: sampling
+
+cuda.graphs = cuda_capture.graphs  # tg.cuda.graphs, as torch.cuda.graphs
+cuda.make_graphed_callables = cuda_capture.make_graphed_callables
 
 __version__ = "0.1.0"

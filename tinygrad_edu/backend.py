@@ -328,13 +328,33 @@ def to_numpy(array: Any) -> np.ndarray:
     return to_device(array, CPU)
 
 
+# The CUDA graphs capturing now (tg.cuda.CUDAGraph.capture_begin adds one, capture_end takes
+# it back): each is a dict that keeps every device constant the captured work reads. The
+# cache below lets go of a constant after 512 others; a graph replays reads of its memory long
+# after, so the graph must hold it (else a replay reads freed memory).
+constants_of_captures: list[dict[int, Any]] = []
+
+
 @functools.lru_cache(maxsize=512)
+def _cached_constant(build: Callable[..., np.ndarray], args: tuple, dtype: np.dtype,
+                     device: Device) -> Any:
+    return to_device(build(*args).astype(dtype), device)
+
+
 def device_constant(build: Callable[..., np.ndarray], args: tuple, dtype: np.dtype,
                     device: Device) -> Any:
     """`build(*args)` (a NumPy array made on the host) as `dtype` on `device`, made once per
     (build, args, dtype, device) and reused: a host-to-device copy waits for the GPU's queue,
-    so it must not happen in every training step. The result is shared: never modify it."""
-    return to_device(build(*args).astype(dtype), device)
+    so it must not happen in every training step. The result is shared: never modify it.
+    (`device_constant.cache_clear()` empties the cache; a CUDA graph keeps what it used.)"""
+    array = _cached_constant(build, args, dtype, device)
+    for kept in constants_of_captures:  # (empty unless a CUDA graph is being captured)
+        kept[id(array)] = array
+    return array
+
+
+device_constant.cache_clear = _cached_constant.cache_clear  # type: ignore[attr-defined]
+device_constant.cache_info = _cached_constant.cache_info  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------------------------------

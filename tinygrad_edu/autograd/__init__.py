@@ -796,8 +796,11 @@ class BackwardCFunction(Function):
 
 
 def _zeros(meta: tuple) -> Tensor:
+    """Zeros of an output's (shape, dtype, device), made on that device: a copy from the host
+    would wait for the GPU, and would break a CUDA graph capture."""
     shape, dtype, device = meta
-    return Tensor._make(backend.to_device(np.zeros(shape, dtype=dtype), device))
+    with backend.device_scope(device):
+        return Tensor._make(device.xp.zeros(shape, dtype=dtype))
 
 
 @backend.on_device_of_args  # (on the GPU of the first Tensor in `args`)

@@ -30,16 +30,28 @@ be copied into the tensors used during capture, results read from the tensors ma
 Everything allocated during the capture comes from a memory pool that the graph keeps
 (CuPy: a `cupy.cuda.MemoryPool` set as CuPy's allocator for the capture), so those buffers stay
 the graph's; tensors made before the capture (the parameters, the static inputs) must stay
-alive as long as the graph is replayed.
+alive, with the same memory (changed in place only), as long as the graph is replayed. The
+graph itself holds the shared device constants its work reads (a Python number in `x * 2.0`
+becomes one, `backend.device_constant`), which their cache may let go after the capture.
 
 What cannot be captured: anything that reads a value back from the GPU (`.item()`, `float()`,
-printing, `bool()` of a tensor, boolean masks) or copies host data to it (`tg.tensor(...)`,
-a NumPy array or a Python number made into a GPU tensor) while the capture runs. Such code
-raises a RuntimeError saying that the capture was broken, and by what. Host values are baked
-into the graph at capture: the optimizers' learning rate and Adam's bias corrections (its step
-counter lives on the CPU) are those of the captured step, so a scheduler's changes and Adam's
-later steps are not seen by replays (PyTorch's Adam needs `capturable=True` for the same
-reason).
+printing, `bool()` of a tensor, boolean masks, anomaly detection's checks) or copies host data
+to it (`tg.tensor(...)`, a NumPy array or a Python number made into a GPU tensor, a device
+constant used for the first time: run the code once before capturing it) while the capture
+runs. Such code raises a RuntimeError saying that the capture was broken, and by what. An
+optimizer that has a `capturable` option refuses to step in a capture without it. Nor does
+a replay repeat what the captured code did on the host (a Python counter, a tensor given new
+memory, `p.data = ...`): only its GPU work. `tg.compile` (tinygrad_edu/cuda_capture.py)
+checks all of this for a whole step and runs it eagerly, with a warning, where it finds
+one.
+
+Python numbers are baked into the graph: a learning rate given as a float is the captured
+step's at every replay. To change it between replays, give the optimizer a learning rate that
+is a Tensor on the GPU (`lr=tg.tensor(0.01, device="cuda")`): the update reads it on the
+device, and the schedulers fill it in place, as PyTorch's do. Adam, AdamW, NAdam, RAdam and
+Adamax count their steps on the CPU unless `capturable=True` (as in PyTorch); stepping one
+that is not capturable while a graph captures raises PyTorch's error. With `capturable=True`
+the step count and the bias corrections live on the device, so every replay counts on.
 
 Differences from PyTorch: the pool handle is an opaque object (PyTorch's is a tuple of two
 ints); `capture_error_mode` is checked but the capture always runs in CUDA's "relaxed" mode,
@@ -59,6 +71,7 @@ __all__ = ["CUDAGraph", "graph", "graph_pool_handle", "Stream", "StreamContext",
            "current_stream", "is_current_stream_capturing"]
 
 _PACKAGE = Path(__file__).resolve().parent.parent  # tinygrad_edu/
+_CAPTURING_MODULES = ("cuda_graphs.py", "cuda_capture.py")  # (not where a capture breaks)
 _ERROR_MODES = ("global", "thread_local", "relaxed")
 
 
@@ -190,7 +203,7 @@ def _culprit(tb: TracebackType | None) -> str:
     """Where in the library (and from where in the caller's code) an error came from."""
     frames = traceback.extract_tb(tb)
     inside = [f for f in frames if Path(f.filename).resolve().is_relative_to(_PACKAGE)
-              and Path(f.filename).name != "cuda_graphs.py"]
+              and Path(f.filename).name not in _CAPTURING_MODULES]
     outside = [f for f in frames if not Path(f.filename).resolve().is_relative_to(_PACKAGE)]
     parts = []
     if inside:  # where the library was entered and the innermost place, where it broke
@@ -228,6 +241,9 @@ class CUDAGraph:
         self._graph: Any = None
         self._pool: _PoolHandle | None = None
         self._capturing: Any = None  # (CuPy stream, allocator before) during a capture
+        # the device constants (backend.device_constant) that the captured work reads: held
+        # here, since the constants' cache may let them go while the graph still replays
+        self._constants: dict[int, Any] = {}
 
     def capture_begin(self, pool: _PoolHandle | None = None, capture_error_mode: str = "global",
                       check_input_liveness: bool = False) -> None:
@@ -257,6 +273,8 @@ class CUDAGraph:
             cupy.cuda.set_allocator(previous)
             raise
         self._capturing = (raw, previous)
+        self._constants = {}
+        backend.constants_of_captures.append(self._constants)
 
     def capture_end(self) -> None:
         """End the capture begun by capture_begin (on the same stream)."""
@@ -266,6 +284,8 @@ class CUDAGraph:
                                "(call capture_begin first)")
         raw, previous = self._capturing
         self._capturing = None
+        backend.constants_of_captures[:] = [  # (this capture's, found by identity)
+            kept for kept in backend.constants_of_captures if kept is not self._constants]
         try:
             self._graph = raw.end_capture()
         except Exception as error:
@@ -295,6 +315,7 @@ class CUDAGraph:
             raise RuntimeError("CUDAGraph.reset: cannot reset during a capture")
         self._graph = None
         self._pool = None
+        self._constants = {}
 
     def pool(self) -> _PoolHandle:
         """The memory pool of this graph (after capture_begin), to share with other graphs."""

@@ -26,7 +26,7 @@ RANKS = {
     "autograd": 1,
     "ops": 2,
     "tensor": 3,
-    "nn": 4, "linalg": 4,
+    "nn": 4, "linalg": 4, "distributed": 4,
     "optim": 5,
     "utils": 6,
     "vision": 7,

@@ -132,6 +132,7 @@ globals().update(_export_methods(["logical_not"]))  # issue 16 (a method that ha
 from . import linalg  # noqa: E402 - issue 16: tg.linalg.solve, tg.linalg.qr, ...
 
 globals().update(_export_methods(["det", "inverse", "slogdet", "logdet"]))  # issue 16
+from . import distributed  # noqa: E402 - issue 20: tg.distributed, as torch.distributed
 from .tensor import (  # noqa: E402 - issue 16: elementwise math
                        acos,
                        acosh,

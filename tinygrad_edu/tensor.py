@@ -332,6 +332,19 @@ class Tensor:
                                "doesn't require gradient")
         return _HookHandle(self._hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """Call `hook(self)` each time backward has accumulated this leaf's gradient into
+        `self.grad` (after its `register_hook` hooks); the hook returns None. Backward then gives
+        this leaf its gradient as soon as the last op that uses it has run, not at the end
+        (DistributedDataParallel sends gradients from here). Returns a handle whose `remove()`
+        unregisters it."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        return _HookHandle(self._hooks, autograd.register_post_accumulate_grad_hook(self, hook))
+
     # -----------------------------------------------------------------------------------------
     # devices and dtypes
     # -----------------------------------------------------------------------------------------

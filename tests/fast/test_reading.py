@@ -60,6 +60,9 @@ def test_backward_of_an_mlp_step_runs_few_lines_with_fast_off(monkeypatch):
     # do on the emulator), ops take the watched path that checks devices (autograd._forward).
     monkeypatch.setattr(tg.backend, "gpu_in_use", False)
     monkeypatch.setattr(tg.backend, "several_gpus_in_use", False)
+    # ... and a program without DistributedDataParallel: while any tensor alive has a
+    # post-accumulate-grad hook (other tests' models may be), backward first walks the graph
+    monkeypatch.setattr(tg.autograd, "leaves_with_post_hooks", {})
     model, loss_of = mlp_loss()
     with tg.fast.off():
         loss_of().backward()  # warm: first-call work is not what a learner steps through

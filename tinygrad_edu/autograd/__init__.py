@@ -921,6 +921,8 @@ _FREED = ("Trying to backward through the graph a second time (or to use its res
 
 def _run_hooks(t: Tensor, grad: Tensor) -> Tensor:
     for hook in list(t._hooks.values()):
+        if type(hook) is PostAccumulateGradHook:
+            continue  # (it runs after the gradient is in .grad: _run_post_accumulate_hooks)
         new = hook(grad)
         if new is not None:
             if new.shape != grad.shape:
@@ -984,6 +986,77 @@ def _accumulate_more(entry: list, create_graph: bool) -> None:
     else:
         with backend.device_scope(grad.array):
             leaf.grad.array += grad.array
+    if leaf._hooks:
+        _run_post_accumulate_hooks(leaf)
+
+
+# ---------------------------------------------------------------------------------------------
+# Post-accumulate-grad hooks (Tensor.register_post_accumulate_grad_hook)
+# ---------------------------------------------------------------------------------------------
+class PostAccumulateGradHook:
+    """A hook kept among a leaf's `_hooks` that runs as `fn(leaf)` once backward has put the
+    leaf's gradient into `leaf.grad` (after the leaf's gradient hooks, which run before)."""
+
+    def __init__(self, fn: Callable[[Tensor], None]) -> None:
+        self.fn = fn
+
+
+# The tensors that have a post-accumulate-grad hook (or had one until the last backward), as
+# {id(tensor): tensor}, held weakly (a WeakSet would compare tensors with ==, elementwise).
+# While there are any, backward works out when each such leaf's gradient is complete
+# (`_leaf_turns`); otherwise it does not.
+leaves_with_post_hooks: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_NO_TURNS: dict = {}  # (the turns of a backward without such leaves: never written)
+
+
+def register_post_accumulate_grad_hook(leaf: Tensor, fn: Callable[[Tensor], None]
+                                       ) -> PostAccumulateGradHook:
+    """The hook object for `Tensor.register_post_accumulate_grad_hook` (which checks that
+    `leaf` is a leaf that requires grad and keeps it among its `_hooks`)."""
+    leaves_with_post_hooks[id(leaf)] = leaf
+    return PostAccumulateGradHook(fn)
+
+
+def _has_post_hooks(t: Tensor) -> bool:
+    return any(type(hook) is PostAccumulateGradHook for hook in t._hooks.values())
+
+
+def _run_post_accumulate_hooks(leaf: Tensor) -> None:
+    for hook in list(leaf._hooks.values()):
+        if type(hook) is PostAccumulateGradHook and hook.fn(leaf) is not None:
+            raise RuntimeError("Tensor post accumulate grad hooks should return None.")
+
+
+def graph_edges(roots: Sequence[Tensor]) -> Any:
+    """Every edge of the graph that leads to `roots`, each node visited once: yields (node,
+    one of its input tensors, that input's node, or None for a leaf). Nodes that a backward
+    has freed are not entered."""
+    to_visit = [t.grad_fn for t in roots if t.grad_fn is not None]
+    seen: set[int] = set()
+    while to_visit:
+        fn = to_visit.pop()
+        if id(fn) in seen or fn.inputs is None:
+            continue
+        seen.add(id(fn))
+        for t, parent in zip(fn.inputs, fn._parents):
+            yield fn, t, parent
+            if parent is not None:
+                to_visit.append(parent)
+
+
+def _leaf_turns(roots: Sequence[Tensor]) -> dict[int, float]:
+    """When backward gives each leaf that has a post-accumulate-grad hook its gradient: just
+    after the oldest node that uses it has run, when nothing more can be added to it. Nodes
+    are queued as -number (newest first), so that turn is 0.5 - number of that node. The
+    other leaves keep turn 0: after every node."""
+    for key, leaf in list(leaves_with_post_hooks.items()):
+        if not _has_post_hooks(leaf):  # (its hooks were removed: no more walks for it)
+            del leaves_with_post_hooks[key]
+    oldest: dict[int, int] = {}  # id(leaf) -> the number of the oldest node that uses it
+    for fn, t, parent in graph_edges(roots):
+        if parent is None and t._hooks and _has_post_hooks(t):
+            oldest[id(t)] = min(fn._number, oldest.get(id(t), fn._number))
+    return {key: 0.5 - number for key, number in oldest.items()}
 
 
 def _retain(t: Tensor, grad: Tensor, create_graph: bool) -> None:
@@ -1015,12 +1088,17 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
 
     A node runs once, on the sum of every gradient sent to its output: nodes run from the
     newest down (see `_node_numbers`), so all its consumers have run before it. Each leaf
-    gets its summed gradient at the end, in one step (its hooks run once).
+    gets its summed gradient in one step (its hooks run once): at the end, or, for a leaf
+    with a post-accumulate-grad hook, as soon as the last node that uses it has run
+    (`_leaf_turns`), as in PyTorch, so that DistributedDataParallel can send a layer's
+    gradients while the backward of the layers before it runs.
     """
     if before_first_backward is not None and overrides.on:
         _prepare_the_process()
-    pending: dict[int, list] = {}  # id(node) or id(leaf) -> [its tensor, gradient so far]
-    queue: list[tuple] = []  # (-number, key, node) for nodes, (0, key, None) for leaves
+    # pending: id(node) or id(leaf) -> [its tensor, gradient so far]; queue: (-number, key,
+    # node) for nodes, (turn, key, None) for leaves (turn 0: at the end), smallest first
+    pending, queue = {}, []
+    turns = _leaf_turns(roots) if leaves_with_post_hooks and capture is None else _NO_TURNS
 
     def send(t: Tensor, fn: Function | None, g: Tensor) -> None:
         """Add `g` to the gradient of `t`, the output of node `fn` (None for a leaf)."""
@@ -1030,7 +1108,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Tensor], retain_g
         entry = pending.get(key)
         if entry is None:
             pending[key] = [t, g]
-            heapq.heappush(queue, (0, key, None) if fn is None else (-fn._number, key, fn))
+            heapq.heappush(queue, (-fn._number, key, fn) if fn else (turns.get(key, 0), key, None))
         else:
             entry[1] = entry[1] + g
 

@@ -159,3 +159,4 @@ __all__ += [  # issue 18: attention and transformer modules
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: E402
 
 __all__ += ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "RNNBase", "RNN", "LSTM", "GRU"]
+from . import parallel  # noqa: E402, I001 - issue 20: nn.parallel.DistributedDataParallel

@@ -1,13 +1,16 @@
 """The benchmark runs in --quick mode (no timing assertions), and a training step of the
-W1 and W2 workloads keeps every array float32."""
+W1 and W2 workloads keeps every array float32; the data-parallel benchmark runs --quick."""
 
+import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import tinygrad_edu as tg
 
@@ -94,3 +97,26 @@ def test_fused_kernels_cut_the_device_launches_of_every_workload(tmp_path):
                                 "BN cnn adam"}
     for name, fused in counts["1"].items():
         assert 0 < fused < counts["0"][name], (name, fused, counts["0"][name])
+
+
+def test_quick_distributed_benchmark_writes_json(tmp_path):
+    """benchmarks/distributed.py on 1 and 2 processes (no timing assertions)."""
+    if shutil.which("mpirun") is None or importlib.util.find_spec("mpi4py") is None:
+        pytest.skip("needs Open MPI's mpirun and mpi4py")
+    out = tmp_path / "distributed.json"
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_mpi_yield_when_idle="1")
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "distributed.py"),
+                             "--quick", "--json", str(out)], capture_output=True, text=True,
+                            timeout=600, env=env)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    runs = report["runs"]  # "PROCESSES x THREADS": one core, 1 process, 2 processes
+    assert report["cpu"] and "1x1" in runs and {k.split("x")[0] for k in runs} == {"1", "2"}
+    for key, run in runs.items():
+        assert set(run) == {"W1 mlp", "W4 wide"}
+        for r in run.values():
+            assert f"{r['processes']}x{r['threads per process']}" == key
+            assert r["samples/s"] > 0 and r["step s"] > 0
+            assert r["step without communication s"] > 0 and r["bare all_reduce s"] > 0
+    assert "| W4 wide  | 2" in result.stdout

@@ -19,9 +19,22 @@ read from --data-root (default $TINYGRAD_EDU_MEDMNIST_ROOT, else ~/.medmnist) as
 they train on the train split with class weights in the loss (their classes are imbalanced),
 choose the threshold on the val split and report on the test split.
 
+With --distributed it trains data-parallel on the processes an MPI launcher started
+(`mpirun -n 2 python -m tinygrad_edu.train --distributed`, or `tinygrad-edu-run --nproc 2 -m
+tinygrad_edu.train --distributed`): each process takes its share of every epoch
+(DistributedSampler) in batches of --batch-size (per process, as in PyTorch), the gradients are
+averaged over the processes (DistributedDataParallel), the losses and accuracies are summed over
+them so that every process has the same numbers, and only rank 0 prints and writes files. The
+checkpoint holds the network's own state_dict (no "module." prefix): a distributed run resumes
+from a one-process checkpoint and the other way round. --resume must be readable on every
+process's machine.
+
 Problems end with one line on stderr: exit status 2 for bad arguments or an unusable
 --resume checkpoint, 1 when the run fails (the loss became NaN or infinite, a file could not be
 written), 130 on Ctrl-C. The checkpoint of the last finished epoch is kept in every case.
+In a distributed run a problem that only some processes meet (rank 0 cannot write a file) is
+printed by each of them and ends every process (MPI_Abort), since the others would otherwise
+wait forever for them in the next collective.
 """
 
 from __future__ import annotations
@@ -33,6 +46,7 @@ import math
 import os
 import sys
 import time
+import traceback
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -40,7 +54,7 @@ import numpy as np
 import tinygrad_edu as tg
 from tinygrad_edu import nn
 from tinygrad_edu.metrics import binary_report, confusion_matrix, roc_curve, youden_threshold
-from tinygrad_edu.utils.data import DataLoader
+from tinygrad_edu.utils.data import DataLoader, DistributedSampler
 
 PROG = "python -m tinygrad_edu.train"
 MEDMNIST = {"pneumonia": "PneumoniaMNIST", "breastmnist": "BreastMNIST",
@@ -58,9 +72,93 @@ class TrainError(Exception):
     disk): printed in one line. `status` is the exit status: 2 (the default) for bad arguments
     or inputs, 1 for a run that failed, 130 for Ctrl-C."""
 
-    def __init__(self, message: str, status: int = 2) -> None:
+    def __init__(self, message: str, status: int = 2, everywhere: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        self.everywhere = everywhere  # every process of a distributed run raises it together
+
+
+class _World:
+    """The processes of the run: one, or those of a --distributed run (tg.distributed's
+    process group, over MPI), with the few collectives the command needs."""
+
+    def __init__(self, rank: int = 0, size: int = 1, dist: Any = None) -> None:
+        self.rank, self.size, self.dist = rank, size, dist
+
+    @classmethod
+    def start(cls, device: str) -> _World:
+        """Join the process group of the MPI launcher (world size 1 without one)."""
+        try:
+            import mpi4py  # noqa: F401
+        except ImportError:
+            raise TrainError("--distributed needs mpi4py and an MPI library: pip install mpi4py "
+                             "(Debian: apt install openmpi-bin libopenmpi-dev)") from None
+        from tinygrad_edu import distributed as dist
+
+        if not dist.is_initialized():
+            nccl = device.startswith("cuda") and dist.is_nccl_available()
+            dist.init_process_group("nccl" if nccl else "mpi")
+        return cls(dist.get_rank(), dist.get_world_size(), dist)
+
+    def local_device(self, device: str) -> str:
+        """"cuda" means this process's own GPU on a machine with several (by local rank)."""
+        if self.size == 1 or device != "cuda" or not tg.cuda.is_available():
+            return device
+        local = next((os.environ[k] for k in ("OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID",
+                                              "LOCAL_RANK") if k in os.environ), "0")
+        return f"cuda:{int(local) % tg.cuda.device_count()}"
+
+    def wrap(self, model: nn.Module) -> nn.Module:
+        """The model to train: wrapped in DistributedDataParallel in a distributed run."""
+        if self.dist is None:
+            return model
+        from tinygrad_edu.nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(model)
+
+    def reduce(self, tensor: tg.Tensor, op: str = "SUM") -> Any:
+        """The values of `tensor` summed (op "MIN": their minimum) over the processes, as
+        Python numbers (tensor.tolist())."""
+        if self.size > 1:
+            tensor = tensor.clone()
+            self.dist.all_reduce(tensor, op=getattr(self.dist.ReduceOp, op))
+        return tensor.tolist()
+
+    def sync_buffers(self, model: nn.Module) -> None:
+        """Rank 0's buffers (BatchNorm's running statistics) on every process: each process
+        updated its own from its own batches."""
+        if self.size > 1:
+            for buffer in model.buffers():
+                self.dist.broadcast(buffer, src=0)
+
+    def fail(self, status: int, message: object, kind: str | None = "error",
+             everywhere: bool = False) -> int:
+        """Say what went wrong (rank 0 alone when every process met it) and return the exit
+        status; a problem of some processes only ends every process (MPI_Abort)."""
+        if self.rank == 0 or not everywhere:
+            _say(kind, message, self.rank)
+        if self.size > 1 and not everywhere:
+            self.abort(status)
+        self.stop()
+        return status
+
+    def crash(self) -> None:
+        """A bug: with several processes, its traceback now and every process ends (the
+        others would wait for this one forever); with one, Python's usual traceback."""
+        if self.size > 1:
+            traceback.print_exc()
+            self.abort(1)
+
+    def abort(self, status: int) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        from mpi4py import MPI
+
+        MPI.COMM_WORLD.Abort(status)
+
+    def stop(self) -> None:
+        if self.dist is not None and self.dist.is_initialized():
+            self.dist.destroy_process_group()
 
 
 def load_data(name: str, root: str | None) -> tuple[Any, Any]:
@@ -175,12 +273,13 @@ def nonfinite_entry(model: nn.Module) -> str | None:
 PROGRESS_EVERY = 20  # steps between reads of the running loss (each read waits for the GPU)
 
 
-def _progress(loader: DataLoader, epoch: int, epochs: int, quiet: bool) -> Any:
+def _progress(loader: DataLoader, epoch: int, epochs: int, quiet: bool, processes: int = 1
+              ) -> Any:
     try:
         from tqdm import tqdm
     except ImportError:
         return None
-    return tqdm(total=len(loader.dataset), desc=f"epoch {epoch}/{epochs}", unit="img",
+    return tqdm(total=len(loader.sampler) * processes, desc=f"epoch {epoch}/{epochs}", unit="img",
                 leave=True, file=sys.stdout, dynamic_ncols=True,
                 disable=True if quiet else None)  # None: no bar when output is not a terminal
 
@@ -216,25 +315,39 @@ class _Run:
         return "no checkpoint was written"
 
 
-def train(args: argparse.Namespace) -> dict:
-    """Train as the command line says; problems raise TrainError (Ctrl-C included, with status
-    130), whose message says which checkpoint is the last good one."""
+def train(args: argparse.Namespace, world: _World | None = None) -> dict:
+    """Train as the command line says, on the processes of `world` (a --distributed run's,
+    joined by main; default: this process alone); problems raise TrainError (Ctrl-C included,
+    with status 130), whose message says which checkpoint is the last good one."""
+    world = world or _World()
     run = _Run(os.path.join(args.out, "model.ckpt"))
     try:
         # NaN and overflow are checked for and reported in one line: no NumPy warnings too
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return _train(args, run)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
+                _printing(world.rank == 0):  # in a distributed run only rank 0 prints
+            return _train(args, run, world)
     except KeyboardInterrupt:
         raise TrainError(f"interrupted {run.where()}; {run.kept()}", status=130) from None
     except TrainError as exc:
         if exc.status == 2:
             raise
-        raise TrainError(f"{exc}; {run.kept()}", status=exc.status) from None
+        raise TrainError(f"{exc}; {run.kept()}", status=exc.status,
+                         everywhere=exc.everywhere) from None
 
 
-def _train(args: argparse.Namespace, run: _Run) -> dict:
+@contextlib.contextmanager
+def _printing(on: bool) -> Iterator[None]:
+    """Standard output as it is, or (on=False) thrown away."""
+    if on:
+        yield
+        return
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        yield
+
+
+def _train(args: argparse.Namespace, run: _Run, world: _World) -> dict:
     tg.manual_seed(args.seed)
-    device = args.device
+    device = world.local_device(args.device)
     if device.startswith("cuda") and not tg.cuda.is_available():
         raise TrainError(f"--device {device}: {tg.cuda.unavailable_reason()}")
     train_set, test_set = load_data(args.dataset, args.data_root)
@@ -271,32 +384,54 @@ def _train(args: argparse.Namespace, run: _Run) -> dict:
             print(f"nothing to train: the checkpoint holds {start_epoch - 1} epochs and "
                   f"--epochs is {args.epochs}; writing the reports again")
     schedule = build_schedule(args.schedule, optimizer, args.epochs, start_epoch - 1)
-    train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
-                              seed=args.seed + start_epoch)
+    sampler = None
+    if args.distributed:  # this process's share of each epoch, a new order every epoch
+        sampler = DistributedSampler(train_set, seed=args.seed)
+        train_loader = DataLoader(train_set, batch_size=args.batch_size, sampler=sampler)
+    else:
+        train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True,
+                                  seed=args.seed + start_epoch)
     test_loader = DataLoader(test_set, batch_size=512)
+    # each epoch's test loss and accuracy: every process evaluates its slice of the test set
+    epoch_test_loader = test_loader if world.size == 1 else DataLoader(
+        tg.utils.data.Subset(test_set, range(world.rank, len(test_set), world.size)), 512)
+    trained = world.wrap(model)  # gradients averaged over the processes in backward()
     try:
-        os.makedirs(args.out, exist_ok=True)
+        if world.rank == 0:
+            os.makedirs(args.out, exist_ok=True)
     except OSError as exc:
         raise TrainError(f"--out {args.out}: cannot create the folder: "
                          f"{exc.strerror or exc}") from None
+    processes = (f", {world.size} process{'es' * (world.size > 1)} with batches of "
+                 f"{args.batch_size} each"
+                 if args.distributed else "")
     print(f"{args.model} on {args.dataset}: {len(train_set)} train / {len(test_set)} test "
           f"samples of shape {sample_shape}, {sum(p.numel() for p in model.parameters()):,} "
-          f"parameters, device {device}")
+          f"parameters, device {device}{processes}")
 
+    diverged = dict(status=1, everywhere=args.distributed)  # all processes see the same sums
     for epoch in range(start_epoch, args.epochs + 1):
         run.phase, run.epoch, run.step, run.steps = "training", epoch, 0, len(train_loader)
-        running, seen, seconds = _train_epoch(model, optimizer, loss_fn, train_loader, device,
-                                              epoch, args, run)
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        running, seen, seconds = _train_epoch(trained, optimizer, loss_fn, train_loader, device,
+                                              epoch, args, run, world)
         run.phase = "evaluating"
+        world.sync_buffers(model)
         bad = nonfinite_entry(model)
         if bad is not None:
             raise TrainError(f"the run diverged: after epoch {epoch} the model's {bad} holds "
-                             "NaN or infinite values (try a smaller --lr)", status=1)
-        test_loss, probs, targets = evaluate(model, test_loader, device, loss_fn)
+                             "NaN or infinite values (try a smaller --lr)", **diverged)
+        test_loss, probs, targets = evaluate(model, epoch_test_loader, device, loss_fn)
+        acc = float((probs.argmax(1) == targets).mean())
+        if world.size > 1:  # the sums and counts of all the slices
+            total, correct, count = world.reduce(tg.tensor(
+                [test_loss * len(targets), (probs.argmax(1) == targets).sum(), len(targets)],
+                dtype=tg.float64, device=device))
+            test_loss, acc = total / count, correct / count
         if not math.isfinite(test_loss):
             raise TrainError(f"the run diverged: the test loss is {test_loss} after epoch "
-                             f"{epoch} (try a smaller --lr)", status=1)
-        acc = float((probs.argmax(1) == targets).mean())
+                             f"{epoch} (try a smaller --lr)", **diverged)
         history.append({"epoch": epoch, "train_loss": running / max(seen, 1),
                         "test_loss": test_loss, "test_accuracy": acc, "seconds": seconds})
         print(f"epoch {epoch}: train loss {running / max(seen, 1):.4f}, test loss "
@@ -305,25 +440,29 @@ def _train(args: argparse.Namespace, run: _Run) -> dict:
         schedule.step()
         run.phase = "saving"
         try:  # tg.save is atomic: a failed or interrupted save leaves the last good checkpoint
-            tg.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                     "epoch": epoch, "config": config, "history": history}, run.ckpt)
+            if world.rank == 0:  # the network's own state_dict, without DDP's "module."
+                tg.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                         "epoch": epoch, "config": config, "history": history}, run.ckpt)
         except OSError as exc:
             raise TrainError(f"cannot write {run.ckpt}: {exc.strerror or exc}", status=1) from None
         run.saved_epoch = epoch
 
     run.phase = "reports"
-    val_loader = None if val_set is None else DataLoader(val_set, batch_size=512)
-    write_reports(args.out, model, test_loader, device, loss_fn, history, classes, test_set,
-                  val_loader)
+    if world.rank == 0:
+        val_loader = None if val_set is None else DataLoader(val_set, batch_size=512)
+        write_reports(args.out, model, test_loader, device, loss_fn, history, classes, test_set,
+                      val_loader)
     return {"history": history, "out": args.out}
 
 
 def _train_epoch(model: nn.Module, optimizer: Any, loss_fn: Any, loader: DataLoader,
-                 device: str, epoch: int, args: argparse.Namespace, run: _Run
-                 ) -> tuple[float, int, float]:
-    """One pass over the training data: (summed loss, samples seen, seconds). Stops with a
-    TrainError naming the step where the loss first became NaN or infinite."""
-    bar = _progress(loader, epoch, args.epochs, args.quiet)
+                 device: str, epoch: int, args: argparse.Namespace, run: _Run,
+                 world: _World | None = None) -> tuple[float, int, float]:
+    """One pass over the training data: (summed loss, samples seen, seconds), over all the
+    processes of `world`. Stops with a TrainError naming the step where the loss first became
+    NaN or infinite."""
+    world = world or _World()
+    bar = _progress(loader, epoch, args.epochs, args.quiet or world.rank != 0, world.size)
     started = time.perf_counter()
     # Summed on the device: reading the loss back every step would stall a GPU. Once a loss
     # is not finite the sum never is again, so counting the steps with a finite sum tells
@@ -341,17 +480,17 @@ def _train_epoch(model: nn.Module, optimizer: Any, loss_fn: Any, loader: DataLoa
             with tg.no_grad():
                 loss_sum += loss * len(y)
                 finite_steps += loss_sum.isfinite()
-            seen += len(y)
+            seen += len(y) * world.size  # every process's share has the same size
             if bar is not None:
-                bar.update(len(y))
+                bar.update(len(y) * world.size)
             if step % PROGRESS_EVERY == 0 or step == len(loader):
-                total = loss_sum.item()
+                total = world.reduce(loss_sum)  # (all processes take these steps together)
                 if not math.isfinite(total):
-                    bad = int(finite_steps.item()) + 1
+                    bad = int(world.reduce(finite_steps, "MIN")) + 1
                     raise TrainError(f"the run diverged: the training loss became "
                                      f"{'NaN' if math.isnan(total) else 'infinite'} at epoch "
                                      f"{epoch}, step {bad} of {len(loader)} (try a smaller "
-                                     "--lr)", status=1)
+                                     "--lr)", status=1, everywhere=world.dist is not None)
                 if bar is not None:
                     bar.set_postfix(loss=f"{total / seen:.4f}",
                                     rate=f"{seen / (time.perf_counter() - started):,.0f}/s")
@@ -623,6 +762,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--data-root", default=None, help="where to look for downloaded datasets")
     p.add_argument("--quick", action="store_true", help="a small subset, for smoke tests")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel on the processes of an MPI launcher (mpirun -n 2 ...); "
+                        "--batch-size is per process; only rank 0 prints and writes files")
     args = p.parse_args(argv)
     medical = args.dataset in MEDMNIST  # small CNNs on imbalanced images: Adam trains them
     args.model = args.model or ("cnn" if medical else "mlp")
@@ -636,30 +778,37 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _say(kind: str | None, message: object) -> None:
-    """One line on stderr: "PROG: KIND: MESSAGE" (newlines and runs of spaces collapsed)."""
-    prefix = f"{PROG}: {kind}: " if kind else f"{PROG}: "
+def _say(kind: str | None, message: object, rank: int = 0) -> None:
+    """One line on stderr: "PROG: KIND: MESSAGE" (newlines and runs of spaces collapsed);
+    "PROG (rank R): ..." from the other processes of a distributed run."""
+    prog = f"{PROG} (rank {rank})" if rank else PROG
+    prefix = f"{prog}: {kind}: " if kind else f"{prog}: "
     print(prefix + " ".join(str(message).split()), file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    world = _World()
     try:
-        train(args)
-    except TrainError as exc:
-        _say(None if exc.status == 130 else "error", exc)  # 130: "interrupted ..." already
-        return exc.status
+        if args.distributed:
+            world = _World.start(args.device)
+        train(args, world)
+    except TrainError as exc:  # 130: "interrupted ..." already says what happened
+        return world.fail(exc.status, exc, None if exc.status == 130 else "error",
+                          exc.everywhere)
     except (FileNotFoundError, ImportError) as exc:
-        _say("error", exc)
-        return 2
+        return world.fail(2, exc)
     except RuntimeError as exc:
-        if "device" not in str(exc) and "cuda" not in str(exc):
-            raise
-        _say("error", exc)
-        return 2
+        if "device" in str(exc) or "cuda" in str(exc):
+            return world.fail(2, exc)
+        world.crash()
+        raise
     except OSError as exc:
-        _say("error", exc)
-        return 1
+        return world.fail(1, exc)
+    except BaseException:
+        world.crash()
+        raise
+    world.stop()
     return 0
 
 

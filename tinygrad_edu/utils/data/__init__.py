@@ -4,6 +4,7 @@
 
     dataset.py     Dataset, IterableDataset, TensorDataset, ConcatDataset, Subset, random_split
     sampler.py     the orders: Sequential-, Random-, SubsetRandom-, WeightedRandom-, BatchSampler
+    distributed.py DistributedSampler: each process's share of the data set (data parallelism)
     collate.py     default_collate: a list of samples -> one batch
     fetch.py       how one batch is built from a dataset
     dataloader.py  DataLoader: the loop over an epoch
@@ -21,6 +22,7 @@ from .dataset import (
     TensorDataset,
     random_split,
 )
+from .distributed import DistributedSampler
 from .sampler import (
     BatchSampler,
     RandomSampler,
@@ -32,8 +34,8 @@ from .sampler import (
 from .worker import WorkerInfo, get_worker_info
 
 __all__ = [
-    "BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset",
-    "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler",
-    "TensorDataset", "WeightedRandomSampler", "WorkerInfo", "default_collate",
-    "default_convert", "get_worker_info", "random_split",
+    "BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "DistributedSampler",
+    "IterableDataset", "RandomSampler", "Sampler", "SequentialSampler", "Subset",
+    "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler", "WorkerInfo",
+    "default_collate", "default_convert", "get_worker_info", "random_split",
 ]

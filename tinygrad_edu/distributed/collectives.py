@@ -142,7 +142,8 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group: Any = None,
     world = world_of(group, "all_reduce")
     op = _op(op, "all_reduce")
     staged = _Staged(world, [_tensor(tensor, "tensor")], "all_reduce")
-    work = staged.part.all_reduce(staged.array(tensor.array, written=True), op)
+    work = staged.part.all_reduce(staged.array(tensor.array, written=True), op,
+                                  blocking=not async_op)
     return staged.finish(work, async_op)
 
 
@@ -152,7 +153,8 @@ def broadcast(tensor: Tensor, src: int | None = None, group: Any = None, async_o
     world = world_of(group, "broadcast")
     src = _rank(src, group_src, "src", "broadcast", world)
     staged = _Staged(world, [_tensor(tensor, "tensor")], "broadcast")
-    work = staged.part.broadcast(staged.array(tensor.array, written=world.rank != src), src)
+    work = staged.part.broadcast(staged.array(tensor.array, written=world.rank != src), src,
+                                 blocking=not async_op)
     return staged.finish(work, async_op)
 
 

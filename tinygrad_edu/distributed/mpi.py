@@ -6,7 +6,10 @@ bool is reduced as bytes (SUM, a logical or, is then MAX; PRODUCT, a logical and
 data without reducing it (broadcast, gather, send ...) sends the raw bytes of any dtype.
 
 Every call here is MPI's non-blocking one (Iallreduce, Ibcast, ...) and returns a Work; a
-blocking collective waits for it at once. Open MPI moves a non-blocking collective forward
+blocking collective waits for it at once, except all_reduce and broadcast, which call MPI's
+blocking Allreduce and Bcast when asked to block: Open MPI's tuned blocking collectives are
+several times faster than its non-blocking ones (about 2x on 84 MB, 10x on 1 MB, measured
+with 2 ranks on one machine). Open MPI moves a non-blocking collective forward
 only while the process is inside an MPI call (it has no progress thread by default): DDP asks
 after each gradient whether earlier buckets are done, which is such a call.
 """
@@ -68,11 +71,17 @@ class MPIPart:
             work.then(fn)
         return work
 
-    def all_reduce(self, a: np.ndarray, op: ReduceOp) -> Work:
+    def all_reduce(self, a: np.ndarray, op: ReduceOp, blocking: bool = False) -> Work:
         on, mpi_op, then = self._reducible(a, op, True)
+        if blocking:  # (done when it returns: a Work without a request is complete)
+            self.comm.Allreduce(self.MPI.IN_PLACE, on, mpi_op)
+            return self._work(None, then, ())
         return self._work(self.comm.Iallreduce(self.MPI.IN_PLACE, on, mpi_op), then, (on,))
 
-    def broadcast(self, a: np.ndarray, src: int) -> Work:
+    def broadcast(self, a: np.ndarray, src: int, blocking: bool = False) -> Work:
+        if blocking:
+            self.comm.Bcast(_bytes(a), root=src)
+            return self._work(None, [], ())
         return self._work(self.comm.Ibcast(_bytes(a), root=src), [], (a,))
 
     def all_gather(self, out: np.ndarray, a: np.ndarray) -> Work:

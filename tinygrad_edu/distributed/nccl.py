@@ -107,14 +107,15 @@ class _OnGPU:
         return backend.device_scope(Device("cuda", self.index))
 
     # -- the collectives ---------------------------------------------------------------------
-    def all_reduce(self, a: Any, op: ReduceOp) -> Work:
+    def all_reduce(self, a: Any, op: ReduceOp, blocking: bool = False) -> Work:
+        """(`blocking` is MPI's concern: NCCL queues on the stream either way.)"""
         nccl_op, after = self._op(a, op)
         ptr, count, dtype = self._buffer(a)
         with self._scope():
             self.comm.allReduce(ptr, ptr, count, dtype, nccl_op, self._stream().ptr)
             return self._work(after)
 
-    def broadcast(self, a: Any, src: int) -> Work:
+    def broadcast(self, a: Any, src: int, blocking: bool = False) -> Work:
         ptr, count, dtype = self._buffer(a)
         with self._scope():
             self.comm.bcast(ptr, count, dtype, src, self._stream().ptr)

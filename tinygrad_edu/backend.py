@@ -164,6 +164,18 @@ def cupy_or_raise() -> Any:
     return cupy
 
 
+def cupy_nccl() -> Any:
+    """CuPy's binding of NVIDIA's NCCL (`cupy.cuda.nccl`, for tg.distributed's "nccl"
+    backend), or None where CuPy, a usable GPU or CuPy's NCCL is missing."""
+    if _import_cupy()[0] is None:
+        return None
+    try:
+        from cupy.cuda import nccl  # noqa: PLC0415 - (CuPy is imported here only)
+    except ImportError:
+        return None
+    return nccl if getattr(nccl, "available", False) else None
+
+
 def _cupy_if_loaded() -> Any:
     """CuPy only if it was already imported (arrays from it may exist); never imports it."""
     return sys.modules.get("cupy")

@@ -236,6 +236,19 @@ def reduce(tensor: Tensor, dst: int | None = None, op: ReduceOp = ReduceOp.SUM,
     return staged.finish(work, async_op)
 
 
+def _root_only_list(tensors: list[Tensor] | None, tensor: Tensor, world: Any, root: int,
+                    op: str, name: str, role: str) -> None:
+    """Check the list of `tensor`-like tensors that only the root rank (the `role`:
+    "destination" or "source") passes, with torch's errors."""
+    if world.rank == root:
+        if tensors is None:
+            raise ValueError(f"Argument ``{name}`` must be specified on {role} rank.")
+        _list_length(tensors, world, op, name)
+        _same_kind(tensors, tensor, tuple(tensor.shape), op, name)
+    elif tensors:
+        raise ValueError(f"Argument ``{name}`` must NOT be specified on non-{role} ranks.")
+
+
 def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int | None = None,
            group: Any = None, async_op: bool = False, group_dst: int | None = None
            ) -> Work | None:
@@ -243,14 +256,7 @@ def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int | N
     world = world_of(group, "gather")
     dst = _rank(dst, group_dst, "dst", "gather", world)
     _tensor(tensor, "tensor")
-    if world.rank == dst:
-        if gather_list is None:
-            raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
-        _list_length(gather_list, world, "gather", "gather_list")
-        _same_kind(gather_list, tensor, tuple(tensor.shape), "gather", "gather_list")
-    elif gather_list:
-        raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination "
-                         "ranks.")
+    _root_only_list(gather_list, tensor, world, dst, "gather", "gather_list", "destination")
     staged = _Staged(world, [tensor, *(gather_list or [])], "gather")
     flat = staged.empty(world.size * tensor.numel(), tensor) if world.rank == dst else None
     work = staged.part.gather(flat, staged.array(tensor.array), dst)
@@ -266,13 +272,7 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int |
     world = world_of(group, "scatter")
     src = _rank(src, group_src, "src", "scatter", world)
     _tensor(tensor, "tensor")
-    if world.rank == src:
-        if scatter_list is None:
-            raise ValueError("Argument ``scatter_list`` must be specified on source rank.")
-        _list_length(scatter_list, world, "scatter", "scatter_list")
-        _same_kind(scatter_list, tensor, tuple(tensor.shape), "scatter", "scatter_list")
-    elif scatter_list:
-        raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
+    _root_only_list(scatter_list, tensor, world, src, "scatter", "scatter_list", "source")
     staged = _Staged(world, [tensor, *(scatter_list or [])], "scatter")
     source = staged.blocks(scatter_list) if world.rank == src else None
     work = staged.part.scatter(staged.array(tensor.array, written=True), source, src)

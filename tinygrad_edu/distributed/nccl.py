@@ -19,16 +19,7 @@ from .. import backend
 from ..backend import Device
 from .process_group import ReduceOp, Work
 
-
-def nccl_module() -> Any:
-    """CuPy's NCCL binding, or None where CuPy or its NCCL is missing."""
-    if not backend.cuda.is_available():
-        return None
-    try:
-        from cupy.cuda import nccl  # noqa: PLC0415 - the binding lives in CuPy (DESIGN.md)
-    except ImportError:
-        return None
-    return nccl if getattr(nccl, "available", False) else None
+nccl_module = backend.cupy_nccl  # CuPy's NCCL binding, or None (CuPy is backend.py's import)
 
 
 class NCCLPart:

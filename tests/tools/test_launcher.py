@@ -3,6 +3,7 @@ errors, and a real run of a tiny script on 2 processes."""
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,8 @@ from tinygrad_edu.distributed import run as launcher
 ROOT = Path(__file__).resolve().parents[2]
 HAVE_MPI = shutil.which("mpirun") is not None and importlib.util.find_spec("mpi4py") is not None
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_mpi_yield_when_idle="1")
+           OMPI_MCA_mpi_yield_when_idle="1",
+           PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
 
 
 def test_the_command_runs_this_python_on_nproc_processes(monkeypatch):
@@ -82,11 +84,15 @@ def test_it_runs_a_script_on_two_processes(tmp_path):
         "dist.init_process_group('mpi')\n"
         "x = tg.tensor([dist.get_rank() + 1.0])\n"
         "dist.all_reduce(x)\n"
-        "print(f'rank {dist.get_rank()} of {dist.get_world_size()}: {x.item()} {sys.argv[1:]}')\n"
+        # one write per rank: mpirun forwards both ranks' output through one pipe, so two
+        # print() calls (the text, then the newline) could interleave with the other rank's
+        "sys.stdout.write(f'rank {dist.get_rank()} of {dist.get_world_size()}: {x.item()} '\n"
+        "                 f'{sys.argv[1:]}\\n')\n"
+        "sys.stdout.flush()\n"
         "dist.destroy_process_group()\n")
     done = subprocess.run([sys.executable, "-m", "tinygrad_edu.distributed.run", "--nproc", "2",
                            str(script), "--epochs", "1"], capture_output=True, text=True,
                           timeout=300, env=ENV, cwd=ROOT)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    assert sorted(done.stdout.splitlines()) == ["rank 0 of 2: 3.0 ['--epochs', '1']",
-                                                "rank 1 of 2: 3.0 ['--epochs', '1']"]
+    said = sorted(re.findall(r"rank \d of \d: [^\n\[]*\[[^\]]*\]", done.stdout))
+    assert said == ["rank 0 of 2: 3.0 ['--epochs', '1']", "rank 1 of 2: 3.0 ['--epochs', '1']"]

@@ -26,8 +26,8 @@ import weakref
 from typing import Any, Iterator
 
 from ... import distributed as dist
-from ...autograd import graph_edges, is_grad_enabled, no_grad
-from ...backend import Device, int32
+from ...autograd import graph_edges, is_grad_enabled, no_grad, update_in_place
+from ...backend import Device, get_array_module, int32
 from ...tensor import Tensor, tensor, zeros
 from ..module import Module
 
@@ -94,6 +94,13 @@ def _buckets(params: list[Tensor], cap_bytes: int) -> list[_Bucket]:
     return buckets
 
 
+def _copy_into(dst: Tensor, src: Tensor) -> None:
+    """dst's values become src's (one shape, dtype and device): one array copy, counted as an
+    in-place change of dst (Tensor.copy_ would go through the op layer: broadcasting, dtype
+    and device moves, a graph, for nothing here)."""
+    update_in_place(dst, get_array_module(dst.array).copyto, dst.array, src.array)
+
+
 def _hook(reducer: weakref.ref, i: int) -> Any:
     """Parameter i's post-accumulate-grad hook: its gradient is complete."""
     def ready(param: Tensor) -> None:
@@ -157,11 +164,11 @@ class _Reducer:
         self.ready[i] = True
         bucket, grad = self.bucket_of[i], self.params[i].grad
         view = bucket.views[i]
-        with no_grad():
-            if grad is None:
+        if grad is None:
+            with no_grad():
                 view.zero_()
-            elif grad.array is not view.array:  # (with gradient_as_bucket_view it is there)
-                view.copy_(grad)
+        elif grad.array is not view.array:  # (with gradient_as_bucket_view it is there)
+            _copy_into(view, grad)
         bucket.left -= 1
         while self.next_bucket < len(self.buckets) and self.buckets[self.next_bucket].left == 0:
             started = self.buckets[self.next_bucket]
@@ -190,8 +197,7 @@ class _Reducer:
                 elif p.grad is None:
                     p.grad = view.clone()
                 else:
-                    with no_grad():
-                        p.grad.copy_(view)
+                    _copy_into(p.grad, view)
         self.expecting = False
 
     def unfinished_message(self, rank: int) -> str:

@@ -53,6 +53,7 @@ import numpy as np
 
 import tinygrad_edu as tg
 from tinygrad_edu import nn
+from tinygrad_edu.distributed.run import positive_int
 from tinygrad_edu.metrics import binary_report, confusion_matrix, roc_curve, youden_threshold
 from tinygrad_edu.utils.data import DataLoader, DistributedSampler
 
@@ -699,16 +700,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see --help)\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
 def _learning_rate(text: str) -> float:
     try:
         value = float(text)
@@ -745,8 +736,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--dataset", default="digits", choices=DATASETS)
     p.add_argument("--model", default=None, choices=MODELS,
                    help="default cnn for the MedMNIST sets, mlp for the others")
-    p.add_argument("--epochs", type=_positive_int, default=10)
-    p.add_argument("--batch-size", type=_positive_int, default=32)
+    p.add_argument("--epochs", type=positive_int, default=10)
+    p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--lr", type=_learning_rate, default=None,
                    help="learning rate (default 0.05 for sgd, 0.001 for adam; with --resume, "
                         "the checkpoint's unless given)")

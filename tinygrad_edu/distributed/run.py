@@ -79,7 +79,8 @@ def split_argv(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type of a count: an integer of at least 1 (also the training command's)."""
     try:
         value = int(text)
     except ValueError:
@@ -95,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      "[--dry-run] SCRIPT|-m MODULE [ARGS ...]",
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--nproc", type=_positive_int, default=2,
+    parser.add_argument("--nproc", type=positive_int, default=2,
                         help="number of processes (default 2)")
     parser.add_argument("--hostfile", default=None,
                         help="Open MPI hostfile: the machines to run on and their slots")

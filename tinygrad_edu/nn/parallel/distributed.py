@@ -14,6 +14,8 @@ How (as PyTorch's DDP does it):
   `.grad`, the gradient is copied into its bucket; the bucket's average (an all_reduce) starts
   as soon as its last gradient is in, without waiting, while backward goes on with the layers
   before; buckets start in their order on every rank (MPI and NCCL need the same order);
+  the last bucket is waited for at once, so its all_reduce is a blocking one (MPI's blocking
+  collectives are faster than its non-blocking ones);
 - when the last bucket has started, all are waited for, and the averages copied back into
   the `.grad` of the parameters (or, with gradient_as_bucket_view, `.grad` is a view into the
   bucket from then on).
@@ -172,8 +174,11 @@ class _Reducer:
         bucket.left -= 1
         while self.next_bucket < len(self.buckets) and self.buckets[self.next_bucket].left == 0:
             started = self.buckets[self.next_bucket]
-            started.work = dist.all_reduce(started.flat, op=dist.ReduceOp.AVG, async_op=True)
             self.next_bucket += 1
+            # the last one is waited for at once: MPI's blocking all_reduce, which is faster
+            last = self.next_bucket == len(self.buckets)
+            started.work = dist.all_reduce(started.flat, op=dist.ReduceOp.AVG,
+                                           async_op=not last)
         if self.next_bucket == len(self.buckets):
             self.finish()
         else:  # (asking lets MPI move the started ones forward: it has no thread of its own)
@@ -187,7 +192,8 @@ class _Reducer:
             self.used_work.wait()
             used = self.used.tolist()
         for bucket in self.buckets:
-            bucket.work.wait()
+            if bucket.work is not None:  # (None: the last, averaged by a blocking call)
+                bucket.work.wait()
             for i in bucket.indices:
                 p, view = self.params[i], bucket.views[i]
                 if p.grad is None and (used is None or not used[i]):

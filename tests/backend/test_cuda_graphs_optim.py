@@ -51,6 +51,17 @@ CAPTURABLE: list[Case] = [
     # (RAdam's rectified update starts at step 6, within the replays)
     ("RAdam", lambda p, d: tg.optim.RAdam(p, lr=0.01, capturable=True), None),
     ("Adamax", lambda p, d: tg.optim.Adamax(p, lr=0.01, capturable=True), None),
+    # (their formulas do not use the step count; it counts on the device)
+    ("RMSprop", lambda p, d: tg.optim.RMSprop(p, lr=0.01, capturable=True), None),
+    ("RMSprop-centered-momentum", lambda p, d: tg.optim.RMSprop(
+        p, lr=0.01, alpha=0.9, momentum=0.5, centered=True, weight_decay=0.01,
+        capturable=True), None),
+    ("Adadelta", lambda p, d: tg.optim.Adadelta(p, lr=0.5, weight_decay=0.01, capturable=True),
+     None),
+    ("Rprop", lambda p, d: tg.optim.Rprop(p, lr=0.01, maximize=False, capturable=True), None),
+    # (eta decays at every step, mu < 1 from step 7: both computed on the device by the replays)
+    ("ASGD", lambda p, d: tg.optim.ASGD(p, lr=0.05, lambd=0.1, t0=5, weight_decay=0.01,
+                                        capturable=True), None),
 ]
 
 SCHEDULED: list[Case] = [
@@ -61,6 +72,12 @@ SCHEDULED: list[Case] = [
     ("AdamW-amsgrad-StepLR", lambda p, d: tg.optim.AdamW(p, lr=_lr(d, 0.02), amsgrad=True,
                                                          capturable=True),
      lambda o: lr_scheduler.StepLR(o, step_size=3, gamma=0.7)),
+    ("RMSprop-momentum-StepLR", lambda p, d: tg.optim.RMSprop(p, lr=_lr(d, 0.01), momentum=0.9,
+                                                               capturable=True),
+     lambda o: lr_scheduler.StepLR(o, step_size=4, gamma=0.5)),
+    ("ASGD-ExponentialLR", lambda p, d: tg.optim.ASGD(p, lr=_lr(d, 0.05), lambd=0.1, t0=5,
+                                                      capturable=True),
+     lambda o: lr_scheduler.ExponentialLR(o, gamma=0.9)),
 ]
 
 
@@ -162,6 +179,9 @@ def test_captured_capturable_step_equals_the_eager_loop(device: str, case: Case)
     captured = _captured(device, case, batches)
     _assert_equal(captured, eager)
     assert all(s["step"] == STEPS for s in captured["state"])
+    if case[0] == "ASGD":  # eta and mu as the eager steps left them (the replays set them)
+        assert all(s["mu"] == np.float32(1 / (STEPS - 5)) for s in captured["state"])
+        assert all(s["eta"] < 0.05 for s in captured["state"])
 
 
 @pytest.mark.parametrize("case", SCHEDULED, ids=[c[0] for c in SCHEDULED])
@@ -181,7 +201,8 @@ def test_a_tensor_lr_changed_by_a_scheduler_is_read_by_every_replay(device: str,
 
 
 NOT_CAPTURABLE = [tg.optim.Adam, tg.optim.AdamW, tg.optim.NAdam, tg.optim.RAdam,
-                  tg.optim.Adamax]
+                  tg.optim.Adamax, tg.optim.RMSprop, tg.optim.Adadelta, tg.optim.Rprop,
+                  tg.optim.ASGD]
 
 
 @pytest.mark.parametrize("cls", NOT_CAPTURABLE, ids=lambda c: c.__name__)
@@ -204,15 +225,121 @@ def test_stepping_a_capturable_false_optimizer_in_a_capture_raises(device: str, 
     np.testing.assert_array_equal(p.detach().cpu().numpy(), [1.0, 1.0, 1.0])
 
 
-def test_a_capturable_step_outside_a_capture_warns_once(device: str) -> None:
+@pytest.mark.parametrize("cls", NOT_CAPTURABLE, ids=lambda c: c.__name__)
+def test_a_capturable_step_outside_a_capture_warns_once(device: str, cls) -> None:
     """As PyTorch (where CUDA is available): capturable=True costs device work that only a
     capture needs."""
     _cuda_only(device)
     p = tg.ones(3, device=device, requires_grad=True)
     p.grad = tg.ones(3, device=device)
-    optimizer = tg.optim.Adam([p], capturable=True)
+    optimizer = cls([p], capturable=True)
     with pytest.warns(UserWarning, match="capturable=True can impair performance"):
         optimizer.step()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         optimizer.step()
+
+
+# ---------------------------------------------------------------------------------------------
+# tg.compile of a whole step with these optimizers
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture
+def replays(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many graph replays happen (a list of one count)."""
+    counts = [0]
+    replay = tg.cuda.CUDAGraph.replay
+
+    def counted(self: tg.cuda.CUDAGraph) -> None:
+        counts[0] += 1
+        replay(self)
+
+    monkeypatch.setattr(tg.cuda.CUDAGraph, "replay", counted)
+    return counts
+
+
+def _compiled_run(device: str, make_optimizer: Callable, compiled: bool,
+                  steps: int = STEPS) -> dict:
+    """`steps` calls of a whole training step (zero_grad, forward, backward, step), through
+    tg.compile or not."""
+    model, optimizer, _ = _setup(device, ("", make_optimizer, None))
+    loss_fn = nn.CrossEntropyLoss()
+
+    def train_step(x: tg.Tensor, y: tg.Tensor) -> tg.Tensor:
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    step = tg.compile(train_step) if compiled else train_step
+    losses = [step(tg.tensor(x, device=device), tg.tensor(y, device=device)).item()
+              for x, y in _batches(steps)]
+    return _results(model, optimizer, losses, [])
+
+
+COMPILED = [
+    ("RMSprop", lambda p, c: tg.optim.RMSprop(p, lr=0.01, momentum=0.5, centered=True,
+                                              capturable=c)),
+    ("Adadelta", lambda p, c: tg.optim.Adadelta(p, lr=0.5, capturable=c)),
+    ("Rprop", lambda p, c: tg.optim.Rprop(p, lr=0.01, capturable=c)),
+    ("ASGD", lambda p, c: tg.optim.ASGD(p, lr=0.05, lambd=0.1, t0=5, capturable=c)),
+]
+
+
+@pytest.mark.parametrize("name,make", COMPILED, ids=[c[0] for c in COMPILED])
+def test_a_compiled_step_with_capturable_true_replays_the_eager_steps(device: str, name: str,
+                                                                      make: Callable,
+                                                                      replays: list[int]
+                                                                      ) -> None:
+    """3 eager warm-up calls, then 17 replays (the first of the graph captured at call 4):
+    exactly the eager losses, parameters and state (the step counts, ASGD's eta and mu,
+    carried on by the replays)."""
+    _cuda_only(device)
+    eager = _compiled_run(device, lambda p, d: make(p, True), compiled=False)
+    replays[0] = 0
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="tg.compile")  # nothing falls back
+        compiled = _compiled_run(device, lambda p, d: make(p, True), compiled=True)
+    assert replays[0] == STEPS - WARMUP
+    _assert_equal(compiled, eager)
+    assert all(s["step"] == STEPS for s in compiled["state"])
+
+
+@pytest.mark.parametrize("name,make", COMPILED, ids=[c[0] for c in COMPILED])
+def test_a_compiled_step_with_capturable_false_runs_eagerly(device: str, name: str,
+                                                            make: Callable,
+                                                            replays: list[int]) -> None:
+    """The optimizer refuses the capture (torch's error): tg.compile warns once and runs
+    every call eagerly, with the eager results."""
+    _cuda_only(device)
+    steps = 8
+    eager = _compiled_run(device, lambda p, d: make(p, False), compiled=False, steps=steps)
+    with pytest.warns(UserWarning, match=rf"tg.compile: .* runs eagerly .*Attempting CUDA "
+                      rf"graph capture of step\(\) for an instance of {name} but "
+                      "param_groups' capturable is False") as caught:
+        compiled = _compiled_run(device, lambda p, d: make(p, False), compiled=True,
+                                 steps=steps)
+    assert len([w for w in caught if "tg.compile" in str(w.message)]) == 1
+    assert replays[0] == 0
+    _assert_equal(compiled, eager)
+
+
+def test_a_compiled_adagrad_step_runs_eagerly(device: str, replays: list[int]) -> None:
+    """Adagrad has no capturable option (nor in PyTorch): its step count is a CPU number,
+    and its lr_decay rate lr / (1 + (t - 1) * lr_decay) is computed from it on the host, so a
+    graph would bake in the captured step's. tg.compile sees the CPU counter change during
+    the capture, warns once and runs every call eagerly, with the eager results."""
+    _cuda_only(device)
+    steps = 8
+
+    def make(p: object, d: str) -> tg.optim.Optimizer:
+        return tg.optim.Adagrad(p, lr=0.1, lr_decay=0.1)
+
+    eager = _compiled_run(device, make, compiled=False, steps=steps)
+    with pytest.warns(UserWarning, match=r"tg.compile: .* runs eagerly .*changes a CPU "
+                      r"tensor of shape \(\)") as caught:
+        compiled = _compiled_run(device, make, compiled=True, steps=steps)
+    assert len([w for w in caught if "tg.compile" in str(w.message)]) == 1
+    assert replays[0] == 0
+    _assert_equal(compiled, eager)
+    assert all(s["step"] == steps for s in compiled["state"])

@@ -45,6 +45,11 @@ CAPTURABLE = [
     (RAdam, dict(lr=0.01)),  # the rectified update from step 6 on
     (RAdam, dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
     (Adamax, dict(lr=0.01, weight_decay=0.01)),
+    # the step count only moves (their formulas do not use it); ASGD's eta and mu too
+    (RMSprop, dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.1, maximize=True)),
+    (Adadelta, dict(lr=0.5, weight_decay=0.1)),
+    (Rprop, dict(lr=0.01, maximize=True)),
+    (ASGD, dict(lr=0.1, lambd=0.1, alpha=0.5, t0=2, weight_decay=0.1)),  # mu < 1 from step 4
 ]
 CAPTURABLE_IDS = [f"{c.__name__}-{i}" for i, (c, _) in enumerate(CAPTURABLE)]
 
@@ -56,14 +61,19 @@ ALL = [(SGD, dict(lr=0.1)), (SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weig
        (NAdam, dict(lr=0.01)), (NAdam, dict(lr=0.01, capturable=True)), (RAdam, dict(lr=0.01)),
        (RAdam, dict(lr=0.01, capturable=True)), (Adamax, dict(lr=0.01)),
        (Adamax, dict(lr=0.01, capturable=True)), (Adadelta, dict(lr=0.5)), (Rprop, dict(lr=0.01)),
-       (ASGD, dict(lr=0.01))]
+       (ASGD, dict(lr=0.01)), (RMSprop, dict(lr=0.01, momentum=0.5, capturable=True)),
+       (Adadelta, dict(lr=0.5, capturable=True)), (Rprop, dict(lr=0.01, capturable=True)),
+       (ASGD, dict(lr=0.01, lambd=0.1, t0=1, capturable=True))]
 ALL_IDS = [f"{c.__name__}-{i}" for i, (c, _) in enumerate(ALL)]
+
+
+TORCH_STEPS = 10  # the comparisons with torch.optim
 
 
 def problem(dtype=np.float64, seed: int = 0):
     rng = np.random.default_rng(seed)
     inits = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
-    grads = [[rng.standard_normal(s).astype(dtype) for s in SHAPES] for _ in range(STEPS)]
+    grads = [[rng.standard_normal(s).astype(dtype) for s in SHAPES] for _ in range(TORCH_STEPS)]
     grads[2][1] = None  # parameter 1 skips step 3 (its count stays behind)
     return inits, grads
 
@@ -82,6 +92,9 @@ def train(cls, kwargs, device, dtype=np.float64, steps=STEPS, opt=None, params=N
 
 def numpy_of(t: tg.Tensor) -> np.ndarray:
     return tg.backend.to_numpy(t.array)
+
+
+SCALARS = ("step", "mu_product", "eta", "mu")  # the scalar states that capturable moves
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,7 +116,7 @@ def test_capturable_computes_what_the_host_step_count_gives(cls, kwargs, mode, d
         state, host_state = opt.state[p], host_opt.state[e]
         assert state.keys() == host_state.keys()
         for key, value in state.items():
-            if key in ("step", "mu_product"):  # float32 scalars: on the device, not the CPU
+            if key in SCALARS:  # float32 scalars: on the device, not the CPU
                 assert value.device == device and value.dtype == tg.float32 and value.shape == ()
                 assert host_state[key].device == "cpu"
                 assert value.item() == pytest.approx(host_state[key].item(), rel=1e-7), key
@@ -114,7 +127,8 @@ def test_capturable_computes_what_the_host_step_count_gives(cls, kwargs, mode, d
     assert opt.state[params[1]]["step"].item() == STEPS - 1
 
 
-@pytest.mark.parametrize("cls,kwargs", CAPTURABLE[:4], ids=CAPTURABLE_IDS[:4])
+@pytest.mark.parametrize("cls,kwargs", CAPTURABLE[:4] + CAPTURABLE[8:],
+                         ids=CAPTURABLE_IDS[:4] + CAPTURABLE_IDS[8:])
 def test_capturable_step_reads_nothing_back_from_the_device(cls, kwargs, device, no_host_sync):
     params, opt = train(cls, dict(kwargs, capturable=True), device, steps=1)
     for p in params:
@@ -128,15 +142,24 @@ def test_capturable_follows_pytorchs_signature_and_defaults():
     torch = pytest.importorskip("torch")
     import inspect  # noqa: PLC0415
 
-    for cls in (Adam, AdamW, NAdam, RAdam, Adamax):
-        theirs = inspect.signature(getattr(torch.optim, cls.__name__)).parameters["capturable"]
-        ours = inspect.signature(cls).parameters["capturable"]
-        assert ours.kind == theirs.kind == inspect.Parameter.KEYWORD_ONLY, cls.__name__
+    for cls in (Adam, AdamW, NAdam, RAdam, Adamax, Adadelta, Rprop, RMSprop, ASGD):
+        their_signature = inspect.signature(getattr(torch.optim, cls.__name__)).parameters
+        our_signature = inspect.signature(cls).parameters
+        theirs, ours = their_signature["capturable"], our_signature["capturable"]
+        if cls is RMSprop:  # positional, right after centered, as PyTorch's
+            assert ours.kind == theirs.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD
+            assert list(our_signature).index("capturable") == list(their_signature).index(
+                "capturable") == 7
+        elif cls is ASGD:  # PyTorch's comes after foreach and differentiable, which ASGD
+            assert ours.kind == inspect.Parameter.KEYWORD_ONLY  # lacks here: keyword only
+        else:
+            assert ours.kind == theirs.kind == inspect.Parameter.KEYWORD_ONLY, cls.__name__
         assert ours.default is theirs.default is False
         assert cls([tg.zeros(2, requires_grad=True)]).defaults["capturable"] is False
 
 
-@pytest.mark.parametrize("cls,kwargs", [CAPTURABLE[1], CAPTURABLE[3]], ids=["Adam", "NAdam"])
+@pytest.mark.parametrize("cls,kwargs", [CAPTURABLE[1], CAPTURABLE[3], CAPTURABLE[11]],
+                         ids=["Adam", "NAdam", "ASGD"])
 def test_capturable_state_dict_round_trip_keeps_the_counters_on_the_device(cls, kwargs, device,
                                                                             tmp_path):
     """As PyTorch: the saved step is the device Tensor; a capturable group's counters are
@@ -155,7 +178,7 @@ def test_capturable_state_dict_round_trip_keeps_the_counters_on_the_device(cls, 
     opt2.load_state_dict(ckpt["optimizer"])
     assert opt2.param_groups[0]["capturable"] is True
     for p in restored:
-        for key in ("step", "mu_product"):
+        for key in SCALARS:
             if key in opt2.state[p]:
                 assert opt2.state[p][key].device == device, key
     train(cls, kwargs, device, opt=opt, params=params)
@@ -168,19 +191,79 @@ def test_capturable_state_dict_round_trip_keeps_the_counters_on_the_device(cls, 
                **kwargs, capturable=True)
     opt3.load_state_dict(host_opt.state_dict())  # the saved group is not capturable
     assert opt3.param_groups[0]["capturable"] is False
-    assert all(s["step"].device == "cpu" for s in opt3.state.values())
+    assert all(s[key].device == "cpu" for s in opt3.state.values() for key in SCALARS
+               if key in s)
 
 
-def test_capturable_switched_on_later_moves_the_count_to_the_device(device):
-    params, opt = train(Adam, dict(lr=0.01), device, steps=3)
-    expected, host_opt = train(Adam, dict(lr=0.01), device, steps=3)
+@pytest.mark.parametrize("cls,kwargs", [(Adam, dict(lr=0.01)), CAPTURABLE[11]],
+                         ids=["Adam", "ASGD"])
+def test_capturable_switched_on_later_moves_the_count_to_the_device(cls, kwargs, device):
+    params, opt = train(cls, kwargs, device, steps=3)
+    expected, host_opt = train(cls, kwargs, device, steps=3)
     assert all(s["step"].device == "cpu" for s in opt.state.values())
     opt.param_groups[0]["capturable"] = True
-    train(Adam, {}, device, opt=opt, params=params)
-    train(Adam, {}, device, opt=host_opt, params=expected)
-    assert all(s["step"].device == device for s in opt.state.values())
+    train(cls, {}, device, opt=opt, params=params)
+    train(cls, {}, device, opt=host_opt, params=expected)
+    scalars = [s[key] for s in opt.state.values() for key in SCALARS if key in s]
+    assert len(scalars) == (6 if cls is ASGD else 2)
+    assert all(scalar.device == device for scalar in scalars)
     for p, e in zip(params, expected):
         np.testing.assert_allclose(numpy_of(p), numpy_of(e), rtol=1e-12)
+
+
+AGAINST_TORCH = [
+    (RMSprop, dict(lr=0.01)),
+    (RMSprop, dict(lr=0.01, alpha=0.9, momentum=0.5, centered=True, weight_decay=0.1,
+                   maximize=True)),
+    (RMSprop, dict(lr=0.02, momentum=0.9, lr_tensor=True)),
+    (Adadelta, dict(lr=0.5, rho=0.5, eps=1e-4, weight_decay=0.1, maximize=True)),
+    (Adadelta, dict(lr=0.5, lr_tensor=True)),
+    (Rprop, dict(lr=0.1, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2), maximize=True)),
+    (Rprop, dict(lr=0.05, lr_tensor=True)),
+    (ASGD, dict(lr=0.1, lambd=0.1, alpha=0.5, t0=2, weight_decay=0.1)),
+    (ASGD, dict(lr=0.05, t0=0, maximize=True)),
+    (ASGD, dict(lr=0.1, lambd=0.5, alpha=1.5, t0=3, lr_tensor=True)),
+]
+
+
+@pytest.mark.parametrize("mode", ["fast", "reference"])
+@pytest.mark.parametrize("cls,kwargs", AGAINST_TORCH,
+                         ids=[f"{c.__name__}-{i}" for i, (c, _) in enumerate(AGAINST_TORCH)])
+def test_capturable_gives_what_torchs_non_capturable_step_gives(cls, kwargs, mode, device):
+    """10 steps, float64: our capturable=True (counters on the device, a Tensor lr on the
+    parameters' device) against torch.optim's capturable=False on the CPU: the same
+    parameters and state."""
+    torch = pytest.importorskip("torch")
+    options = {k: v for k, v in kwargs.items() if k != "lr_tensor"}
+    ours, theirs = dict(options, capturable=True), dict(options)
+    if kwargs.get("lr_tensor"):
+        ours["lr"] = tg.tensor(options["lr"], dtype=tg.float64, device=device)
+        theirs["lr"] = torch.tensor(options["lr"], dtype=torch.float64)
+    with (fast.on() if mode == "fast" else fast.off()):
+        params, opt = train(cls, ours, device, steps=TORCH_STEPS)
+    inits, grads = problem()
+    t_params = [torch.tensor(x, requires_grad=True) for x in inits]
+    t_opt = getattr(torch.optim, cls.__name__)(t_params, **theirs)
+    for step_grads in grads:
+        for tp, g in zip(t_params, step_grads):
+            tp.grad = None if g is None else torch.tensor(g)
+        t_opt.step()
+    for p, tp in zip(params, t_params):
+        np.testing.assert_allclose(numpy_of(p), tp.detach().numpy(), rtol=1e-10, atol=1e-14)
+        state, their_state = opt.state[p], t_opt.state[tp]
+        assert state.keys() == their_state.keys()
+        for key, value in state.items():
+            expected = their_state[key].detach().numpy()
+            if key in SCALARS:
+                assert value.device == device and value.dtype == tg.float32, key
+                assert value.item() == pytest.approx(expected.item(), rel=1e-7), key
+            else:
+                np.testing.assert_allclose(numpy_of(value), expected, rtol=1e-10, atol=1e-14,
+                                           err_msg=key)
+    assert opt.state[params[1]]["step"].item() == TORCH_STEPS - 1  # (it skipped step 3)
+    if cls is ASGD:  # the averaging started (mu < 1) and eta decayed
+        assert opt.state[params[0]]["mu"].item() < 1
+        assert opt.state[params[0]]["eta"].item() < options["lr"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,8 +288,8 @@ def test_a_cpu_tensor_lr_gives_what_the_float_gives(cls, kwargs, mode, device):
 def test_a_tensor_lr_on_the_parameters_gpu_is_used_there(cls, kwargs, mode, device,
                                                          no_host_sync):
     """A float64 Tensor lr on the parameters' device: read there as a device scalar, no
-    transfer (but by ASGD, whose eta is a CPU number, and Rprop's first step, whose step
-    sizes start from it), the same updates as the float."""
+    transfer (but by ASGD without capturable, whose eta is a CPU number, and Rprop's first
+    step, whose step sizes start from it), the same updates as the float."""
     if device == "cpu":
         pytest.skip("a GPU Tensor lr")
     with (fast.on() if mode == "fast" else fast.off()):
@@ -214,7 +297,8 @@ def test_a_tensor_lr_on_the_parameters_gpu_is_used_there(cls, kwargs, mode, devi
                                                            device=device)), device, steps=2)
         for p in params:
             p.grad = tg.ones_like(p)
-        with (no_host_sync() if cls is not ASGD else contextlib.nullcontext()):
+        host_eta = cls is ASGD and not kwargs.get("capturable")
+        with (no_host_sync() if not host_eta else contextlib.nullcontext()):
             opt.step()
         expected, expected_opt = train(cls, kwargs, device, steps=2)
         for p in expected:

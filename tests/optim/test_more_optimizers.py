@@ -179,10 +179,9 @@ def test_state_dict_round_trip(cls, kwargs, device):
         np.testing.assert_array_equal(numpy_of(p2), numpy_of(p))
 
 
-# PyTorch's options that these optimizers do not have (NAdam, RAdam and Adamax take capturable)
-NOT_OURS = {cls: ("foreach", "differentiable") + (
-    () if cls in (NAdam, RAdam, Adamax) else ("capturable",))
-    for cls in (NAdam, RAdam, Adamax, Adadelta, Rprop, ASGD, LBFGS)}
+# PyTorch's options that these optimizers do not have (all but LBFGS take capturable)
+NOT_OURS = {cls: ("foreach", "differentiable") + (("capturable",) if cls is LBFGS else ())
+            for cls in (NAdam, RAdam, Adamax, Adadelta, Rprop, ASGD, LBFGS)}
 
 
 def test_state_dict_keys_follow_pytorch():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..backend import get_array_module
 from ..tensor import Tensor
@@ -23,7 +23,9 @@ class Adadelta(Optimizer):
         u = rho * u + (1 - rho) * delta * delta        "acc_delta"
         p = p - lr * delta
 
-    State per parameter: "step", "square_avg", "acc_delta".
+    State per parameter: "step", "square_avg", "acc_delta". capturable: the step count on the
+    parameter's device (the formula does not use it), so that a step captured in a CUDA graph
+    counts on at every replay.
     """
 
     _state_keys = {"step": StateKey("step"), "square_avg": StateKey(), "acc_delta": StateKey()}
@@ -31,9 +33,16 @@ class Adadelta(Optimizer):
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]],
                  lr: float | Tensor = 1.0,
                  rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0, *,
-                 maximize: bool = False) -> None:
-        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+                 capturable: bool = False, maximize: bool = False) -> None:
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
+                        capturable=capturable, maximize=maximize)
         super().__init__(params, defaults)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter with a gradient (`Optimizer.step`); while a CUDA
+        graph captures, only with capturable=True."""
+        self._cuda_graph_capture_health_check()
+        return super().step(closure)
 
     def _validate_group(self, group: dict[str, Any]) -> None:
         super()._validate_group(group)
@@ -41,7 +50,7 @@ class Adadelta(Optimizer):
             raise ValueError(f"Adadelta: Invalid rho value: {group['rho']} (must be in [0, 1])")
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["step"] = self._step_state()
+        state["step"] = self._step_state(p.device if group["capturable"] else None)
         state["square_avg"] = self._zeros_state(p)
         state["acc_delta"] = self._zeros_state(p)
 
@@ -53,7 +62,7 @@ class Adadelta(Optimizer):
         g = -grad if group["maximize"] else grad
         if group["weight_decay"] != 0:
             g = g + group["weight_decay"] * p
-        state["step"].array += 1
+        self._count_step(p, state, group)
         v, u = state["square_avg"].array, state["acc_delta"].array
         v *= rho
         v += (1 - rho) * (g * g)

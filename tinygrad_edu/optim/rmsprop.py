@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..backend import get_array_module
 from ..tensor import Tensor
@@ -31,6 +31,8 @@ class RMSprop(Optimizer):
             p = p - lr * g / avg
 
     State per parameter: "step", "square_avg" (and "momentum_buffer", "grad_avg").
+    capturable: the step count on the parameter's device (the formula does not use it), so
+    that a step captured in a CUDA graph counts on at every replay.
     """
 
     _state_keys = {"step": StateKey("step"), "square_avg": StateKey(),
@@ -41,14 +43,21 @@ class RMSprop(Optimizer):
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]],
                  lr: float | Tensor = 1e-2,
                  alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0,
-                 momentum: float = 0, centered: bool = False, *,
+                 momentum: float = 0, centered: bool = False, capturable: bool = False, *,
                  maximize: bool = False) -> None:
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                        momentum=momentum, centered=centered, maximize=maximize)
+                        momentum=momentum, centered=centered, capturable=capturable,
+                        maximize=maximize)
         super().__init__(params, defaults)
 
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter with a gradient (`Optimizer.step`); while a CUDA
+        graph captures, only with capturable=True."""
+        self._cuda_graph_capture_health_check()
+        return super().step(closure)
+
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["step"] = self._step_state()
+        state["step"] = self._step_state(p.device if group["capturable"] else None)
         state["square_avg"] = self._zeros_state(p)
 
     def update(self, p: Any, grad: Any, state: dict[str, Any],
@@ -59,7 +68,7 @@ class RMSprop(Optimizer):
         g = -grad if group["maximize"] else grad
         if group["weight_decay"] != 0:
             g = g + group["weight_decay"] * p
-        state["step"].array += 1
+        self._count_step(p, state, group)
         v = state["square_avg"].array
         v *= alpha
         v += (1 - alpha) * (g * g)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..backend import get_array_module
 from ..tensor import Tensor
@@ -24,7 +24,9 @@ class Rprop(Optimizer):
         p = p - sign(g) * step_size
         g_prev = g
 
-    "step_size" starts at lr. State per parameter: "step", "prev", "step_size".
+    "step_size" starts at lr. State per parameter: "step", "prev", "step_size". capturable:
+    the step count on the parameter's device (the formula does not use it), so that a step
+    captured in a CUDA graph counts on at every replay.
     """
 
     _state_keys = {"step": StateKey("step"), "prev": StateKey(), "step_size": StateKey()}
@@ -33,9 +35,16 @@ class Rprop(Optimizer):
                  lr: float | Tensor = 1e-2,
                  etas: tuple[float, float] = (0.5, 1.2),
                  step_sizes: tuple[float, float] = (1e-6, 50), *,
-                 maximize: bool = False) -> None:
-        defaults = dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes), maximize=maximize)
+                 capturable: bool = False, maximize: bool = False) -> None:
+        defaults = dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes),
+                        capturable=capturable, maximize=maximize)
         super().__init__(params, defaults)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter with a gradient (`Optimizer.step`); while a CUDA
+        graph captures, only with capturable=True."""
+        self._cuda_graph_capture_health_check()
+        return super().step(closure)
 
     def _validate_group(self, group: dict[str, Any]) -> None:
         super()._validate_group(group)
@@ -45,7 +54,7 @@ class Rprop(Optimizer):
                              "0 < etaminus < 1 < etaplus)")
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["step"] = self._step_state()
+        state["step"] = self._step_state(p.device if group["capturable"] else None)
         state["prev"] = self._zeros_state(p)
         state["step_size"] = self._zeros_state(p, float(group["lr"]))
 
@@ -56,7 +65,7 @@ class Rprop(Optimizer):
         etaminus, etaplus = group["etas"]
         step_size_min, step_size_max = group["step_sizes"]
         g = -grad if group["maximize"] else grad
-        state["step"].array += 1
+        self._count_step(p, state, group)
         prev, step_size = state["prev"].array, state["step_size"].array
         s = xp.sign(g * prev)
         step_size *= xp.where(s > 0, etaplus, xp.where(s < 0, etaminus, 1.0)).astype(p.dtype)

@@ -362,7 +362,10 @@ def rmsprop_step(optimizer: RMSprop, group: dict[str, Any], params: list[Tensor]
             state["momentum_buffer"] = optimizer._zeros_state(p)
         if centered and "grad_avg" not in state:
             state["grad_avg"] = optimizer._zeros_state(p)
-        _count_step(state["step"])
+        if group["capturable"]:  # the count on the device (the kernels do not read it)
+            optimizer._count_step(data, state, group)
+        else:
+            _count_step(state["step"])
         if runtime.use_kernels(data, grad):  # the GPU: one fused kernel
             extra = ([state["grad_avg"].array] if centered else []) + (
                 [state["momentum_buffer"].array] if momentum > 0 else [])

@@ -244,7 +244,15 @@ def captured(lib: Any, step: Step, warmup: int = 3) -> Step:
     graph = lib.cuda.CUDAGraph()
     with lib.cuda.graph(graph):
         step()
-    return graph.replay
+
+    def replay() -> None:
+        graph.replay()
+
+    # the graph does not hold what its kernels read from before the capture (the model, the
+    # optimizer's state, the batch: `step` holds them), in either library: keep them alive
+    replay.watched = getattr(step, "watched", None)
+    replay.step = step
+    return replay
 
 
 # ---------------------------------------------------------------------------------------------

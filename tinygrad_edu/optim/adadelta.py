@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from ..backend import get_array_module
 from ..tensor import Tensor
-from .optimizer import Optimizer, StateKey
+from .optimizer import CapturableOptimizer, StateKey
 
 __all__ = ["Adadelta"]
 
 
-class Adadelta(Optimizer):
+class Adadelta(CapturableOptimizer):
     r"""Adadelta (Zeiler), PyTorch's formulation.
 
     For each parameter p with gradient g::
@@ -38,19 +38,13 @@ class Adadelta(Optimizer):
                         capturable=capturable, maximize=maximize)
         super().__init__(params, defaults)
 
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One update of every parameter with a gradient (`Optimizer.step`); while a CUDA
-        graph captures, only with capturable=True."""
-        self._cuda_graph_capture_health_check()
-        return super().step(closure)
-
     def _validate_group(self, group: dict[str, Any]) -> None:
         super()._validate_group(group)
         if not 0.0 <= group["rho"] <= 1.0:
             raise ValueError(f"Adadelta: Invalid rho value: {group['rho']} (must be in [0, 1])")
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["step"] = self._step_state(p.device if group["capturable"] else None)
+        state["step"] = self._step_state_for(p, group)
         state["square_avg"] = self._zeros_state(p)
         state["acc_delta"] = self._zeros_state(p)
 

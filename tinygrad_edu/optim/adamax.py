@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from ..backend import get_array_module
 from ..tensor import Tensor
-from .optimizer import Optimizer, StateKey
+from .optimizer import CapturableOptimizer, StateKey
 
 __all__ = ["Adamax"]
 
 
-class Adamax(Optimizer):
+class Adamax(CapturableOptimizer):
     r"""Adamax (Kingma & Ba), PyTorch's formulation.
 
     For each parameter p with gradient g, at step t = 1, 2, ...::
@@ -37,14 +37,8 @@ class Adamax(Optimizer):
                         weight_decay=weight_decay, maximize=maximize, capturable=capturable)
         super().__init__(params, defaults)
 
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One update of every parameter with a gradient (`Optimizer.step`); while a CUDA
-        graph captures, only with capturable=True."""
-        self._cuda_graph_capture_health_check()
-        return super().step(closure)
-
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["step"] = self._step_state(p.device if group["capturable"] else None)
+        state["step"] = self._step_state_for(p, group)
         state["exp_avg"] = self._zeros_state(p)
         state["exp_inf"] = self._zeros_state(p)
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from ..backend import get_array_module
 from ..tensor import Tensor
-from .optimizer import Optimizer, StateKey
+from .optimizer import CapturableOptimizer, StateKey
 
 __all__ = ["ASGD"]
 
 
-class ASGD(Optimizer):
+class ASGD(CapturableOptimizer):
     r"""Averaged SGD (Polyak & Juditsky), PyTorch's formulation.
 
     For each parameter p with gradient g, at step t = 1, 2, ...::
@@ -42,12 +42,6 @@ class ASGD(Optimizer):
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
                         maximize=maximize, capturable=capturable)
         super().__init__(params, defaults)
-
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One update of every parameter with a gradient (`Optimizer.step`); while a CUDA
-        graph captures, only with capturable=True."""
-        self._cuda_graph_capture_health_check()
-        return super().step(closure)
 
     def _validate_group(self, group: dict[str, Any]) -> None:
         # PyTorch checks only lr and weight_decay here; ASGD's alpha is an exponent, any sign

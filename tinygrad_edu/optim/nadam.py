@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from ..backend import get_array_module
 from ..tensor import Tensor
-from .optimizer import Optimizer, StateKey
+from .optimizer import CapturableOptimizer, StateKey
 
 __all__ = ["NAdam"]
 
 
-class NAdam(Optimizer):
+class NAdam(CapturableOptimizer):
     r"""NAdam (Dozat), PyTorch's formulation.
 
     For each parameter p with gradient g, at step t = 1, 2, ...::
@@ -53,12 +53,6 @@ class NAdam(Optimizer):
         if not group["momentum_decay"] >= 0.0:
             raise ValueError(f"NAdam: Invalid momentum_decay value: {group['momentum_decay']} "
                              "(must be >= 0)")
-
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One update of every parameter with a gradient (`Optimizer.step`); while a CUDA
-        graph captures, only with capturable=True."""
-        self._cuda_graph_capture_health_check()
-        return super().step(closure)
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         device = p.device if group["capturable"] else None

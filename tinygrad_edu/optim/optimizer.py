@@ -18,9 +18,10 @@ The learning rate may be a one-element Tensor (PyTorch's "lr (float, Tensor)"), 
 scheduler changes in place. `update` then reads it as a number, or, when it lives on the GPU of
 the group's parameters, as its 0-d array (a device scalar: nothing is read back, and a step
 captured in a CUDA graph reads its latest value at every replay; see `_lr_for_step`).
-Optimizers with a step counter take `capturable=True` (as PyTorch's Adam): the counter is then a
-Tensor on the parameter's device and the bias corrections are computed there, so that a step
-captured in a CUDA graph (`tg.cuda.graph`) counts on at every replay.
+The optimizers that take PyTorch's `capturable=True` derive from `CapturableOptimizer`: their
+step counter is then a Tensor on the parameter's device, and what is computed from it (Adam's
+bias corrections, ASGD's eta and mu) is computed there, so that a step captured in a CUDA graph
+(`tg.cuda.graph`) counts on at every replay; their `step()` refuses a capture without it.
 
 A subclass declares the state its `update()` reads in `_state_keys` (key -> `StateKey`), and
 `load_state_dict` checks a loaded state against it in one place (`_load_param_state`): the keys,
@@ -44,7 +45,7 @@ from ..autograd import enable_grad, overrides, update_in_place
 from ..backend import get_array_module
 from ..tensor import Tensor, full_like, zeros, zeros_like
 
-__all__ = ["Optimizer", "StateKey", "required"]
+__all__ = ["CapturableOptimizer", "Optimizer", "StateKey", "required"]
 
 
 class _RequiredParameter:
@@ -355,27 +356,6 @@ class Optimizer:
             state[key] = state[key].to(device)
         return state[key].array
 
-    def _cuda_graph_capture_health_check(self) -> None:
-        """PyTorch's check at the start of `step()` of an optimizer with a `capturable`
-        option: stepping while the current CUDA stream captures a graph needs capturable=True
-        in every group (else host numbers, such as the step count, would be baked into the
-        graph); capturable=True without a capture is allowed, with a warning (once). Checked
-        once the process computes on a GPU (before that nothing can be captured)."""
-        if not backend.gpu_in_use:
-            return
-        capturing = backend.cuda.is_current_stream_capturing()
-        capturable = all(group["capturable"] for group in self.param_groups)
-        if capturing and not capturable:
-            raise RuntimeError(f"Attempting CUDA graph capture of step() for an instance of "
-                               f"{type(self).__name__} but param_groups' capturable is False.")
-        if capturable and not capturing and not getattr(self, "_warned_capturable", False):
-            warnings.warn("This instance was constructed with capturable=True or some of all "
-                          "the param_groups came with capturable=True, but step() is running "
-                          "without CUDA graph capture. If you never intend to graph-capture "
-                          "this instance, capturable=True can impair performance, and you "
-                          "should set capturable=False.", UserWarning, stacklevel=3)
-            self._warned_capturable = True
-
     # -----------------------------------------------------------------------------------------
     # state_dict
     # -----------------------------------------------------------------------------------------
@@ -582,3 +562,41 @@ class Optimizer:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+
+
+class CapturableOptimizer(Optimizer):
+    """An optimizer with PyTorch's `capturable` option (a group option, like "lr"): with it,
+    the step counter lives on the parameter's device (`_step_state_for`, counted by
+    `_count_step`); `step()` first runs PyTorch's capture check."""
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter with a gradient (`Optimizer.step`); while a CUDA
+        graph captures, only with capturable=True."""
+        self._cuda_graph_capture_health_check()
+        return super().step(closure)
+
+    def _step_state_for(self, p: Tensor, group: dict[str, Any]) -> Tensor:
+        """A new step counter for parameter `p`: on its device in a capturable group, else
+        the float32 CPU scalar (`_step_state`)."""
+        return self._step_state(p.device if group["capturable"] else None)
+
+    def _cuda_graph_capture_health_check(self) -> None:
+        """PyTorch's check at the start of `step()` of an optimizer with a `capturable`
+        option: stepping while the current CUDA stream captures a graph needs capturable=True
+        in every group (else host numbers, such as the step count, would be baked into the
+        graph); capturable=True without a capture is allowed, with a warning (once). Checked
+        once the process computes on a GPU (before that nothing can be captured)."""
+        if not backend.gpu_in_use:
+            return
+        capturing = backend.cuda.is_current_stream_capturing()
+        capturable = all(group["capturable"] for group in self.param_groups)
+        if capturing and not capturable:
+            raise RuntimeError(f"Attempting CUDA graph capture of step() for an instance of "
+                               f"{type(self).__name__} but param_groups' capturable is False.")
+        if capturable and not capturing and not getattr(self, "_warned_capturable", False):
+            warnings.warn("This instance was constructed with capturable=True or some of all "
+                          "the param_groups came with capturable=True, but step() is running "
+                          "without CUDA graph capture. If you never intend to graph-capture "
+                          "this instance, capturable=True can impair performance, and you "
+                          "should set capturable=False.", UserWarning, stacklevel=3)
+            self._warned_capturable = True

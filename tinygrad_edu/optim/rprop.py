@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from ..backend import get_array_module
 from ..tensor import Tensor
-from .optimizer import Optimizer, StateKey
+from .optimizer import CapturableOptimizer, StateKey
 
 __all__ = ["Rprop"]
 
 
-class Rprop(Optimizer):
+class Rprop(CapturableOptimizer):
     r"""Rprop (Riedmiller & Braun), PyTorch's formulation.
 
     For each parameter p with gradient g, elementwise::
@@ -40,12 +40,6 @@ class Rprop(Optimizer):
                         capturable=capturable, maximize=maximize)
         super().__init__(params, defaults)
 
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One update of every parameter with a gradient (`Optimizer.step`); while a CUDA
-        graph captures, only with capturable=True."""
-        self._cuda_graph_capture_health_check()
-        return super().step(closure)
-
     def _validate_group(self, group: dict[str, Any]) -> None:
         super()._validate_group(group)
         etaminus, etaplus = group["etas"]
@@ -54,7 +48,7 @@ class Rprop(Optimizer):
                              "0 < etaminus < 1 < etaplus)")
 
     def _init_state(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
-        state["step"] = self._step_state(p.device if group["capturable"] else None)
+        state["step"] = self._step_state_for(p, group)
         state["prev"] = self._zeros_state(p)
         state["step_size"] = self._zeros_state(p, float(group["lr"]))
 

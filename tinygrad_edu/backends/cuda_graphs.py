@@ -48,10 +48,12 @@ one.
 Python numbers are baked into the graph: a learning rate given as a float is the captured
 step's at every replay. To change it between replays, give the optimizer a learning rate that
 is a Tensor on the GPU (`lr=tg.tensor(0.01, device="cuda")`): the update reads it on the
-device, and the schedulers fill it in place, as PyTorch's do. Adam, AdamW, NAdam, RAdam and
-Adamax count their steps on the CPU unless `capturable=True` (as in PyTorch); stepping one
-that is not capturable while a graph captures raises PyTorch's error. With `capturable=True`
-the step count and the bias corrections live on the device, so every replay counts on.
+device, and the schedulers fill it in place, as PyTorch's do. The optimizers with PyTorch's
+`capturable` option (Adam, AdamW, NAdam, RAdam, Adamax, RMSprop, Adadelta, Rprop, ASGD) count
+their steps on the CPU unless `capturable=True`; stepping one that is not capturable while a
+graph captures raises PyTorch's error. With `capturable=True` the step count and what is
+computed from it (Adam's bias corrections, ASGD's eta and mu) live on the device, so every
+replay counts on.
 
 Differences from PyTorch: the pool handle is an opaque object (PyTorch's is a tuple of two
 ints); `capture_error_mode` is checked but the capture always runs in CUDA's "relaxed" mode,
